@@ -1,0 +1,140 @@
+#pragma once
+/// @file
+/// `Array`: a lazy, chunked N-d array — Tessera's counterpart of dask.array.Array.
+///
+/// An Array is a cheap handle on an immutable expression node. Operations build new nodes;
+/// nothing runs until compute(), item() or persist().
+
+#include <initializer_list>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "tessera/core/block.hpp"
+#include "tessera/core/chunk_grid.hpp"
+#include "tessera/exec/scheduler.hpp"
+#include "tessera/graph/expr.hpp"
+#include "tessera/graph/lower.hpp"
+
+namespace tessera {
+
+/// A start:stop:step slice with NumPy semantics (negative values count from the end;
+/// omitted bounds mean "from the beginning/end" in the step's direction).
+struct Slice {
+  std::optional<index_t> start;
+  std::optional<index_t> stop;
+  index_t step = 1;
+};
+
+/// One entry of an index: an integer (drops the axis) or a slice.
+using IndexItem = std::variant<index_t, Slice>;
+
+/// Axes to reduce over: all of them (the default), one, or several.
+class Axes {
+ public:
+  Axes() = default;
+  Axes(int axis) : m_axes{axis}, m_all(false) {}  // NOLINT: implicit, like NumPy's axis=0
+  Axes(std::initializer_list<int> axes) : m_axes(axes), m_all(false) {}
+  explicit Axes(std::vector<int> axes) : m_axes(std::move(axes)), m_all(false) {}
+  bool all() const noexcept { return m_all; }
+  const std::vector<int>& list() const noexcept { return m_axes; }
+
+ private:
+  std::vector<int> m_axes;
+  bool m_all = true;
+};
+
+struct ReduceOptions {
+  bool keepdims = false;
+  /// Delta degrees of freedom for var and std.
+  int ddof = 0;
+  /// Fan-in of the combine tree (0: the default, 8).
+  int split_every = 0;
+};
+
+/// How compute() and persist() run.
+struct ComputeOptions {
+  /// nullptr: default_scheduler().
+  Scheduler* scheduler = nullptr;
+  LowerOptions lowering = {};
+};
+
+class Array {
+ public:
+  /// A 0-d float64 zero (so that Array is regular); arrays come from the creation functions.
+  Array();
+  explicit Array(ExprPtr expr);
+
+  const Shape& shape() const noexcept { return m_expr->shape(); }
+  int ndim() const noexcept { return m_expr->ndim(); }
+  index_t size() const noexcept { return shape_size(shape()); }
+  DType dtype() const noexcept { return m_expr->dtype(); }
+  const ChunkGrid& chunks() const noexcept { return m_expr->chunks(); }
+  std::size_t nbytes() const noexcept { return static_cast<std::size_t>(size()) * dtype_size(dtype()); }
+  const ExprPtr& expr() const noexcept { return m_expr; }
+  Token token() const noexcept { return m_expr->token(); }
+  std::string name() const { return m_expr->label(); }
+
+  // --- evaluation (runs tasks) -------------------------------------------------------------
+
+  /// The whole array as one contiguous Block.
+  Block compute_block(const ComputeOptions& options = {}) const;
+  /// The whole array as an xtensor container; T must be the array's element type.
+  template <ElementType T> xt::xarray<T> compute(const ComputeOptions& options = {}) const;
+  /// The single element of a size-1 array (a full reduction), converted to T.
+  template <class T> T item(const ComputeOptions& options = {}) const;
+  /// Computes every chunk and returns an array backed by them, for reuse without recomputing.
+  Array persist(const ComputeOptions& options = {}) const;
+  /// The chunk-level task graph compute() would run (for inspection and tests).
+  LoweredGraph lower(const LowerOptions& options = {}) const;
+
+  // --- conversions and indexing --------------------------------------------------------------
+
+  Array astype(DType dtype) const;
+  /// x[{Slice{0, 10, 2}, 3}]: NumPy basic indexing; only the chunks touched are computed.
+  Array operator[](std::initializer_list<IndexItem> index) const;
+  Array slice(const std::vector<IndexItem>& index) const;
+
+  // --- reductions (also as free functions) ---------------------------------------------------
+
+  Array sum(Axes axes = {}, ReduceOptions options = {}) const;
+  Array prod(Axes axes = {}, ReduceOptions options = {}) const;
+  Array mean(Axes axes = {}, ReduceOptions options = {}) const;
+  Array min(Axes axes = {}, ReduceOptions options = {}) const;
+  Array max(Axes axes = {}, ReduceOptions options = {}) const;
+  Array var(Axes axes = {}, ReduceOptions options = {}) const;
+  Array std(Axes axes = {}, ReduceOptions options = {}) const;
+  Array any(Axes axes = {}, ReduceOptions options = {}) const;
+  Array all(Axes axes = {}, ReduceOptions options = {}) const;
+  /// Index of the minimum along `axis` (flat index over the whole array when omitted).
+  Array argmin(std::optional<int> axis = std::nullopt, ReduceOptions options = {}) const;
+  Array argmax(std::optional<int> axis = std::nullopt, ReduceOptions options = {}) const;
+
+ private:
+  ExprPtr m_expr;
+};
+
+// --- implementation ---------------------------------------------------------------------------
+
+template <ElementType T> xt::xarray<T> Array::compute(const ComputeOptions& options) const {
+  if (dtype_of<T>() != dtype()) {
+    throw dtype_error("compute<" + std::string(dtype_name(dtype_of<T>())) + ">() on an array of dtype " +
+                      std::string(dtype_name(dtype())) + "; call astype() first");
+  }
+  Block b = compute_block(options);
+  auto v = b.view<T>();
+  return xt::xarray<T>(v);
+}
+
+template <class T> T Array::item(const ComputeOptions& options) const {
+  static_assert(std::is_arithmetic_v<T>, "item<T>() needs an arithmetic T.");
+  if (size() != 1) {
+    throw shape_error("item() needs an array of size 1, not shape " + shape_string(shape()));
+  }
+  Block b = compute_block(options);
+  return visit_dtype(b.dtype(), [&]<class E>() { return static_cast<T>(*b.data_as<E>()); });
+}
+
+}  // namespace tessera

@@ -1,0 +1,101 @@
+#pragma once
+/// @file
+/// Array creation: constants, ranges, identity, functions of the index, existing buffers.
+/// Chunk specs follow Dask (`1000`, `{1000, 500}`, explicit lists, ChunkSpec::automatic()).
+
+#include <concepts>
+#include <functional>
+#include <span>
+
+#include <xtensor/xarray.hpp>
+
+#include "tessera/array/array.hpp"
+
+namespace tessera {
+
+Array zeros(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
+Array ones(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
+/// Every element `value`; dtype defaults to what C++ gives the value (int -> int64, double -> float64).
+Array full(const Shape& shape, double value, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
+Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks, DType dtype);
+
+/// Values start, start+step, ... below stop (NumPy's arange; float64 unless `dtype` given).
+Array arange(double start, double stop, double step = 1, const ChunkSpec& chunks = ChunkSpec::automatic(),
+             DType dtype = DType::Float64);
+/// 0, 1, ..., stop-1 as int64.
+Array arange(index_t stop, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Int64);
+/// `num` evenly spaced values from start to stop (inclusive when endpoint).
+Array linspace(double start, double stop, index_t num, const ChunkSpec& chunks = ChunkSpec::automatic(),
+               bool endpoint = true, DType dtype = DType::Float64);
+/// An (n, m) matrix with ones on diagonal k (m = n when m < 0).
+Array eye(index_t n, const ChunkSpec& chunks = ChunkSpec::automatic(), index_t m = -1, index_t k = 0,
+          DType dtype = DType::Float64);
+
+/// An array whose element at global index (i, j, ...) is `f(i, j, ...)` — `f` takes one
+/// index_t per axis, or a `std::span<const index_t>` of them. It is called in tasks, in any
+/// order, possibly from several threads: it must be a pure, thread-safe function.
+template <ElementType T, class F>
+Array fromfunction(F f, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic());
+
+/// Copies a contiguous row-major buffer into a chunked array.
+Array from_buffer(const void* data, DType dtype, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic());
+template <ElementType T>
+Array from_buffer(std::span<const T> data, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic()) {
+  if (static_cast<index_t>(data.size()) != shape_size(shape)) {
+    throw shape_error("from_buffer: " + std::to_string(data.size()) + " elements given for shape " + shape_string(shape));
+  }
+  return from_buffer(data.data(), dtype_of<T>(), shape, chunks);
+}
+/// Copies an xtensor expression (evaluated first) into a chunked array.
+template <class E>
+Array from_xtensor(const E& expression, const ChunkSpec& chunks = ChunkSpec::automatic());
+
+// --- implementation ---------------------------------------------------------------------------
+
+namespace detail {
+Array from_function(const Shape& shape, const ChunkSpec& chunks, DType dtype,
+                    std::function<void(const index_t*, void*)> fn);
+}
+
+template <ElementType T, class F>
+Array fromfunction(F f, const Shape& shape, const ChunkSpec& chunks) {
+  const int nd = static_cast<int>(shape.size());
+  auto call = [f = std::move(f), nd](const index_t* idx, void* out) {
+    T v{};
+    if constexpr (std::is_invocable_v<F&, std::span<const index_t>>) {
+      v = static_cast<T>(f(std::span<const index_t>(idx, static_cast<std::size_t>(nd))));
+    } else if constexpr (std::is_invocable_v<F&, index_t>) {
+      v = static_cast<T>(f(idx[0]));
+    } else if constexpr (std::is_invocable_v<F&, index_t, index_t>) {
+      v = static_cast<T>(f(idx[0], idx[1]));
+    } else if constexpr (std::is_invocable_v<F&, index_t, index_t, index_t>) {
+      v = static_cast<T>(f(idx[0], idx[1], idx[2]));
+    } else if constexpr (std::is_invocable_v<F&, index_t, index_t, index_t, index_t>) {
+      v = static_cast<T>(f(idx[0], idx[1], idx[2], idx[3]));
+    } else {
+      static_assert(std::is_invocable_v<F&, std::span<const index_t>>,
+                    "fromfunction needs a callable taking one index_t per axis (up to 4) or a std::span<const index_t>.");
+    }
+    *static_cast<T*>(out) = v;
+  };
+  if constexpr (!std::is_invocable_v<F&, std::span<const index_t>>) {
+    const int arity = std::is_invocable_v<F&, index_t> ? 1 : std::is_invocable_v<F&, index_t, index_t> ? 2
+                      : std::is_invocable_v<F&, index_t, index_t, index_t> ? 3 : 4;
+    if (arity != nd) {
+      throw shape_error("fromfunction: the callable takes " + std::to_string(arity) +
+                        " indices but the shape " + shape_string(shape) + " has " + std::to_string(nd) + " axes");
+    }
+  }
+  return detail::from_function(shape, chunks, dtype_of<T>(), std::move(call));
+}
+
+template <class E>
+Array from_xtensor(const E& expression, const ChunkSpec& chunks) {
+  using T = typename E::value_type;
+  static_assert(is_element_type_v<T>, "from_xtensor needs elements of bool, int32_t, int64_t, float or double.");
+  xt::xarray<T, xt::layout_type::row_major> dense = expression;
+  Shape shape(dense.shape().begin(), dense.shape().end());
+  return from_buffer(dense.data(), dtype_of<T>(), shape, chunks);
+}
+
+}  // namespace tessera

@@ -1,0 +1,141 @@
+#pragma once
+/// @file
+/// Element-by-element operations with NumPy broadcasting and dtype promotion.
+///
+/// C++ scalars are "weak" (NumPy 2, NEP 50): `x + 1` keeps x's dtype, `int_array + 0.5` is
+/// float64, `float32_array * 2.0` stays float32. Shape errors are raised when the
+/// expression is built and name both shapes.
+
+#include "tessera/array/array.hpp"
+
+namespace tessera {
+
+/// A 0-d array holding `value` with the dtype C++ gives it (for use where a weak scalar
+/// should instead count as an array).
+template <class S> Array scalar(S value);
+
+namespace detail {
+/// A weak scalar operand of `kind`, with its value as double and (exactly) as int64.
+struct WeakScalar {
+  Kind kind;
+  double f;
+  std::int64_t i;
+  template <class S> static WeakScalar of(S v) {
+    static_assert(std::is_arithmetic_v<S>, "A scalar operand must be an arithmetic type.");
+    return {scalar_kind<S>(), static_cast<double>(v), static_cast<std::int64_t>(v)};
+  }
+};
+using Operand = std::variant<Array, WeakScalar>;
+
+enum class BinaryOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Eq, Ne, Lt, Le, Gt, Ge, And, Or, Maximum, Minimum };
+enum class UnaryOp { Neg, Abs, Sqrt, Exp, Log, Sin, Cos, Tanh, Floor, Ceil, Not };
+
+Array binary(BinaryOp op, const Operand& a, const Operand& b);
+Array unary(UnaryOp op, const Array& x);
+Array where(const Operand& cond, const Operand& a, const Operand& b);
+Array clip(const Operand& x, const Operand& lo, const Operand& hi);
+Array cast(const Array& x, DType dtype);
+Array constant(WeakScalar s, DType dtype);
+}  // namespace detail
+
+#define TESSERA_BINARY_OPERATOR(SYMBOL, OP)                                                    \
+  inline Array operator SYMBOL(const Array& a, const Array& b) {                              \
+    return detail::binary(detail::BinaryOp::OP, a, b);                                         \
+  }                                                                                            \
+  template <class S>                                                                           \
+    requires std::is_arithmetic_v<S>                                                           \
+  Array operator SYMBOL(const Array& a, S b) {                                                 \
+    return detail::binary(detail::BinaryOp::OP, a, detail::WeakScalar::of(b));                 \
+  }                                                                                            \
+  template <class S>                                                                           \
+    requires std::is_arithmetic_v<S>                                                           \
+  Array operator SYMBOL(S a, const Array& b) {                                                 \
+    return detail::binary(detail::BinaryOp::OP, detail::WeakScalar::of(a), b);                 \
+  }
+
+TESSERA_BINARY_OPERATOR(+, Add)
+TESSERA_BINARY_OPERATOR(-, Sub)
+TESSERA_BINARY_OPERATOR(*, Mul)
+/// True division: integers give float64.
+TESSERA_BINARY_OPERATOR(/, Div)
+/// Python's modulo: the result has the divisor's sign.
+TESSERA_BINARY_OPERATOR(%, Mod)
+TESSERA_BINARY_OPERATOR(==, Eq)
+TESSERA_BINARY_OPERATOR(!=, Ne)
+TESSERA_BINARY_OPERATOR(<, Lt)
+TESSERA_BINARY_OPERATOR(<=, Le)
+TESSERA_BINARY_OPERATOR(>, Gt)
+TESSERA_BINARY_OPERATOR(>=, Ge)
+TESSERA_BINARY_OPERATOR(&&, And)
+TESSERA_BINARY_OPERATOR(||, Or)
+#undef TESSERA_BINARY_OPERATOR
+
+#define TESSERA_BINARY_FUNCTION(NAME, OP)                                                      \
+  inline Array NAME(const Array& a, const Array& b) { return detail::binary(detail::BinaryOp::OP, a, b); } \
+  template <class S>                                                                           \
+    requires std::is_arithmetic_v<S>                                                           \
+  Array NAME(const Array& a, S b) {                                                            \
+    return detail::binary(detail::BinaryOp::OP, a, detail::WeakScalar::of(b));                 \
+  }                                                                                            \
+  template <class S>                                                                           \
+    requires std::is_arithmetic_v<S>                                                           \
+  Array NAME(S a, const Array& b) {                                                            \
+    return detail::binary(detail::BinaryOp::OP, detail::WeakScalar::of(a), b);                 \
+  }
+
+/// NumPy's `**`: integer powers stay integers (a negative integer exponent is an error).
+TESSERA_BINARY_FUNCTION(pow, Pow)
+/// NumPy's `//`: floor division (integers divided by zero give 0, as NumPy does).
+TESSERA_BINARY_FUNCTION(floor_divide, FloorDiv)
+TESSERA_BINARY_FUNCTION(mod, Mod)
+TESSERA_BINARY_FUNCTION(logical_and, And)
+TESSERA_BINARY_FUNCTION(logical_or, Or)
+/// Element-wise maximum / minimum (NaN propagates, as in NumPy).
+TESSERA_BINARY_FUNCTION(maximum, Maximum)
+TESSERA_BINARY_FUNCTION(minimum, Minimum)
+#undef TESSERA_BINARY_FUNCTION
+
+inline Array operator-(const Array& x) { return detail::unary(detail::UnaryOp::Neg, x); }
+inline Array operator!(const Array& x) { return detail::unary(detail::UnaryOp::Not, x); }
+inline Array logical_not(const Array& x) { return detail::unary(detail::UnaryOp::Not, x); }
+inline Array abs(const Array& x) { return detail::unary(detail::UnaryOp::Abs, x); }
+/// sqrt, exp, log, sin, cos, tanh: float32 stays float32, other dtypes give float64.
+inline Array sqrt(const Array& x) { return detail::unary(detail::UnaryOp::Sqrt, x); }
+inline Array exp(const Array& x) { return detail::unary(detail::UnaryOp::Exp, x); }
+inline Array log(const Array& x) { return detail::unary(detail::UnaryOp::Log, x); }
+inline Array sin(const Array& x) { return detail::unary(detail::UnaryOp::Sin, x); }
+inline Array cos(const Array& x) { return detail::unary(detail::UnaryOp::Cos, x); }
+inline Array tanh(const Array& x) { return detail::unary(detail::UnaryOp::Tanh, x); }
+/// floor and ceil: float dtypes keep their dtype, integers and bool give float64 (NumPy 1.x).
+inline Array floor(const Array& x) { return detail::unary(detail::UnaryOp::Floor, x); }
+inline Array ceil(const Array& x) { return detail::unary(detail::UnaryOp::Ceil, x); }
+
+/// Elements of `a` where `cond` is true, of `b` elsewhere; all three broadcast together.
+/// Each of the three may be an Array or a C++ scalar.
+template <class C, class A, class B> Array where(const C& cond, const A& a, const B& b);
+/// Limits `x` to [lo, hi] (NumPy's minimum(maximum(x, lo), hi)); lo and hi may be scalars.
+template <class L, class H> Array clip(const Array& x, const L& lo, const H& hi);
+
+// --- implementation ---------------------------------------------------------------------------
+
+namespace detail {
+template <class T> Operand operand(const T& v) {
+  if constexpr (std::is_same_v<T, Array>) return v;
+  else return WeakScalar::of(v);
+}
+}  // namespace detail
+
+template <class S> Array scalar(S value) {
+  return detail::constant(detail::WeakScalar::of(value), dtype_of<std::conditional_t<
+      std::is_same_v<S, bool>, bool, std::conditional_t<std::is_integral_v<S>, std::int64_t, double>>>());
+}
+
+template <class C, class A, class B> Array where(const C& cond, const A& a, const B& b) {
+  return detail::where(detail::operand(cond), detail::operand(a), detail::operand(b));
+}
+
+template <class L, class H> Array clip(const Array& x, const L& lo, const H& hi) {
+  return detail::clip(x, detail::operand(lo), detail::operand(hi));
+}
+
+}  // namespace tessera

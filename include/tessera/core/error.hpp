@@ -1,0 +1,63 @@
+#pragma once
+/// @file
+/// The exception hierarchy. Every error Tessera raises derives from `tessera::error`, and its
+/// message names what was wrong (shapes, axes, dtypes, the failing task).
+
+#include <stdexcept>
+#include <string>
+
+namespace tessera {
+
+/// Base of every exception Tessera throws.
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Incompatible or invalid shapes: broadcasting, reshaping, chunk specs that do not tile a shape.
+class shape_error : public error {
+ public:
+  using error::error;
+};
+
+/// An axis or index outside the valid range.
+class index_error : public error {
+ public:
+  using error::error;
+};
+
+/// A dtype an operation does not support, or a value of the wrong type.
+class dtype_error : public error {
+ public:
+  using error::error;
+};
+
+/// An invalid argument value that is not about shapes, indices or dtypes.
+class value_error : public error {
+ public:
+  using error::error;
+};
+
+/// A malformed task graph: cycles, missing keys, bad arguments.
+class graph_error : public error {
+ public:
+  using error::error;
+};
+
+/// A task raised while the graph ran. The message names the task and carries the original
+/// message; `task()` is the task's name, `what_original()` the inner message.
+class task_error : public error {
+ public:
+  task_error(std::string task, std::string original)
+      : error("task " + task + " failed: " + original),
+        m_task(std::move(task)),
+        m_original(std::move(original)) {}
+  const std::string& task() const noexcept { return m_task; }
+  const std::string& what_original() const noexcept { return m_original; }
+
+ private:
+  std::string m_task;
+  std::string m_original;
+};
+
+}  // namespace tessera

@@ -1,0 +1,56 @@
+#pragma once
+/// @file
+/// `Value`: the type-erased, immutable, shared result of one task.
+///
+/// Schedulers move task results around without knowing what they are (an array chunk, a
+/// reduction partial, a user's delayed result). A Value is a shared pointer to a const
+/// object plus its type; copying it is cheap and never copies the object.
+
+#include <memory>
+#include <string>
+#include <typeinfo>
+#include <utility>
+
+#include "tessera/core/error.hpp"
+
+namespace tessera {
+
+class Value {
+ public:
+  Value() = default;
+
+  /// Wraps `object` (moved into shared storage).
+  template <class T>
+  static Value make(T object) {
+    Value v;
+    v.m_ptr = std::make_shared<const std::decay_t<T>>(std::move(object));
+    v.m_type = &typeid(std::decay_t<T>);
+    return v;
+  }
+
+  bool empty() const noexcept { return m_ptr == nullptr; }
+  explicit operator bool() const noexcept { return !empty(); }
+
+  template <class T>
+  bool holds() const noexcept {
+    return m_type != nullptr && *m_type == typeid(T);
+  }
+
+  /// The held object; throws dtype_error when it is not a `T`.
+  template <class T>
+  const T& get() const {
+    if (!holds<T>()) {
+      throw dtype_error(std::string("Value holds ") + (m_type ? m_type->name() : "nothing") +
+                        ", not " + typeid(T).name());
+    }
+    return *static_cast<const T*>(m_ptr.get());
+  }
+
+  const std::type_info* type() const noexcept { return m_type; }
+
+ private:
+  std::shared_ptr<const void> m_ptr;
+  const std::type_info* m_type = nullptr;
+};
+
+}  // namespace tessera

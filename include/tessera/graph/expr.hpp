@@ -1,0 +1,167 @@
+#pragma once
+/// @file
+/// Expression nodes: the lazy, immutable DAG an Array stands for.
+///
+/// The graph layer knows the *kinds* of node (how a node's chunks depend on its inputs'
+/// chunks, which nodes may fuse) but not what any operation means: the array layer
+/// implements the virtual kernels (`fill`, `apply`, the reducer hooks, `compute`).
+///
+/// - SourceExpr: values that are a function of the global index (zeros, arange, random, ...).
+/// - DataExpr: chunks that already exist (a user's buffer, a persisted result).
+/// - ElementwiseExpr: an element-by-element function of broadcast inputs.
+/// - ReduceExpr: a reduction over some axes, lowered to a tree of partials.
+/// - BlockwiseExpr: any other chunk-to-chunk mapping (slicing, later rechunk, map_blocks).
+///
+/// Sources and elementwise nodes fuse: a chain of them becomes one task per chunk that
+/// evaluates in cache-sized tiles, and fuses into the reduction that consumes it.
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tessera/core/block.hpp"
+#include "tessera/core/chunk_grid.hpp"
+#include "tessera/graph/token.hpp"
+
+namespace tessera {
+
+class Expr;
+using ExprPtr = std::shared_ptr<const Expr>;
+
+enum class ExprKind { Source, Data, Elementwise, Reduce, Blockwise };
+
+class Expr {
+ public:
+  virtual ~Expr() = default;
+  Expr(const Expr&) = delete;
+  Expr& operator=(const Expr&) = delete;
+
+  ExprKind kind() const noexcept { return m_kind; }
+  const Shape& shape() const noexcept { return m_shape; }
+  int ndim() const noexcept { return static_cast<int>(m_shape.size()); }
+  DType dtype() const noexcept { return m_dtype; }
+  const ChunkGrid& chunks() const noexcept { return m_chunks; }
+  const std::vector<ExprPtr>& inputs() const noexcept { return m_inputs; }
+  Token token() const noexcept { return m_token; }
+  /// "add-3fa2c1de": the operation's name and short token; labels the node's tasks.
+  std::string label() const;
+  /// The operation's name ("add", "random_normal", "sum", "getitem").
+  virtual std::string_view op_name() const = 0;
+
+  bool fusable() const noexcept { return m_kind == ExprKind::Source || m_kind == ExprKind::Elementwise; }
+
+ protected:
+  /// `params` is the token of the node's own parameters; the node's token combines it with
+  /// the kind, name, shape, dtype, chunks and the input tokens.
+  Expr(ExprKind kind, Shape shape, DType dtype, ChunkGrid chunks, std::vector<ExprPtr> inputs,
+       Token params, std::string_view name);
+
+ private:
+  ExprKind m_kind;
+  Shape m_shape;
+  DType m_dtype;
+  ChunkGrid m_chunks;
+  std::vector<ExprPtr> m_inputs;
+  Token m_token;
+};
+
+/// Values defined by their global index. Must be a pure function of the index: a chunk may
+/// be evaluated in any order, in pieces, on any rank.
+class SourceExpr : public Expr {
+ public:
+  /// Writes `n` elements (of dtype()) that lie along the last axis from global multi-index
+  /// `start` (ndim() entries; nothing for 0-d) into `out`.
+  virtual void fill(void* out, const index_t* start, index_t n) const = 0;
+
+ protected:
+  SourceExpr(Shape shape, DType dtype, ChunkGrid chunks, Token params, std::string_view name)
+      : Expr(ExprKind::Source, std::move(shape), dtype, std::move(chunks), {}, params, name) {}
+};
+
+/// Chunks that exist already, one Block per chunk in row-major chunk order.
+class DataExpr final : public Expr {
+ public:
+  DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::string_view name = "array");
+  const Block& block(index_t linear_chunk) const { return m_blocks[static_cast<std::size_t>(linear_chunk)]; }
+  std::string_view op_name() const override { return m_name; }
+
+ private:
+  std::vector<Block> m_blocks;
+  std::string m_name;
+};
+
+/// One operand of a tile: `n` contiguous elements, or one element repeated (`scalar`).
+struct TileArg {
+  const void* data;
+  bool scalar;
+};
+
+/// An element-by-element function. Inputs broadcast to the output shape (NumPy rules) and
+/// all have the dtypes the node was built with (casts are nodes of their own).
+class ElementwiseExpr : public Expr {
+ public:
+  /// Computes `n` output elements from the inputs' tiles.
+  virtual void apply(std::span<const TileArg> inputs, void* out, index_t n) const = 0;
+
+ protected:
+  /// The output chunk grid is the common refinement of the inputs' grids (after
+  /// broadcasting), so every output chunk lies inside exactly one chunk of every input.
+  ElementwiseExpr(Shape shape, DType dtype, std::vector<ExprPtr> inputs, Token params,
+                  std::string_view name);
+};
+
+/// A reduction's running state for one region of its output: one or more blocks of the
+/// output region's shape (keepdims form), e.g. (sum) or (count, mean, M2) or (value, index).
+struct Partial {
+  std::vector<Block> fields;
+};
+
+/// A reduction over `axes()` of its single input. Lowered to one partial per input chunk
+/// (fused with the input's elementwise producers), combined in a tree with fan-in
+/// `split_every()`, then finalised into the output chunk.
+class ReduceExpr : public Expr {
+ public:
+  const std::vector<int>& axes() const noexcept { return m_axes; }
+  bool keepdims() const noexcept { return m_keepdims; }
+  int split_every() const noexcept { return m_split_every; }
+  bool reduces(int axis) const noexcept;
+
+  /// Identity state for an output region of `shape` (keepdims form).
+  virtual Partial init(const Shape& shape) const = 0;
+  /// Folds `n` input elements that lie along the input's last axis, starting at global
+  /// input index `gidx`, into `p`. If the last axis is reduced they all fold into element
+  /// `out_offset` of `p`; otherwise into elements out_offset .. out_offset+n-1.
+  virtual void accumulate(Partial& p, const void* in, index_t n, index_t out_offset,
+                          const index_t* gidx) const = 0;
+  /// Folds `from` into `into` (same shape; `from` covers later input positions).
+  virtual void combine(Partial& into, const Partial& from) const = 0;
+  /// The output values (keepdims form) from the complete state.
+  virtual Block finalize(const Partial& p) const = 0;
+
+ protected:
+  ReduceExpr(ExprPtr input, std::vector<int> axes, bool keepdims, int split_every, DType dtype,
+             Token params, std::string_view name);
+
+ private:
+  std::vector<int> m_axes;
+  bool m_keepdims;
+  int m_split_every;
+};
+
+/// Any other chunk-to-chunk mapping. Its inputs' chunks are materialised first.
+class BlockwiseExpr : public Expr {
+ public:
+  struct Dep {
+    int input;                  // which of inputs()
+    index_t chunk;              // linear chunk index in that input's grid
+  };
+  /// The input chunks output chunk `coords` needs, in the order compute() receives them.
+  virtual std::vector<Dep> deps(const Shape& coords) const = 0;
+  virtual Block compute(const Shape& coords, std::span<const Block* const> inputs) const = 0;
+
+ protected:
+  using Expr::Expr;
+};
+
+}  // namespace tessera

@@ -1,0 +1,66 @@
+#pragma once
+/// @file
+/// `TaskGraph`: the chunk-level graph a scheduler runs.
+///
+/// A task is a function of the values of its dependencies. Tasks are stored flat (CSR
+/// dependency lists, interned labels) so that graphs of 10^5..10^6 tasks build and run
+/// with little overhead per task. Task ids are dense: 0..size()-1, dependencies always
+/// have smaller ids than their consumers (tasks are added in topological order).
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/core/value.hpp"
+
+namespace tessera {
+
+using TaskId = std::int32_t;
+
+/// A task body: gets its dependencies' values in the order they were declared.
+using TaskFn = std::function<Value(std::span<const Value> inputs)>;
+
+class TaskGraph {
+ public:
+  /// Interns a label ("add-3fa2c1", "sum-partial-...") shared by many tasks.
+  std::uint32_t add_label(std::string label);
+
+  /// Adds a task named (label, coords...) that depends on `deps` (all already added).
+  /// Returns its id. Throws graph_error for a dependency that does not exist yet.
+  TaskId add(std::uint32_t label, std::span<const std::int64_t> coords,
+             std::span<const TaskId> deps, TaskFn fn);
+
+  /// Adds a task whose value is known already (a literal or a persisted chunk).
+  TaskId add_value(std::uint32_t label, std::span<const std::int64_t> coords, Value value);
+
+  std::size_t size() const noexcept { return m_fns.size(); }
+  std::span<const TaskId> deps(TaskId id) const;
+  const TaskFn& fn(TaskId id) const { return m_fns[static_cast<std::size_t>(id)]; }
+  /// For tasks made by add_value: the value; empty otherwise.
+  const Value& literal(TaskId id) const { return m_literals[static_cast<std::size_t>(id)]; }
+
+  /// "('label', c0, c1)" or "'label'" without coordinates: the name used in error messages.
+  std::string name(TaskId id) const;
+  std::string_view label(TaskId id) const;
+
+  /// Execution priority: lower runs earlier among ready tasks. Set by graph::order();
+  /// defaults to the task id (which is a valid topological order).
+  std::int32_t priority(TaskId id) const { return m_priority[static_cast<std::size_t>(id)]; }
+  void set_priorities(std::vector<std::int32_t> priority);
+
+ private:
+  std::vector<std::string> m_labels;
+  std::vector<TaskFn> m_fns;
+  std::vector<Value> m_literals;
+  std::vector<std::uint32_t> m_task_label;
+  std::vector<std::uint32_t> m_coord_offset;  // size()+1 entries
+  std::vector<std::int64_t> m_coords;
+  std::vector<std::uint32_t> m_dep_offset{0};  // size()+1 entries
+  std::vector<TaskId> m_deps;
+  std::vector<std::int32_t> m_priority;
+};
+
+}  // namespace tessera

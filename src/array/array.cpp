@@ -1,0 +1,83 @@
+#include "tessera/array/array.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "tessera/array/elementwise.hpp"
+
+namespace tessera {
+
+namespace {
+
+Scheduler& scheduler_of(const ComputeOptions& o) { return o.scheduler ? *o.scheduler : default_scheduler(); }
+
+/// Runs the graph for every chunk of `e` and returns the chunks in row-major chunk order.
+std::vector<Block> compute_chunks(const ExprPtr& e, const ComputeOptions& options) {
+  const ExprPtr roots[] = {e};
+  LoweredGraph lg = tessera::lower(roots, {}, options.lowering);
+  const auto outputs = lg.all_outputs();
+  std::vector<Value> values = scheduler_of(options).run(lg.graph, outputs);
+  std::vector<Block> blocks;
+  blocks.reserve(values.size());
+  for (const auto& v : values) blocks.push_back(v.get<Block>());
+  return blocks;
+}
+
+/// Copies `chunk` (at global offset `off`) into the contiguous row-major `out`.
+void place(Block& out, const Block& chunk, const Shape& off) {
+  if (chunk.size() == 0) return;
+  const int nd = out.ndim();
+  const std::size_t es = dtype_size(out.dtype());
+  if (nd == 0) {
+    std::memcpy(out.data(), chunk.data(), es);
+    return;
+  }
+  const Shape strides = row_major_strides(out.shape());
+  const Shape& cs = chunk.shape();
+  const index_t row = cs[static_cast<std::size_t>(nd - 1)];
+  Shape idx(static_cast<std::size_t>(nd), 0);
+  for (index_t done = 0; done < chunk.size(); done += row) {
+    index_t dst = 0;
+    for (int a = 0; a < nd; ++a) dst += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) * strides[static_cast<std::size_t>(a)];
+    std::memcpy(static_cast<std::byte*>(out.data()) + static_cast<std::size_t>(dst) * es,
+                static_cast<const std::byte*>(chunk.data()) + static_cast<std::size_t>(done) * es,
+                static_cast<std::size_t>(row) * es);
+    for (int a = nd - 2; a >= 0; --a) {
+      if (++idx[static_cast<std::size_t>(a)] < cs[static_cast<std::size_t>(a)]) break;
+      idx[static_cast<std::size_t>(a)] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+Array::Array() : Array(detail::constant(detail::WeakScalar::of(0.0), DType::Float64)) {}
+
+Array::Array(ExprPtr expr) : m_expr(std::move(expr)) {
+  if (!m_expr) throw value_error("Array needs an expression, got a null pointer");
+}
+
+Block Array::compute_block(const ComputeOptions& options) const {
+  std::vector<Block> blocks = compute_chunks(m_expr, options);
+  if (blocks.size() == 1) return blocks[0];
+  Block out(dtype(), shape());
+  for (index_t c = 0; c < chunks().num_chunks(); ++c) {
+    place(out, blocks[static_cast<std::size_t>(c)], chunks().chunk_offset(chunks().chunk_coords(c)));
+  }
+  return out;
+}
+
+Array Array::persist(const ComputeOptions& options) const {
+  if (m_expr->kind() == ExprKind::Data) return *this;
+  return Array(std::make_shared<DataExpr>(chunks(), dtype(), compute_chunks(m_expr, options), "persist"));
+}
+
+LoweredGraph Array::lower(const LowerOptions& options) const {
+  const ExprPtr roots[] = {m_expr};
+  return tessera::lower(roots, {}, options);
+}
+
+Array Array::astype(DType dtype) const { return detail::cast(*this, dtype); }
+
+}  // namespace tessera

@@ -1,0 +1,103 @@
+#include "tessera/array/creation.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sources.hpp"
+
+namespace tessera {
+
+namespace {
+
+void check_shape(const Shape& shape, std::string_view what) {
+  for (index_t e : shape) {
+    if (e < 0) throw shape_error(fmt::format("{}: negative dimension in shape {}", what, shape_string(shape)));
+  }
+}
+
+}  // namespace
+
+Array zeros(const Shape& shape, const ChunkSpec& chunks, DType dtype) { return full(shape, std::int64_t{0}, chunks, dtype); }
+Array ones(const Shape& shape, const ChunkSpec& chunks, DType dtype) { return full(shape, std::int64_t{1}, chunks, dtype); }
+
+Array full(const Shape& shape, double value, const ChunkSpec& chunks, DType dtype) {
+  check_shape(shape, "full");
+  return Array(std::make_shared<detail::FullSource>(shape, chunks.resolve(shape, dtype), dtype, value,
+                                                    static_cast<std::int64_t>(value)));
+}
+
+Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks, DType dtype) {
+  check_shape(shape, "full");
+  return Array(std::make_shared<detail::FullSource>(shape, chunks.resolve(shape, dtype), dtype,
+                                                    static_cast<double>(value), value));
+}
+
+Array arange(double start, double stop, double step, const ChunkSpec& chunks, DType dtype) {
+  if (step == 0) throw value_error("arange: step must not be zero");
+  if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step)) {
+    throw value_error(fmt::format("arange: start {}, stop {} and step {} must be finite", start, stop, step));
+  }
+  const auto n = std::max<index_t>(0, static_cast<index_t>(std::ceil((stop - start) / step)));
+  return Array(std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, start, step));
+}
+
+Array arange(index_t stop, const ChunkSpec& chunks, DType dtype) {
+  const index_t n = std::max<index_t>(stop, 0);
+  return Array(std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, 0.0, 1.0));
+}
+
+Array linspace(double start, double stop, index_t num, const ChunkSpec& chunks, bool endpoint, DType dtype) {
+  if (num < 0) throw value_error(fmt::format("linspace: number of samples, {}, must be non-negative", num));
+  return Array(std::make_shared<detail::LinspaceSource>(num, chunks.resolve({num}, dtype), dtype, start, stop, endpoint));
+}
+
+Array eye(index_t n, const ChunkSpec& chunks, index_t m, index_t k, DType dtype) {
+  if (m < 0) m = n;
+  check_shape({n, m}, "eye");
+  return Array(std::make_shared<detail::EyeSource>(n, m, k, chunks.resolve({n, m}, dtype), dtype));
+}
+
+Array from_buffer(const void* data, DType dtype, const Shape& shape, const ChunkSpec& chunks) {
+  check_shape(shape, "from_buffer");
+  ChunkGrid grid = chunks.resolve(shape, dtype);
+  const std::size_t es = dtype_size(dtype);
+  const Shape strides = row_major_strides(shape);
+  const int nd = static_cast<int>(shape.size());
+  std::vector<Block> blocks;
+  blocks.reserve(static_cast<std::size_t>(grid.num_chunks()));
+  for (index_t c = 0; c < grid.num_chunks(); ++c) {
+    const Shape coords = grid.chunk_coords(c);
+    const Shape cshape = grid.chunk_shape(coords), off = grid.chunk_offset(coords);
+    Block b(dtype, cshape);
+    const index_t n = b.size();
+    if (n > 0) {
+      // Copy row by row along the last axis.
+      const index_t row = nd ? cshape[static_cast<std::size_t>(nd - 1)] : 1;
+      Shape idx(static_cast<std::size_t>(nd), 0);
+      for (index_t done = 0; done < n; done += row) {
+        index_t src = 0;
+        for (int a = 0; a < nd; ++a) src += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) * strides[static_cast<std::size_t>(a)];
+        std::memcpy(static_cast<std::byte*>(b.data()) + static_cast<std::size_t>(done) * es,
+                    static_cast<const std::byte*>(data) + static_cast<std::size_t>(src) * es, static_cast<std::size_t>(row) * es);
+        for (int a = nd - 2; a >= 0; --a) {
+          if (++idx[static_cast<std::size_t>(a)] < cshape[static_cast<std::size_t>(a)]) break;
+          idx[static_cast<std::size_t>(a)] = 0;
+        }
+      }
+    }
+    blocks.push_back(std::move(b));
+  }
+  return Array(std::make_shared<DataExpr>(std::move(grid), dtype, std::move(blocks), "from_buffer"));
+}
+
+namespace detail {
+Array from_function(const Shape& shape, const ChunkSpec& chunks, DType dtype,
+                    std::function<void(const index_t*, void*)> fn) {
+  check_shape(shape, "fromfunction");
+  return Array(std::make_shared<FunctionSource>(shape, chunks.resolve(shape, dtype), dtype, std::move(fn)));
+}
+}  // namespace detail
+
+}  // namespace tessera

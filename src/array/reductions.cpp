@@ -1,0 +1,348 @@
+// Reduction semantics: the ReduceExpr hooks (init, accumulate, combine, finalize) for every
+// NumPy reduction, and the Array members that build them.
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "tessera/array/array.hpp"
+#include "tessera/array/elementwise.hpp"
+
+namespace tessera {
+
+namespace {
+
+enum class Op { Sum, Prod, Min, Max, Any, All, Mean, Var, Std, Argmin, Argmax };
+
+std::string_view op_name_of(Op op) {
+  static constexpr std::string_view names[] = {"sum", "prod", "min", "max", "any", "all",
+                                               "mean", "var", "std", "argmin", "argmax"};
+  return names[static_cast<int>(op)];
+}
+
+bool is_moment(Op op) { return op == Op::Var || op == Op::Std; }
+bool is_arg(Op op) { return op == Op::Argmin || op == Op::Argmax; }
+
+/// The accumulator dtype of the first field.
+DType acc_dtype(Op op, DType in) {
+  switch (op) {
+    case Op::Sum:
+    case Op::Prod: return is_float(in) ? DType::Float64 : DType::Int64;
+    case Op::Mean:
+    case Op::Var:
+    case Op::Std: return DType::Float64;
+    case Op::Any:
+    case Op::All: return DType::Bool;
+    default: return in;  // min, max, argmin, argmax keep the input's values
+  }
+}
+
+DType out_dtype(Op op, DType in) {
+  switch (op) {
+    case Op::Sum:
+    case Op::Prod: return is_float(in) ? in : DType::Int64;
+    case Op::Mean:
+    case Op::Var:
+    case Op::Std: return float_result(in);
+    case Op::Any:
+    case Op::All: return DType::Bool;
+    case Op::Argmin:
+    case Op::Argmax: return DType::Int64;
+    default: return in;
+  }
+}
+
+template <class T> bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+
+/// Sum of n values in `double` (floats) or int64 (integers) with 8 independent lanes, so the
+/// loop vectorises without reassociating a single accumulator.
+template <class A, class T> A lane_sum(const T* __restrict x, index_t n) {
+  A s[8] = {};
+  index_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) s[j] += static_cast<A>(x[i + j]);
+  }
+  for (; i < n; ++i) s[0] += static_cast<A>(x[i]);
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+class Reduction final : public ReduceExpr {
+ public:
+  Reduction(Op op, const Array& x, std::vector<int> axes, bool keepdims, int split_every, int ddof,
+            index_t count, bool flat_arg)
+      : ReduceExpr(x.expr(), std::move(axes), keepdims, split_every, out_dtype(op, x.dtype()),
+                   Tokenizer().add(static_cast<int>(op)).add(ddof).add(flat_arg).finish(), op_name_of(op)),
+        m_op(op),
+        m_in(x.dtype()),
+        m_ddof(ddof),
+        m_count(count),
+        m_flat_arg(flat_arg) {}
+
+  std::string_view op_name() const override { return op_name_of(m_op); }
+
+  Partial init(const Shape& shape) const override {
+    Partial p;
+    Block acc(acc_dtype(m_op, m_in), shape);
+    visit_dtype(acc.dtype(), [&]<class A>() {
+      A* a = acc.data_as<A>();
+      A v{};
+      switch (m_op) {
+        case Op::Prod:
+        case Op::All: v = A(1); break;
+        case Op::Min:
+        case Op::Argmin: v = max_value<A>(); break;
+        case Op::Max:
+        case Op::Argmax: v = lowest_value<A>(); break;
+        default: v = A(0);
+      }
+      std::fill(a, a + acc.size(), v);
+    });
+    p.fields.push_back(std::move(acc));
+    if (is_moment(m_op)) {
+      p.fields.push_back(Block::zeros(DType::Float64, shape));  // M2
+      p.fields.push_back(Block::zeros(DType::Float64, shape));  // count
+    }
+    if (is_arg(m_op)) {
+      Block idx(DType::Int64, shape);
+      std::fill(idx.data_as<std::int64_t>(), idx.data_as<std::int64_t>() + idx.size(), std::int64_t{-1});
+      p.fields.push_back(std::move(idx));
+    }
+    return p;
+  }
+
+  void accumulate(Partial& p, const void* in, index_t n, index_t out, const index_t* gidx) const override {
+    const int nd = inputs()[0]->ndim();
+    const bool fold_run = nd == 0 || reduces(nd - 1);
+    visit_dtype(m_in, [&]<class T>() { accumulate_typed<T>(p, static_cast<const T*>(in), n, out, gidx, fold_run); });
+  }
+
+  void combine(Partial& into, const Partial& from) const override {
+    const index_t n = into.fields[0].size();
+    if (is_moment(m_op)) {
+      double* mean = into.fields[0].data_as<double>();
+      double* m2 = into.fields[1].data_as<double>();
+      double* cnt = into.fields[2].data_as<double>();
+      const double* fmean = from.fields[0].data_as<double>();
+      const double* fm2 = from.fields[1].data_as<double>();
+      const double* fcnt = from.fields[2].data_as<double>();
+      for (index_t i = 0; i < n; ++i) merge_moments(mean[i], m2[i], cnt[i], fmean[i], fm2[i], fcnt[i]);
+      return;
+    }
+    visit_dtype(into.fields[0].dtype(), [&]<class A>() {
+      A* a = into.fields[0].data_as<A>();
+      const A* b = from.fields[0].data_as<A>();
+      if (is_arg(m_op)) {
+        std::int64_t* ai = into.fields[1].data_as<std::int64_t>();
+        const std::int64_t* bi = from.fields[1].data_as<std::int64_t>();
+        for (index_t i = 0; i < n; ++i) {
+          if (bi[i] >= 0 && (ai[i] < 0 || better(b[i], a[i]))) {
+            a[i] = b[i];
+            ai[i] = bi[i];
+          }
+        }
+        return;
+      }
+      for (index_t i = 0; i < n; ++i) a[i] = fold(a[i], b[i]);
+    });
+  }
+
+  Block finalize(const Partial& p) const override {
+    const Block& acc = p.fields[0];
+    Block out(dtype(), acc.shape());
+    const index_t n = acc.size();
+    if (is_arg(m_op)) {
+      std::memcpy(out.data(), p.fields[1].data(), out.nbytes());
+      return out;
+    }
+    if (is_moment(m_op)) {
+      const double* m2 = p.fields[1].data_as<double>();
+      const double* cnt = p.fields[2].data_as<double>();
+      visit_dtype(dtype(), [&]<class R>() {
+        if constexpr (std::is_floating_point_v<R>) {
+          R* o = out.data_as<R>();
+          for (index_t i = 0; i < n; ++i) {
+            const double dof = cnt[i] - m_ddof;
+            double v = dof > 0 ? m2[i] / dof : std::numeric_limits<double>::quiet_NaN();
+            if (m_op == Op::Std) v = std::sqrt(v);
+            o[i] = static_cast<R>(v);
+          }
+        }
+      });
+      return out;
+    }
+    visit_dtype(acc.dtype(), [&]<class A>() {
+      visit_dtype(dtype(), [&]<class R>() {
+        const A* a = acc.data_as<A>();
+        R* o = out.data_as<R>();
+        if (m_op == Op::Mean) {
+          if constexpr (std::is_floating_point_v<R>) {
+            const double c = static_cast<double>(m_count);
+            for (index_t i = 0; i < n; ++i) o[i] = static_cast<R>(static_cast<double>(a[i]) / c);
+          }
+        } else {
+          for (index_t i = 0; i < n; ++i) o[i] = static_cast<R>(a[i]);
+        }
+      });
+    });
+    return out;
+  }
+
+ private:
+  template <class A> static A max_value() {
+    if constexpr (std::is_floating_point_v<A>) return std::numeric_limits<A>::infinity();
+    else return std::numeric_limits<A>::max();
+  }
+  template <class A> static A lowest_value() {
+    if constexpr (std::is_floating_point_v<A>) return -std::numeric_limits<A>::infinity();
+    else return std::numeric_limits<A>::lowest();
+  }
+
+  /// For argmin/argmax: whether `b` (a later position) should replace `a`. NaN wins, first
+  /// occurrence wins ties (NumPy).
+  template <class A> bool better(A b, A a) const {
+    if (is_nan(a)) return false;
+    if (is_nan(b)) return true;
+    return m_op == Op::Argmin ? b < a : a < b;
+  }
+
+  template <class A> A fold(A a, A b) const {
+    switch (m_op) {
+      case Op::Sum:
+      case Op::Mean:
+        if constexpr (std::is_same_v<A, bool>) return a || b;
+        else return static_cast<A>(a + b);
+      case Op::Prod:
+        if constexpr (std::is_same_v<A, bool>) return a && b;
+        else return static_cast<A>(a * b);
+      case Op::Min: return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (b < a ? b : a);
+      case Op::Max: return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (a < b ? b : a);
+      case Op::Any: return a || b;
+      case Op::All: return a && b;
+      default: return a;
+    }
+  }
+
+  static void merge_moments(double& mean, double& m2, double& cnt, double bmean, double bm2, double bcnt) {
+    if (bcnt == 0) return;
+    if (cnt == 0) {
+      mean = bmean, m2 = bm2, cnt = bcnt;
+      return;
+    }
+    const double n = cnt + bcnt, delta = bmean - mean;
+    mean += delta * bcnt / n;
+    m2 += bm2 + delta * delta * cnt * bcnt / n;
+    cnt = n;
+  }
+
+  template <class T>
+  void accumulate_typed(Partial& p, const T* x, index_t n, index_t out, const index_t* gidx, bool fold_run) const {
+    if (is_moment(m_op)) {
+      double* mean = p.fields[0].data_as<double>() + out;
+      double* m2 = p.fields[1].data_as<double>() + out;
+      double* cnt = p.fields[2].data_as<double>() + out;
+      if (fold_run) {  // two passes over the (cached) run, then one merge
+        const double rmean = lane_sum<double>(x, n) / static_cast<double>(n);
+        double rm2 = 0;
+        for (index_t i = 0; i < n; ++i) {
+          const double d = static_cast<double>(x[i]) - rmean;
+          rm2 += d * d;
+        }
+        merge_moments(*mean, *m2, *cnt, rmean, rm2, static_cast<double>(n));
+      } else {  // one observation per output element: Welford
+        for (index_t i = 0; i < n; ++i) {
+          const double v = static_cast<double>(x[i]);
+          cnt[i] += 1;
+          const double d = v - mean[i];
+          mean[i] += d / cnt[i];
+          m2[i] += d * (v - mean[i]);
+        }
+      }
+      return;
+    }
+    if (is_arg(m_op)) {
+      T* val = p.fields[0].data_as<T>() + out;
+      std::int64_t* idx = p.fields[1].data_as<std::int64_t>() + out;
+      const Shape& shape = inputs()[0]->shape();
+      const int nd = static_cast<int>(shape.size());
+      // Position of element k of the run along the reduced axis (or in the flat array).
+      index_t base = 0;
+      if (m_flat_arg) {
+        for (int a = 0; a < nd; ++a) base = base * shape[static_cast<std::size_t>(a)] + gidx[a];
+      } else {
+        base = gidx[axes()[0]];
+      }
+      const index_t step = fold_run ? 1 : 0;  // along the run only if the run's axis is reduced
+      for (index_t i = 0; i < n; ++i) {
+        const index_t o = fold_run ? 0 : i;
+        if (idx[o] < 0 || better(x[i], val[o])) {
+          val[o] = x[i];
+          idx[o] = base + i * step;
+        }
+      }
+      return;
+    }
+    visit_dtype(p.fields[0].dtype(), [&]<class A>() {
+      A* a = p.fields[0].data_as<A>() + out;
+      if (fold_run) {
+        if constexpr (!std::is_same_v<A, bool> && !std::is_same_v<T, bool>) {
+          if (m_op == Op::Sum || m_op == Op::Mean) {
+            *a = static_cast<A>(*a + lane_sum<A>(x, n));
+            return;
+          }
+        }
+        A acc = *a;
+        for (index_t i = 0; i < n; ++i) acc = fold(acc, static_cast<A>(x[i]));
+        *a = acc;
+      } else {
+        for (index_t i = 0; i < n; ++i) a[i] = fold(a[i], static_cast<A>(x[i]));
+      }
+    });
+  }
+
+  Op m_op;
+  DType m_in;
+  int m_ddof;
+  index_t m_count;  // elements folded into each output element (for mean)
+  bool m_flat_arg;  // argmin/argmax over the flattened array
+};
+
+Array make_reduction(Op op, const Array& x, const Axes& axes_in, const ReduceOptions& o) {
+  std::vector<int> axes = axes_in.all() ? normalize_axes({}, x.ndim()) : normalize_axes(axes_in.list(), x.ndim());
+  index_t count = 1;
+  for (int a : axes) count *= x.shape()[static_cast<std::size_t>(a)];
+  if (count == 0 && (op == Op::Min || op == Op::Max || is_arg(op))) {
+    throw value_error(fmt::format("zero-size array of shape {} to reduction operation {} which has no identity",
+                                  shape_string(x.shape()), op_name_of(op)));
+  }
+  if (is_moment(op) && o.ddof < 0) throw value_error(fmt::format("{}: ddof must be non-negative, got {}", op_name_of(op), o.ddof));
+  const int split = o.split_every == 0 ? 8 : o.split_every;
+  if (split < 2) throw value_error(fmt::format("{}: split_every must be at least 2, got {}", op_name_of(op), split));
+  const bool flat_arg = is_arg(op) && axes_in.all();
+  return Array(std::make_shared<Reduction>(op, x, std::move(axes), o.keepdims, split, o.ddof, count, flat_arg));
+}
+
+}  // namespace
+
+Array Array::sum(Axes axes, ReduceOptions o) const { return make_reduction(Op::Sum, *this, axes, o); }
+Array Array::prod(Axes axes, ReduceOptions o) const { return make_reduction(Op::Prod, *this, axes, o); }
+Array Array::mean(Axes axes, ReduceOptions o) const { return make_reduction(Op::Mean, *this, axes, o); }
+Array Array::min(Axes axes, ReduceOptions o) const { return make_reduction(Op::Min, *this, axes, o); }
+Array Array::max(Axes axes, ReduceOptions o) const { return make_reduction(Op::Max, *this, axes, o); }
+Array Array::var(Axes axes, ReduceOptions o) const { return make_reduction(Op::Var, *this, axes, o); }
+Array Array::std(Axes axes, ReduceOptions o) const { return make_reduction(Op::Std, *this, axes, o); }
+Array Array::any(Axes axes, ReduceOptions o) const { return make_reduction(Op::Any, *this, axes, o); }
+Array Array::all(Axes axes, ReduceOptions o) const { return make_reduction(Op::All, *this, axes, o); }
+
+Array Array::argmin(std::optional<int> axis, ReduceOptions o) const {
+  return make_reduction(Op::Argmin, *this, axis ? Axes(*axis) : Axes(), o);
+}
+Array Array::argmax(std::optional<int> axis, ReduceOptions o) const {
+  return make_reduction(Op::Argmax, *this, axis ? Axes(*axis) : Axes(), o);
+}
+
+}  // namespace tessera

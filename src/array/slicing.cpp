@@ -1,0 +1,189 @@
+// Basic indexing: integers and start:stop:step slices (NumPy semantics). Each output chunk
+// reads exactly one input chunk, so only the chunks a slice touches are ever computed.
+
+#include <cstring>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "tessera/array/array.hpp"
+
+namespace tessera {
+
+namespace {
+
+/// What one input axis selects: elements start, start+step, ... (len of them).
+struct AxisSelection {
+  index_t start = 0;
+  index_t step = 1;
+  index_t len = 0;
+  bool drop = false;  // an integer index: the axis disappears
+  /// Output chunks along this axis: (input chunk, first k, count).
+  struct Piece {
+    index_t chunk, k0, count;
+  };
+  std::vector<Piece> pieces;
+};
+
+index_t floor_div(index_t a, index_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+index_t ceil_div(index_t a, index_t b) { return -floor_div(-a, b); }
+
+AxisSelection select_axis(const IndexItem& item, index_t n, int axis, const ChunkGrid& grid) {
+  AxisSelection s;
+  if (const auto* i = std::get_if<index_t>(&item)) {
+    if (*i < -n || *i >= n) {
+      throw index_error(fmt::format("index {} is out of bounds for axis {} with size {}", *i, axis, n));
+    }
+    s.start = *i < 0 ? *i + n : *i;
+    s.len = 1;
+    s.drop = true;
+  } else {
+    const Slice& sl = std::get<Slice>(item);
+    if (sl.step == 0) throw value_error(fmt::format("slice step cannot be zero (axis {})", axis));
+    s.step = sl.step;
+    auto clamp = [&](std::optional<index_t> v, index_t dflt, index_t lo, index_t hi) {
+      if (!v) return dflt;
+      index_t x = *v < 0 ? *v + n : *v;
+      return std::clamp(x, lo, hi);
+    };
+    if (s.step > 0) {
+      s.start = clamp(sl.start, 0, 0, n);
+      const index_t stop = clamp(sl.stop, n, 0, n);
+      s.len = std::max<index_t>(0, ceil_div(stop - s.start, s.step));
+    } else {
+      s.start = clamp(sl.start, n - 1, -1, n - 1);
+      const index_t stop = clamp(sl.stop, -1, -1, n - 1);
+      s.len = std::max<index_t>(0, ceil_div(s.start - stop, -s.step));
+    }
+  }
+  if (s.len == 0) return s;
+  const auto& off = grid.offsets(axis);
+  const index_t nch = grid.num_chunks(axis);
+  for (index_t j = 0; j < nch; ++j) {
+    const index_t c = s.step > 0 ? j : nch - 1 - j;  // traverse in the step's direction
+    const index_t lo = off[static_cast<std::size_t>(c)], hi = off[static_cast<std::size_t>(c + 1)];
+    index_t k0, k1;
+    if (s.step > 0) {
+      k0 = ceil_div(lo - s.start, s.step);
+      k1 = ceil_div(hi - s.start, s.step);
+    } else {
+      k0 = floor_div(s.start - hi, -s.step) + 1;
+      k1 = floor_div(s.start - lo, -s.step) + 1;
+    }
+    k0 = std::max<index_t>(k0, 0);
+    k1 = std::min(k1, s.len);
+    if (k1 > k0) s.pieces.push_back({c, k0, k1 - k0});
+  }
+  return s;
+}
+
+class SliceExpr final : public BlockwiseExpr {
+ public:
+  SliceExpr(const ExprPtr& input, std::vector<AxisSelection> sel, Shape shape, ChunkGrid grid, Token params)
+      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), input->dtype(), std::move(grid), {input}, params, "getitem"),
+        m_sel(std::move(sel)) {}
+
+  std::string_view op_name() const override { return "getitem"; }
+
+  std::vector<Dep> deps(const Shape& coords) const override {
+    if (shape_size(shape()) == 0) return {};
+    return {{0, inputs()[0]->chunks().chunk_linear(input_coords(coords))}};
+  }
+
+  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
+    Block out(dtype(), chunks().chunk_shape(coords));
+    if (out.size() == 0) return out;
+    const Block& src = *in[0];
+    const Shape icoords = input_coords(coords);
+    const Shape ioff = inputs()[0]->chunks().chunk_offset(icoords);
+    const Shape istr = row_major_strides(src.shape());
+    // Per input axis: local index of the first selected element and its step; output axes map
+    // to the non-dropped input axes in order.
+    const int ind = static_cast<int>(m_sel.size());
+    index_t base = 0;
+    std::vector<index_t> ostride;  // input element stride per output axis
+    std::size_t o = 0;
+    for (int a = 0; a < ind; ++a) {
+      const auto& s = m_sel[static_cast<std::size_t>(a)];
+      index_t k0 = 0;
+      if (!s.drop) k0 = s.pieces[static_cast<std::size_t>(coords[o++])].k0;
+      const index_t first = s.start + k0 * s.step - ioff[static_cast<std::size_t>(a)];
+      base += first * istr[static_cast<std::size_t>(a)];
+      if (!s.drop) ostride.push_back(s.step * istr[static_cast<std::size_t>(a)]);
+    }
+    const Shape& oshape = out.shape();
+    const int ond = out.ndim();
+    const std::size_t es = dtype_size(dtype());
+    const auto* sp = static_cast<const std::byte*>(src.data());
+    auto* op = static_cast<std::byte*>(out.data());
+    if (ond == 0) {
+      std::memcpy(op, sp + static_cast<std::size_t>(base) * es, es);
+      return out;
+    }
+    const index_t row = oshape[static_cast<std::size_t>(ond - 1)];
+    const index_t rstride = ostride[static_cast<std::size_t>(ond - 1)];
+    Shape idx(static_cast<std::size_t>(ond), 0);
+    for (index_t done = 0; done < out.size(); done += row) {
+      index_t s0 = base;
+      for (int a = 0; a < ond - 1; ++a) s0 += idx[static_cast<std::size_t>(a)] * ostride[static_cast<std::size_t>(a)];
+      visit_dtype(dtype(), [&]<class T>() {
+        const T* s = reinterpret_cast<const T*>(sp) + s0;
+        T* d = reinterpret_cast<T*>(op) + done;
+        for (index_t k = 0; k < row; ++k) d[k] = s[k * rstride];
+      });
+      for (int a = ond - 2; a >= 0; --a) {
+        if (++idx[static_cast<std::size_t>(a)] < oshape[static_cast<std::size_t>(a)]) break;
+        idx[static_cast<std::size_t>(a)] = 0;
+      }
+    }
+    return out;
+  }
+
+ private:
+  Shape input_coords(const Shape& coords) const {
+    Shape ic;
+    std::size_t o = 0;
+    for (const auto& s : m_sel) {
+      ic.push_back(s.drop ? s.pieces[0].chunk : s.pieces[static_cast<std::size_t>(coords[o++])].chunk);
+    }
+    return ic;
+  }
+
+  std::vector<AxisSelection> m_sel;
+};
+
+}  // namespace
+
+Array Array::operator[](std::initializer_list<IndexItem> index) const { return slice(std::vector<IndexItem>(index)); }
+
+Array Array::slice(const std::vector<IndexItem>& index) const {
+  if (static_cast<int>(index.size()) > ndim()) {
+    throw index_error(fmt::format("too many indices for array: array is {}-dimensional, but {} were indexed",
+                                  ndim(), index.size()));
+  }
+  std::vector<AxisSelection> sel;
+  Shape shape;
+  std::vector<std::vector<index_t>> sizes;
+  Tokenizer t;
+  bool empty = false;
+  for (int a = 0; a < ndim(); ++a) {
+    const IndexItem item = a < static_cast<int>(index.size()) ? index[static_cast<std::size_t>(a)] : IndexItem(Slice{});
+    AxisSelection s = select_axis(item, shape_size({this->shape()[static_cast<std::size_t>(a)]}), a, chunks());
+    t.add(s.start).add(s.step).add(s.len).add(s.drop);
+    if (!s.drop) {
+      shape.push_back(s.len);
+      std::vector<index_t> sz;
+      for (const auto& p : s.pieces) sz.push_back(p.count);
+      if (sz.empty()) sz.push_back(0);
+      sizes.push_back(std::move(sz));
+    }
+    empty = empty || s.len == 0;
+    sel.push_back(std::move(s));
+  }
+  if (empty) {  // an empty result reads nothing: one empty chunk per axis
+    for (auto& sz : sizes) sz = {sz.size() == 1 && sz[0] == 0 ? 0 : std::accumulate(sz.begin(), sz.end(), index_t{0})};
+  }
+  return Array(std::make_shared<SliceExpr>(m_expr, std::move(sel), shape, ChunkGrid(std::move(sizes)), t.finish()));
+}
+
+}  // namespace tessera

@@ -1,0 +1,90 @@
+#pragma once
+// Source nodes (values defined by their global index) used by creation, random and scalars.
+
+#include <functional>
+
+#include "tessera/graph/expr.hpp"
+
+namespace tessera::detail {
+
+/// Global row-major flat index of multi-index `start` in `shape`.
+index_t flat_index(const Shape& shape, const index_t* start);
+
+/// Every element equal to one value (zeros, ones, full, scalar operands).
+class FullSource final : public SourceExpr {
+ public:
+  /// `f` is used for float dtypes, `i` for integers and bool (so int64 values stay exact).
+  FullSource(Shape shape, ChunkGrid chunks, DType dtype, double f, std::int64_t i);
+  std::string_view op_name() const override { return "full"; }
+  void fill(void* out, const index_t* start, index_t n) const override;
+
+ private:
+  double m_f;
+  std::int64_t m_i;
+};
+
+/// start + i * step along a 1-d axis, computed as NumPy's arange does.
+class ArangeSource final : public SourceExpr {
+ public:
+  ArangeSource(index_t n, ChunkGrid chunks, DType dtype, double start, double step);
+  std::string_view op_name() const override { return "arange"; }
+  void fill(void* out, const index_t* start, index_t n) const override;
+
+ private:
+  double m_start, m_step;
+};
+
+/// NumPy's linspace: start + i * step, the last element exactly `stop` when endpoint.
+class LinspaceSource final : public SourceExpr {
+ public:
+  LinspaceSource(index_t num, ChunkGrid chunks, DType dtype, double start, double stop, bool endpoint);
+  std::string_view op_name() const override { return "linspace"; }
+  void fill(void* out, const index_t* start, index_t n) const override;
+
+ private:
+  double m_start, m_stop, m_step;
+  index_t m_num;
+  bool m_endpoint;
+};
+
+/// Ones on the k-th diagonal of an (n, m) matrix.
+class EyeSource final : public SourceExpr {
+ public:
+  EyeSource(index_t n, index_t m, index_t k, ChunkGrid chunks, DType dtype);
+  std::string_view op_name() const override { return "eye"; }
+  void fill(void* out, const index_t* start, index_t n) const override;
+
+ private:
+  index_t m_k;
+};
+
+/// A user callable of the global multi-index, returning one element (stored as `dtype`).
+class FunctionSource final : public SourceExpr {
+ public:
+  using Fn = std::function<void(const index_t* index, void* out)>;
+  FunctionSource(Shape shape, ChunkGrid chunks, DType dtype, Fn fn);
+  std::string_view op_name() const override { return "fromfunction"; }
+  void fill(void* out, const index_t* start, index_t n) const override;
+
+ private:
+  Fn m_fn;
+};
+
+enum class RandomKind { Uniform, Normal, Integers };
+
+/// Counter-based random values: element i is a pure function of (seed, stream, global flat
+/// index i), so every chunking and rank count gives the same array.
+class RandomSource final : public SourceExpr {
+ public:
+  RandomSource(RandomKind kind, std::uint64_t seed, std::uint64_t stream, Shape shape,
+               ChunkGrid chunks, DType dtype, double a, double b);
+  std::string_view op_name() const override;
+  void fill(void* out, const index_t* start, index_t n) const override;
+
+ private:
+  RandomKind m_kind;
+  std::uint64_t m_seed, m_stream;
+  double m_a, m_b;
+};
+
+}  // namespace tessera::detail

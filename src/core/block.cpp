@@ -1,0 +1,67 @@
+#include "tessera/core/block.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <fmt/format.h>
+
+namespace tessera {
+
+namespace {
+
+std::shared_ptr<void> allocate(std::size_t nbytes) {
+  // Round up: aligned_alloc requires a multiple of the alignment; never ask for 0 bytes.
+  const std::size_t rounded = (std::max<std::size_t>(nbytes, 1) + Block::alignment - 1) / Block::alignment * Block::alignment;
+  void* p = std::aligned_alloc(Block::alignment, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+void check_shape(const Shape& shape) {
+  for (index_t e : shape) {
+    if (e < 0) throw shape_error(fmt::format("negative dimension in shape {}", shape_string(shape)));
+  }
+}
+
+}  // namespace
+
+Block::Block(DType dtype, Shape shape) : m_dtype(dtype), m_shape(std::move(shape)) {
+  check_shape(m_shape);
+  m_size = shape_size(m_shape);
+  m_data = allocate(nbytes());
+}
+
+Block Block::zeros(DType dtype, Shape shape) {
+  Block b(dtype, std::move(shape));
+  std::memset(b.data(), 0, b.nbytes());
+  return b;
+}
+
+Block Block::adopt(DType dtype, Shape shape, void* data, std::shared_ptr<void> keep_alive) {
+  check_shape(shape);
+  Block b;
+  b.m_dtype = dtype;
+  b.m_shape = std::move(shape);
+  b.m_size = shape_size(b.m_shape);
+  b.m_data = std::shared_ptr<void>(std::move(keep_alive), data);  // aliasing constructor
+  return b;
+}
+
+Block Block::clone() const {
+  Block b(m_dtype, m_shape);
+  if (nbytes()) std::memcpy(b.data(), data(), nbytes());
+  return b;
+}
+
+Block Block::reshaped(Shape shape) const {
+  if (shape_size(shape) != m_size) {
+    throw shape_error(fmt::format("cannot reshape block of shape {} into shape {}",
+                                  shape_string(m_shape), shape_string(shape)));
+  }
+  Block b = *this;
+  b.m_shape = std::move(shape);
+  return b;
+}
+
+}  // namespace tessera

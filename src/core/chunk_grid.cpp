@@ -1,0 +1,191 @@
+#include "tessera/core/chunk_grid.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "tessera/core/error.hpp"
+
+namespace tessera {
+
+ChunkGrid::ChunkGrid(std::vector<std::vector<index_t>> sizes) : m_sizes(std::move(sizes)) {
+  m_offsets.reserve(m_sizes.size());
+  for (std::size_t a = 0; a < m_sizes.size(); ++a) {
+    std::vector<index_t> off{0};
+    for (index_t s : m_sizes[a]) {
+      if (s < 0) throw shape_error(fmt::format("negative chunk size {} on axis {}", s, a));
+      off.push_back(off.back() + s);
+    }
+    if (m_sizes[a].empty()) throw shape_error(fmt::format("axis {} has no chunks", a));
+    if (off.back() > 0 && std::find(m_sizes[a].begin(), m_sizes[a].end(), 0) != m_sizes[a].end()) {
+      throw shape_error(fmt::format("zero-size chunk on non-empty axis {}", a));
+    }
+    m_offsets.push_back(std::move(off));
+  }
+}
+
+Shape ChunkGrid::shape() const {
+  Shape s;
+  for (const auto& off : m_offsets) s.push_back(off.back());
+  return s;
+}
+
+Shape ChunkGrid::grid_shape() const {
+  Shape s;
+  for (const auto& sz : m_sizes) s.push_back(static_cast<index_t>(sz.size()));
+  return s;
+}
+
+index_t ChunkGrid::num_chunks() const { return shape_size(grid_shape()); }
+
+Shape ChunkGrid::chunk_coords(index_t linear) const {
+  Shape c(m_sizes.size());
+  for (std::size_t a = m_sizes.size(); a-- > 0;) {
+    const auto n = static_cast<index_t>(m_sizes[a].size());
+    c[a] = linear % n;
+    linear /= n;
+  }
+  return c;
+}
+
+index_t ChunkGrid::chunk_linear(const Shape& coords) const {
+  index_t linear = 0;
+  for (std::size_t a = 0; a < m_sizes.size(); ++a) {
+    linear = linear * static_cast<index_t>(m_sizes[a].size()) + coords[a];
+  }
+  return linear;
+}
+
+Shape ChunkGrid::chunk_shape(const Shape& coords) const {
+  Shape s(m_sizes.size());
+  for (std::size_t a = 0; a < m_sizes.size(); ++a) s[a] = m_sizes[a][static_cast<std::size_t>(coords[a])];
+  return s;
+}
+
+Shape ChunkGrid::chunk_offset(const Shape& coords) const {
+  Shape s(m_sizes.size());
+  for (std::size_t a = 0; a < m_sizes.size(); ++a) s[a] = m_offsets[a][static_cast<std::size_t>(coords[a])];
+  return s;
+}
+
+index_t ChunkGrid::chunk_of(int axis, index_t i) const {
+  const auto& off = offsets(axis);
+  auto it = std::upper_bound(off.begin(), off.end() - 1, i);
+  return static_cast<index_t>(it - off.begin()) - 1;
+}
+
+index_t ChunkGrid::max_chunk_size() const {
+  index_t n = 1;
+  for (const auto& sz : m_sizes) n *= *std::max_element(sz.begin(), sz.end());
+  return n;
+}
+
+std::string ChunkGrid::to_string() const {
+  std::vector<std::string> axes;
+  for (const auto& sz : m_sizes) {
+    axes.push_back(sz.size() == 1 ? fmt::format("({},)", sz[0]) : fmt::format("({})", fmt::join(sz, ", ")));
+  }
+  if (axes.size() == 1) return "(" + axes[0] + ",)";
+  return fmt::format("({})", fmt::join(axes, ", "));
+}
+
+ChunkSpec ChunkSpec::automatic(std::size_t target_bytes) {
+  ChunkSpec s;
+  s.m_axes = {AxisChunks(AxisChunks::Auto{})};
+  s.m_broadcast = true;
+  s.m_auto_bytes = target_bytes;
+  return s;
+}
+
+ChunkSpec ChunkSpec::explicit_sizes(std::vector<std::vector<index_t>> sizes) {
+  ChunkSpec s;
+  for (auto& v : sizes) s.m_axes.emplace_back(std::move(v));
+  return s;
+}
+
+namespace {
+
+std::vector<index_t> regular_sizes(index_t extent, index_t chunk) {
+  if (extent == 0) return {0};
+  std::vector<index_t> out(static_cast<std::size_t>(extent / chunk), chunk);
+  if (extent % chunk) out.push_back(extent % chunk);
+  return out;
+}
+
+}  // namespace
+
+ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
+  const std::size_t nd = shape.size();
+  if (!m_broadcast && m_axes.size() != nd) {
+    throw shape_error(fmt::format("chunk spec has {} axes but the array shape {} has {}",
+                                  m_axes.size(), shape_string(shape), nd));
+  }
+  auto axis_spec = [&](std::size_t a) -> const AxisChunks& { return m_broadcast ? m_axes[0] : m_axes[a]; };
+
+  std::vector<std::vector<index_t>> sizes(nd);
+  std::vector<std::size_t> auto_axes;
+  double fixed_elems = 1;
+  for (std::size_t a = 0; a < nd; ++a) {
+    const auto& spec = axis_spec(a).spec;
+    if (const auto* n = std::get_if<index_t>(&spec)) {
+      if (*n == -1 || (*n > shape[a])) {
+        sizes[a] = {shape[a]};
+      } else if (*n <= 0) {
+        throw value_error(fmt::format("chunk size {} on axis {} must be positive (or -1 for the whole axis)", *n, a));
+      } else {
+        sizes[a] = regular_sizes(shape[a], *n);
+      }
+      fixed_elems *= static_cast<double>(std::max<index_t>(sizes[a][0], 1));
+    } else if (const auto* list = std::get_if<std::vector<index_t>>(&spec)) {
+      index_t total = 0;
+      for (index_t s : *list) {
+        if (s < 0 || (s == 0 && shape[a] != 0)) {
+          throw value_error(fmt::format("explicit chunk sizes ({}) on axis {} must be positive",
+                                        fmt::join(*list, ", "), a));
+        }
+        total += s;
+      }
+      if (total != shape[a]) {
+        throw shape_error(fmt::format("explicit chunk sizes ({}) on axis {} add up to {}, not the axis length {} of shape {}",
+                                      fmt::join(*list, ", "), a, total, shape[a], shape_string(shape)));
+      }
+      sizes[a] = list->empty() ? std::vector<index_t>{0} : *list;
+      fixed_elems *= static_cast<double>(std::max<index_t>(*std::max_element(sizes[a].begin(), sizes[a].end()), 1));
+    } else {
+      auto_axes.push_back(a);
+    }
+  }
+
+  // Automatic axes: equal-ish edges so that a chunk holds about m_auto_bytes. Axes shorter
+  // than the ideal edge are taken whole and the edge is recomputed for the rest.
+  double budget = std::max(1.0, static_cast<double>(m_auto_bytes) / static_cast<double>(dtype_size(dtype)) / fixed_elems);
+  std::vector<std::size_t> pending = auto_axes;
+  bool changed = true;
+  while (changed && !pending.empty()) {
+    changed = false;
+    const double edge = std::pow(budget, 1.0 / static_cast<double>(pending.size()));
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (static_cast<double>(shape[*it]) <= edge) {
+        sizes[*it] = {shape[*it]};
+        budget /= static_cast<double>(std::max<index_t>(shape[*it], 1));
+        budget = std::max(budget, 1.0);
+        it = pending.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (!pending.empty()) {
+    const double edge = std::pow(budget, 1.0 / static_cast<double>(pending.size()));
+    for (std::size_t a : pending) {
+      const index_t ideal = std::max<index_t>(1, static_cast<index_t>(edge));
+      const index_t n = (shape[a] + ideal - 1) / ideal;  // number of chunks
+      sizes[a] = regular_sizes(shape[a], (shape[a] + n - 1) / n);  // balanced
+    }
+  }
+  return ChunkGrid(std::move(sizes));
+}
+
+}  // namespace tessera

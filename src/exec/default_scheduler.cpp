@@ -1,0 +1,25 @@
+#include <atomic>
+
+#include "tessera/exec/scheduler.hpp"
+#include "tessera/exec/threaded_scheduler.hpp"
+
+namespace tessera {
+
+namespace {
+
+/// Set by set_default_scheduler; nullptr selects the built-in scheduler.
+std::atomic<Scheduler*> g_default_override{nullptr};
+
+}  // namespace
+
+Scheduler& default_scheduler() {
+  if (Scheduler* s = g_default_override.load(std::memory_order_acquire)) return *s;
+  // Created on first use, so a program that never runs a graph starts no threads; destroyed
+  // (workers joined) at exit.
+  static ThreadedScheduler builtin;
+  return builtin;
+}
+
+void set_default_scheduler(Scheduler* s) { g_default_override.store(s, std::memory_order_release); }
+
+}  // namespace tessera

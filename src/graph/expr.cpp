@@ -1,0 +1,119 @@
+#include "tessera/graph/expr.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace tessera {
+
+namespace {
+
+Token node_token(ExprKind kind, std::string_view name, const Shape& shape, DType dtype,
+                 const ChunkGrid& chunks, const std::vector<ExprPtr>& inputs, Token params) {
+  Tokenizer t;
+  t.add(static_cast<int>(kind)).add(name).add_range(shape).add(static_cast<int>(dtype)).add(params);
+  for (int a = 0; a < chunks.ndim(); ++a) t.add_range(chunks.sizes(a));
+  for (const auto& in : inputs) t.add(in->token());
+  return t.finish();
+}
+
+/// Common refinement of the inputs' chunk boundaries along every output axis.
+ChunkGrid refine(const Shape& shape, const std::vector<ExprPtr>& inputs) {
+  const auto nd = shape.size();
+  std::vector<std::vector<index_t>> sizes(nd);
+  for (std::size_t a = 0; a < nd; ++a) {
+    std::vector<index_t> bounds{0, shape[a]};
+    for (const auto& in : inputs) {
+      const auto lead = nd - static_cast<std::size_t>(in->ndim());
+      if (a < lead) continue;
+      const int ia = static_cast<int>(a - lead);
+      if (in->shape()[static_cast<std::size_t>(ia)] != shape[a]) continue;  // broadcast axis
+      const auto& off = in->chunks().offsets(ia);
+      bounds.insert(bounds.end(), off.begin(), off.end());
+    }
+    std::sort(bounds.begin(), bounds.end());
+    bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+    for (std::size_t i = 1; i < bounds.size(); ++i) sizes[a].push_back(bounds[i] - bounds[i - 1]);
+    if (sizes[a].empty()) sizes[a].push_back(0);
+  }
+  return ChunkGrid(std::move(sizes));
+}
+
+ChunkGrid reduced_grid(const Expr& in, const std::vector<int>& axes, bool keepdims) {
+  std::vector<std::vector<index_t>> sizes;
+  for (int a = 0; a < in.ndim(); ++a) {
+    const bool reduced = std::find(axes.begin(), axes.end(), a) != axes.end();
+    if (!reduced) sizes.push_back(in.chunks().sizes(a));
+    else if (keepdims) sizes.push_back({1});
+  }
+  return ChunkGrid(std::move(sizes));
+}
+
+Shape reduced_shape(const Shape& s, const std::vector<int>& axes, bool keepdims) {
+  Shape out;
+  for (int a = 0; a < static_cast<int>(s.size()); ++a) {
+    const bool reduced = std::find(axes.begin(), axes.end(), a) != axes.end();
+    if (!reduced) out.push_back(s[static_cast<std::size_t>(a)]);
+    else if (keepdims) out.push_back(1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Expr::Expr(ExprKind kind, Shape shape, DType dtype, ChunkGrid chunks, std::vector<ExprPtr> inputs,
+           Token params, std::string_view name)
+    : m_kind(kind),
+      m_shape(std::move(shape)),
+      m_dtype(dtype),
+      m_chunks(std::move(chunks)),
+      m_inputs(std::move(inputs)),
+      m_token(node_token(kind, name, m_shape, dtype, m_chunks, m_inputs, params)) {
+  if (m_chunks.shape() != m_shape) {
+    throw shape_error(fmt::format("{}: chunks {} do not tile shape {}", name, m_chunks.to_string(),
+                                  shape_string(m_shape)));
+  }
+}
+
+std::string Expr::label() const { return fmt::format("{}-{}", op_name(), short_token(m_token)); }
+
+DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::string_view name)
+    : Expr(ExprKind::Data, chunks.shape(), dtype, chunks, {}, unique_token(), name),
+      m_blocks(std::move(blocks)),
+      m_name(name) {
+  if (static_cast<index_t>(m_blocks.size()) != this->chunks().num_chunks()) {
+    throw shape_error(fmt::format("{} blocks given for a grid of {} chunks", m_blocks.size(),
+                                  this->chunks().num_chunks()));
+  }
+  for (index_t c = 0; c < this->chunks().num_chunks(); ++c) {
+    const Block& b = m_blocks[static_cast<std::size_t>(c)];
+    const Shape want = this->chunks().chunk_shape(this->chunks().chunk_coords(c));
+    if (b.shape() != want || b.dtype() != dtype) {
+      throw shape_error(fmt::format("block {} has shape {} and dtype {}, expected {} and {}", c,
+                                    shape_string(b.shape()), dtype_name(b.dtype()),
+                                    shape_string(want), dtype_name(dtype)));
+    }
+  }
+}
+
+ElementwiseExpr::ElementwiseExpr(Shape shape, DType dtype, std::vector<ExprPtr> inputs,
+                                 Token params, std::string_view name)
+    // `inputs` is copied, not moved: the order in which arguments are evaluated is unspecified.
+    : Expr(ExprKind::Elementwise, shape, dtype, refine(shape, inputs), inputs, params, name) {}
+
+ReduceExpr::ReduceExpr(ExprPtr input, std::vector<int> axes, bool keepdims, int split_every,
+                       DType dtype, Token params, std::string_view name)
+    : Expr(ExprKind::Reduce, reduced_shape(input->shape(), axes, keepdims), dtype,
+           reduced_grid(*input, axes, keepdims), {input},
+           Tokenizer().add(params).add_range(axes).add(keepdims).add(split_every).finish(), name),
+      m_axes(std::move(axes)),
+      m_keepdims(keepdims),
+      m_split_every(split_every) {
+  if (m_split_every < 2) throw value_error(fmt::format("split_every must be at least 2, got {}", m_split_every));
+}
+
+bool ReduceExpr::reduces(int axis) const noexcept {
+  return std::find(m_axes.begin(), m_axes.end(), axis) != m_axes.end();
+}
+
+}  // namespace tessera

@@ -1,0 +1,306 @@
+#include "fused_program.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace tessera::detail {
+
+namespace {
+
+/// Copies element 0 of `out` into elements 1..n-1.
+void replicate(std::byte* out, std::size_t esize, index_t n) {
+  for (index_t i = 1; i < n; ++i) std::memcpy(out + static_cast<std::size_t>(i) * esize, out, esize);
+}
+
+/// Root axis `a` of a root with `root_nd` axes, seen from a node with `nd` axes: the node's
+/// axis, or -1 when the node has no such axis (it broadcasts along it).
+int node_axis(int a, int root_nd, int nd) { return a - (root_nd - nd); }
+
+}  // namespace
+
+FusedProgram::FusedProgram(const Expr* root, const std::vector<const Expr*>& region,
+                           const std::vector<const Expr*>& leaves, index_t tile_elements)
+    : m_root(root), m_leaves(leaves), m_tile(std::max<index_t>(tile_elements, 1)) {
+  std::unordered_map<Token, int> index;
+  auto in_region = [&](const Expr* e) {
+    return std::find(region.begin(), region.end(), e) != region.end();
+  };
+  // Iterative DFS post-order from the root over region nodes; leaves terminate.
+  struct Frame {
+    const Expr* e;
+    std::size_t next;
+  };
+  std::vector<Frame> stack{{root, 0}};
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    const Expr* e = f.e;
+    if (index.count(e->token())) {
+      stack.pop_back();
+      continue;
+    }
+    const auto leaf_it = std::find_if(m_leaves.begin(), m_leaves.end(),
+                                      [&](const Expr* l) { return l->token() == e->token(); });
+    const bool is_leaf = leaf_it != m_leaves.end() && !(e == root && in_region(e));
+    if (!is_leaf && f.next < e->inputs().size()) {
+      stack.push_back({e->inputs()[f.next++].get(), 0});
+      continue;
+    }
+    Node n;
+    n.expr = e;
+    n.constant = shape_size(e->shape()) == 1;
+    if (is_leaf) {
+      n.kind = Node::Kind::Leaf;
+      n.leaf = static_cast<int>(leaf_it - m_leaves.begin());
+    } else if (e->kind() == ExprKind::Source) {
+      n.kind = Node::Kind::Source;
+    } else if (e->kind() == ExprKind::Elementwise) {
+      n.kind = Node::Kind::Op;
+      for (const auto& in : e->inputs()) n.args.push_back(index.at(in->token()));
+    } else {
+      throw graph_error(fmt::format("node {} cannot be fused", e->label()));
+    }
+    index[e->token()] = static_cast<int>(m_nodes.size());
+    m_nodes.push_back(std::move(n));
+    stack.pop_back();
+  }
+}
+
+index_t FusedProgram::leaf_chunk(std::size_t k, const Shape& coords) const {
+  const Expr& leaf = *m_leaves[k];
+  const int nd = m_root->ndim(), ld = leaf.ndim();
+  const Shape off = m_root->chunks().chunk_offset(coords);
+  Shape lc(static_cast<std::size_t>(ld), 0);
+  for (int la = 0; la < ld; ++la) {
+    const int a = la + (nd - ld);
+    if (leaf.shape()[static_cast<std::size_t>(la)] == 1) continue;  // broadcast: chunk 0
+    lc[static_cast<std::size_t>(la)] = leaf.chunks().chunk_of(la, off[static_cast<std::size_t>(a)]);
+  }
+  return leaf.chunks().chunk_linear(lc);
+}
+
+struct FusedProgram::Run {
+  index_t pos;  // offset in the tile
+  index_t len;
+};
+
+template <class Sink>
+void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> leaf_blocks,
+                             Sink&& sink) const {
+  const int nd = m_root->ndim();
+  const Shape shape = m_root->chunks().chunk_shape(coords);
+  const Shape origin = m_root->chunks().chunk_offset(coords);
+  const index_t total = shape_size(shape);
+  if (total == 0) return;
+  const index_t tile = std::min(m_tile, total);
+  const index_t last = nd ? shape[static_cast<std::size_t>(nd - 1)] : 1;
+
+  // Per-node bindings.
+  const std::size_t nn = m_nodes.size();
+  std::vector<const std::byte*> ptr(nn, nullptr);
+  std::vector<std::byte*> buf(nn, nullptr);
+  std::vector<std::vector<index_t>> leaf_stride(nn);  // per root axis, in elements
+  std::vector<const std::byte*> leaf_base(nn, nullptr);
+  std::vector<char> zero_copy(nn, 0);
+  std::vector<std::uint64_t> constants(nn);  // one element of any dtype
+
+  std::size_t scratch_bytes = 0;
+  std::vector<std::size_t> buf_offset(nn, 0);
+  for (std::size_t i = 0; i < nn; ++i) {
+    const Node& n = m_nodes[i];
+    const std::size_t es = dtype_size(n.expr->dtype());
+    if (n.constant) continue;
+    if (n.kind == Node::Kind::Leaf) {
+      const Block& b = *leaf_blocks[static_cast<std::size_t>(n.leaf)];
+      const Expr& le = *n.expr;
+      const int ld = le.ndim();
+      const Shape lcoords = le.chunks().chunk_coords(leaf_chunk(static_cast<std::size_t>(n.leaf), coords));
+      const Shape loff = le.chunks().chunk_offset(lcoords);
+      const Shape bstr = row_major_strides(b.shape());
+      leaf_stride[i].assign(static_cast<std::size_t>(nd), 0);
+      index_t base = 0;
+      bool exact = ld == nd;
+      for (int a = 0; a < nd; ++a) {
+        const int la = node_axis(a, nd, ld);
+        if (la < 0 || le.shape()[static_cast<std::size_t>(la)] == 1) {
+          if (shape[static_cast<std::size_t>(a)] != 1) exact = false;
+          continue;
+        }
+        leaf_stride[i][static_cast<std::size_t>(a)] = bstr[static_cast<std::size_t>(la)];
+        base += (origin[static_cast<std::size_t>(a)] - loff[static_cast<std::size_t>(la)]) * bstr[static_cast<std::size_t>(la)];
+        if (b.shape()[static_cast<std::size_t>(la)] != shape[static_cast<std::size_t>(a)]) exact = false;
+      }
+      leaf_base[i] = static_cast<const std::byte*>(b.data()) + static_cast<std::size_t>(base) * es;
+      zero_copy[i] = exact;
+      if (exact) continue;
+    }
+    if (i + 1 == nn && sink.direct_root()) continue;  // root writes straight into the output
+    buf_offset[i] = scratch_bytes;
+    scratch_bytes += (static_cast<std::size_t>(tile) * es + 63) / 64 * 64;
+  }
+  std::unique_ptr<std::byte[]> scratch(new std::byte[scratch_bytes + 64]);
+  auto* aligned = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64);
+  for (std::size_t i = 0; i < nn; ++i) buf[i] = aligned + buf_offset[i];
+
+  // Constants: evaluated once per chunk.
+  std::vector<TileArg> args;
+  for (std::size_t i = 0; i < nn; ++i) {
+    const Node& n = m_nodes[i];
+    if (!n.constant) continue;
+    auto* c = reinterpret_cast<std::byte*>(&constants[i]);
+    if (n.kind == Node::Kind::Leaf) {
+      ptr[i] = static_cast<const std::byte*>(leaf_blocks[static_cast<std::size_t>(n.leaf)]->data());
+      continue;
+    }
+    if (n.kind == Node::Kind::Source) {
+      const Shape zero(static_cast<std::size_t>(n.expr->ndim()), 0);
+      static_cast<const SourceExpr*>(n.expr)->fill(c, zero.data(), 1);
+    } else {
+      args.clear();
+      for (int a : n.args) args.push_back({ptr[static_cast<std::size_t>(a)], true});
+      static_cast<const ElementwiseExpr*>(n.expr)->apply(args, c, 1);
+    }
+    ptr[i] = c;
+  }
+
+  // Tiles.
+  Shape idx(static_cast<std::size_t>(nd), 0);  // local multi-index of the current run start
+  std::vector<Run> runs;
+  std::vector<index_t> run_idx;  // nd entries per run
+  Shape gstart;
+  for (index_t f = 0; f < total; f += tile) {
+    const index_t len = std::min(tile, total - f);
+    runs.clear();
+    run_idx.clear();
+    for (index_t pos = 0; pos < len;) {
+      const index_t rl = nd ? std::min(last - idx[static_cast<std::size_t>(nd - 1)], len - pos) : 1;
+      runs.push_back({pos, rl});
+      run_idx.insert(run_idx.end(), idx.begin(), idx.end());
+      pos += rl;
+      if (nd) {  // advance idx by rl with carry
+        idx[static_cast<std::size_t>(nd - 1)] += rl;
+        for (int a = nd - 1; a > 0 && idx[static_cast<std::size_t>(a)] == shape[static_cast<std::size_t>(a)]; --a) {
+          idx[static_cast<std::size_t>(a)] = 0;
+          ++idx[static_cast<std::size_t>(a - 1)];
+        }
+      }
+    }
+    for (std::size_t i = 0; i < nn; ++i) {
+      const Node& n = m_nodes[i];
+      if (n.constant) continue;
+      const std::size_t es = dtype_size(n.expr->dtype());
+      std::byte* out = (i + 1 == nn && sink.direct_root()) ? sink.root_target(f) : buf[i];
+      if (n.kind == Node::Kind::Leaf) {
+        if (zero_copy[i]) {
+          ptr[i] = leaf_base[i] + static_cast<std::size_t>(f) * es;
+          if (out != buf[i]) std::memcpy(out, ptr[i], static_cast<std::size_t>(len) * es);
+          continue;
+        }
+        const auto& st = leaf_stride[i];
+        const bool bcast_last = nd && st[static_cast<std::size_t>(nd - 1)] == 0;
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+          index_t e = 0;
+          for (int a = 0; a < nd; ++a) e += run_idx[r * static_cast<std::size_t>(nd) + static_cast<std::size_t>(a)] * st[static_cast<std::size_t>(a)];
+          std::byte* o = out + static_cast<std::size_t>(runs[r].pos) * es;
+          const std::byte* s = leaf_base[i] + static_cast<std::size_t>(e) * es;
+          if (bcast_last) {
+            std::memcpy(o, s, es);
+            replicate(o, es, runs[r].len);
+          } else {
+            std::memcpy(o, s, static_cast<std::size_t>(runs[r].len) * es);
+          }
+        }
+      } else if (n.kind == Node::Kind::Source) {
+        const auto& src = static_cast<const SourceExpr&>(*n.expr);
+        const int sd = src.ndim();
+        gstart.assign(static_cast<std::size_t>(sd), 0);
+        const bool bcast_last = sd && src.shape()[static_cast<std::size_t>(sd - 1)] == 1 && last != 1;
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+          for (int sa = 0; sa < sd; ++sa) {
+            const auto a = static_cast<std::size_t>(sa + (nd - sd));
+            gstart[static_cast<std::size_t>(sa)] = src.shape()[static_cast<std::size_t>(sa)] == 1 ? 0 : origin[a] + run_idx[r * static_cast<std::size_t>(nd) + a];
+          }
+          std::byte* o = out + static_cast<std::size_t>(runs[r].pos) * es;
+          if (bcast_last) {
+            src.fill(o, gstart.data(), 1);
+            replicate(o, es, runs[r].len);
+          } else {
+            src.fill(o, gstart.data(), runs[r].len);
+          }
+        }
+      } else {
+        args.clear();
+        for (int a : n.args) {
+          const auto ai = static_cast<std::size_t>(a);
+          args.push_back({ptr[ai], m_nodes[ai].constant});
+        }
+        static_cast<const ElementwiseExpr*>(n.expr)->apply(args, out, len);
+      }
+      ptr[i] = out;
+    }
+    sink.consume(ptr[nn - 1], f, len, runs, run_idx, origin);
+  }
+}
+
+Block FusedProgram::evaluate(const Shape& coords, std::span<const Block* const> leaf_blocks) const {
+  if (m_nodes.size() == 1 && m_nodes[0].kind == Node::Kind::Leaf) {
+    return *leaf_blocks[0];  // nothing to compute: the root is materialised already
+  }
+  Block out(m_root->dtype(), m_root->chunks().chunk_shape(coords));
+  const std::size_t es = dtype_size(m_root->dtype());
+  const bool root_constant = m_nodes.back().constant;
+  struct Sink {
+    Block* out;
+    std::size_t es;
+    bool constant;
+    bool direct_root() const { return !constant; }
+    std::byte* root_target(index_t f) const { return static_cast<std::byte*>(out->data()) + static_cast<std::size_t>(f) * es; }
+    void consume(const std::byte* root, index_t f, index_t len, const std::vector<Run>&,
+                 const std::vector<index_t>&, const Shape&) const {
+      std::byte* target = root_target(f);
+      if (root != target) std::memcpy(target, root, static_cast<std::size_t>(len) * es);
+    }
+  } sink{&out, es, root_constant};
+  run_tiles(coords, leaf_blocks, sink);
+  return out;
+}
+
+Partial FusedProgram::reduce(const ReduceExpr& reduce, const Shape& coords,
+                             std::span<const Block* const> leaf_blocks) const {
+  const int nd = m_root->ndim();
+  Shape pshape = m_root->chunks().chunk_shape(coords);
+  for (int a : reduce.axes()) pshape[static_cast<std::size_t>(a)] = 1;
+  Shape pstride = row_major_strides(pshape);
+  for (int a : reduce.axes()) pstride[static_cast<std::size_t>(a)] = 0;
+  Partial p = reduce.init(pshape);
+  const std::size_t es = dtype_size(m_root->dtype());
+  struct Sink {
+    const ReduceExpr& reduce;
+    Partial& p;
+    const Shape& pstride;
+    int nd;
+    std::size_t es;
+    Shape gidx;
+    bool direct_root() const { return false; }
+    std::byte* root_target(index_t) const { return nullptr; }
+    void consume(const std::byte* root, index_t, index_t, const std::vector<Run>& runs,
+                 const std::vector<index_t>& run_idx, const Shape& origin) {
+      gidx.resize(static_cast<std::size_t>(nd));
+      for (std::size_t r = 0; r < runs.size(); ++r) {
+        index_t out_offset = 0;
+        for (int a = 0; a < nd; ++a) {
+          const index_t li = run_idx[r * static_cast<std::size_t>(nd) + static_cast<std::size_t>(a)];
+          out_offset += li * pstride[static_cast<std::size_t>(a)];
+          gidx[static_cast<std::size_t>(a)] = origin[static_cast<std::size_t>(a)] + li;
+        }
+        reduce.accumulate(p, root + static_cast<std::size_t>(runs[r].pos) * es, runs[r].len, out_offset, gidx.data());
+      }
+    }
+  } sink{reduce, p, pstride, nd, es, {}};
+  run_tiles(coords, leaf_blocks, sink);
+  return p;
+}
+
+}  // namespace tessera::detail

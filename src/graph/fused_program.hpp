@@ -1,0 +1,51 @@
+#pragma once
+// A fused region of sources and elementwise nodes, compiled once and evaluated per chunk in
+// cache-sized tiles. Internal to the graph layer.
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "tessera/graph/expr.hpp"
+
+namespace tessera::detail {
+
+class FusedProgram {
+ public:
+  /// `root` and every node in `region` are fusable; `leaves` are the materialised inputs the
+  /// region reads (their chunks arrive as Blocks, in this order). A non-fusable root is a
+  /// program of one leaf (itself).
+  FusedProgram(const Expr* root, const std::vector<const Expr*>& region,
+               const std::vector<const Expr*>& leaves, index_t tile_elements);
+
+  const Expr& root() const { return *m_root; }
+  const std::vector<const Expr*>& leaves() const { return m_leaves; }
+  /// The chunk of leaf `k` that holds output chunk `coords` of root().
+  index_t leaf_chunk(std::size_t k, const Shape& coords) const;
+
+  /// Evaluates root chunk `coords` into a new Block.
+  Block evaluate(const Shape& coords, std::span<const Block* const> leaf_blocks) const;
+  /// Evaluates root chunk `coords` and folds it into a partial of `reduce` (whose input is root()).
+  Partial reduce(const ReduceExpr& reduce, const Shape& coords,
+                 std::span<const Block* const> leaf_blocks) const;
+
+ private:
+  struct Node {
+    enum class Kind { Leaf, Source, Op } kind;
+    const Expr* expr;
+    std::vector<int> args;  // program node indices
+    int leaf = -1;          // for Kind::Leaf
+    bool constant = false;  // one value broadcast everywhere (size-1 shape)
+  };
+  struct Run;
+  class Evaluation;
+  template <class Sink>
+  void run_tiles(const Shape& coords, std::span<const Block* const> leaf_blocks, Sink&& sink) const;
+
+  const Expr* m_root;
+  std::vector<const Expr*> m_leaves;
+  std::vector<Node> m_nodes;  // topological order; the root is last
+  index_t m_tile;
+};
+
+}  // namespace tessera::detail

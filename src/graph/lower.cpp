@@ -1,0 +1,313 @@
+#include "tessera/graph/lower.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "fused_program.hpp"
+
+namespace tessera {
+
+std::vector<TaskId> LoweredGraph::all_outputs() const {
+  std::vector<TaskId> out;
+  for (const auto& r : outputs) out.insert(out.end(), r.begin(), r.end());
+  return out;
+}
+
+namespace {
+
+struct PairHash {
+  std::size_t operator()(const std::pair<const Expr*, index_t>& k) const noexcept {
+    return std::hash<const void*>()(k.first) * 31 + std::hash<index_t>()(k.second);
+  }
+};
+
+class Lowerer {
+ public:
+  explicit Lowerer(const LowerOptions& options) : m_options(options) {}
+
+  /// Registers a root: canonicalises its DAG and counts consumers (for fusion decisions).
+  const Expr* add_root(const ExprPtr& root) {
+    const Expr* r = canonical(root.get());
+    std::vector<const Expr*> stack{r};
+    while (!stack.empty()) {
+      const Expr* e = stack.back();
+      stack.pop_back();
+      if (!m_visited.insert(e).second) continue;
+      std::unordered_set<const Expr*> distinct;
+      for (const auto& in : e->inputs()) {
+        const Expr* c = canonical(in.get());
+        if (distinct.insert(c).second) ++m_consumers[c];
+        stack.push_back(c);
+      }
+    }
+    ++m_consumers[r];  // the caller is a consumer too: roots are never fused away
+    return r;
+  }
+
+  TaskId chunk(const Expr* e, index_t c) {
+    if (auto it = m_memo.find({e, c}); it != m_memo.end()) return it->second;
+    TaskId id = -1;
+    const Shape coords = e->chunks().chunk_coords(c);
+    switch (e->kind()) {
+      case ExprKind::Data: {
+        const auto& d = static_cast<const DataExpr&>(*e);
+        id = m_graph.add_value(label(e), coords, Value::make(d.block(c)));
+        break;
+      }
+      case ExprKind::Blockwise: id = blockwise_chunk(static_cast<const BlockwiseExpr&>(*e), coords); break;
+      case ExprKind::Reduce: id = reduce_chunk(static_cast<const ReduceExpr&>(*e), coords); break;
+      case ExprKind::Source:
+      case ExprKind::Elementwise: {
+        auto prog = program(e);
+        std::vector<TaskId> deps = leaf_deps(*prog, coords);
+        id = m_graph.add(label(e), coords, deps, [prog, coords](std::span<const Value> in) {
+          std::vector<const Block*> blocks;
+          blocks.reserve(in.size());
+          for (const auto& v : in) blocks.push_back(&v.get<Block>());
+          return Value::make(prog->evaluate(coords, blocks));
+        });
+        break;
+      }
+    }
+    m_memo.emplace(std::pair{e, c}, id);
+    return id;
+  }
+
+  TaskGraph& graph() { return m_graph; }
+
+ private:
+  const Expr* canonical(const Expr* e) {
+    auto [it, inserted] = m_canon.emplace(e->token(), e);
+    return it->second;
+  }
+
+  std::uint32_t label(const Expr* e) {
+    auto it = m_labels.find(e);
+    if (it != m_labels.end()) return it->second;
+    const auto l = m_graph.add_label(e->label());
+    m_labels.emplace(e, l);
+    return l;
+  }
+
+  std::uint32_t label(const Expr* e, std::string_view suffix) {
+    const auto key = std::pair{e, std::string(suffix)};
+    auto it = m_suffix_labels.find(key);
+    if (it != m_suffix_labels.end()) return it->second;
+    const auto l = m_graph.add_label(fmt::format("{}-{}", e->label(), suffix));
+    m_suffix_labels.emplace(key, l);
+    return l;
+  }
+
+  /// The fused program rooted at `root`: the fusable nodes below it whose every consumer is
+  /// already in the region. Everything else it reads is a leaf (materialised chunks).
+  std::shared_ptr<detail::FusedProgram> program(const Expr* root) {
+    if (auto it = m_programs.find(root); it != m_programs.end()) return it->second;
+    std::vector<const Expr*> region, leaves;
+    if (!root->fusable()) {
+      leaves.push_back(root);
+    } else {
+      region.push_back(root);
+      std::unordered_map<const Expr*, int> seen;
+      std::vector<const Expr*> work{root};
+      std::unordered_set<const Expr*> leaf_set;
+      while (!work.empty()) {
+        const Expr* e = work.back();
+        work.pop_back();
+        std::unordered_set<const Expr*> distinct;
+        for (const auto& in : e->inputs()) {
+          const Expr* c = canonical(in.get());
+          if (!distinct.insert(c).second) continue;
+          const bool cheap_constant = c->kind() == ExprKind::Source && shape_size(c->shape()) == 1;
+          const bool fuse = m_options.fuse && c->fusable() &&
+                            (cheap_constant || ++seen[c] == m_consumers.at(c));
+          if (fuse) {
+            if (std::find(region.begin(), region.end(), c) == region.end()) {
+              region.push_back(c);
+              leaf_set.erase(c);
+              work.push_back(c);
+            }
+          } else if (std::find(region.begin(), region.end(), c) == region.end()) {
+            leaf_set.insert(c);
+          }
+        }
+      }
+      // A node first seen as a leaf may have joined the region once all its consumers did.
+      for (const Expr* l : leaf_set) {
+        if (std::find(region.begin(), region.end(), l) == region.end()) leaves.push_back(l);
+      }
+      std::sort(leaves.begin(), leaves.end(), [](const Expr* a, const Expr* b) { return a->token() < b->token(); });
+    }
+    auto prog = std::make_shared<detail::FusedProgram>(root, region, leaves, m_options.tile_elements);
+    m_programs.emplace(root, prog);
+    return prog;
+  }
+
+  std::vector<TaskId> leaf_deps(const detail::FusedProgram& prog, const Shape& coords) {
+    std::vector<TaskId> deps;
+    for (std::size_t k = 0; k < prog.leaves().size(); ++k) {
+      deps.push_back(chunk(prog.leaves()[k], prog.leaf_chunk(k, coords)));
+    }
+    return deps;
+  }
+
+  TaskId blockwise_chunk(const BlockwiseExpr& b, const Shape& coords) {
+    const auto wanted = b.deps(coords);
+    std::vector<TaskId> deps;
+    for (const auto& d : wanted) deps.push_back(chunk(canonical(b.inputs()[static_cast<std::size_t>(d.input)].get()), d.chunk));
+    const Expr* e = &b;
+    return m_graph.add(label(e), coords, deps, [e, coords](std::span<const Value> in) {
+      std::vector<const Block*> blocks;
+      for (const auto& v : in) blocks.push_back(&v.get<Block>());
+      return Value::make(static_cast<const BlockwiseExpr*>(e)->compute(coords, blocks));
+    });
+  }
+
+  /// Partial of reduction `r` over input chunk `c` (fused with the input's producers).
+  TaskId partial(const ReduceExpr& r, index_t c) {
+    const Expr* key = &r;
+    if (auto it = m_partials.find({key, c}); it != m_partials.end()) return it->second;
+    const Expr* input = canonical(r.inputs()[0].get());
+    auto prog = program(input);
+    const Shape coords = input->chunks().chunk_coords(c);
+    std::vector<TaskId> deps = leaf_deps(*prog, coords);
+    const ReduceExpr* rp = &r;
+    TaskId id = m_graph.add(label(&r, "partial"), coords, deps, [prog, rp, coords](std::span<const Value> in) {
+      std::vector<const Block*> blocks;
+      for (const auto& v : in) blocks.push_back(&v.get<Block>());
+      return Value::make(prog->reduce(*rp, coords, blocks));
+    });
+    m_partials.emplace(std::pair{key, c}, id);
+    return id;
+  }
+
+  TaskId reduce_chunk(const ReduceExpr& r, const Shape& out_coords) {
+    const Expr& input = *r.inputs()[0];
+    // Input chunks that fold into this output chunk: non-reduced axes fixed by out_coords,
+    // reduced axes enumerated in row-major order.
+    Shape base(static_cast<std::size_t>(input.ndim()), 0);
+    std::vector<int> reduced;
+    for (int a = 0, o = 0; a < input.ndim(); ++a) {
+      if (r.reduces(a)) {
+        reduced.push_back(a);
+        if (r.keepdims()) ++o;
+      } else {
+        base[static_cast<std::size_t>(a)] = out_coords[static_cast<std::size_t>(o++)];
+      }
+    }
+    std::vector<TaskId> level;
+    Shape cur = base;
+    for (;;) {
+      level.push_back(partial(r, input.chunks().chunk_linear(cur)));
+      int k = static_cast<int>(reduced.size()) - 1;
+      for (; k >= 0; --k) {
+        const auto a = static_cast<std::size_t>(reduced[static_cast<std::size_t>(k)]);
+        if (++cur[a] < input.chunks().num_chunks(static_cast<int>(a))) break;
+        cur[a] = 0;
+      }
+      if (k < 0) break;
+    }
+    const ReduceExpr* rp = &r;
+    auto combine_all = [rp](std::span<const Value> in) {
+      Partial acc;
+      for (const Block& b : in[0].get<Partial>().fields) acc.fields.push_back(b.clone());
+      for (std::size_t i = 1; i < in.size(); ++i) rp->combine(acc, in[i].get<Partial>());
+      return acc;
+    };
+    const auto split = static_cast<std::size_t>(r.split_every());
+    int depth = 0;
+    while (level.size() > split) {
+      std::vector<TaskId> next;
+      for (std::size_t i = 0; i < level.size(); i += split) {
+        const auto n = std::min(split, level.size() - i);
+        Shape name = out_coords;
+        name.insert(name.begin(), {depth, static_cast<index_t>(i / split)});
+        next.push_back(m_graph.add(label(&r, "combine"), name, std::span(level).subspan(i, n),
+                                   [combine_all](std::span<const Value> in) { return Value::make(combine_all(in)); }));
+      }
+      level = std::move(next);
+      ++depth;
+    }
+    const Shape out_shape = r.chunks().chunk_shape(out_coords);
+    return m_graph.add(label(&r), out_coords, level, [rp, combine_all, out_shape](std::span<const Value> in) {
+      const Partial* p = &in[0].get<Partial>();
+      Partial acc;
+      if (in.size() > 1) {
+        acc = combine_all(in);
+        p = &acc;
+      }
+      return Value::make(rp->finalize(*p).reshaped(out_shape));
+    });
+  }
+
+  LowerOptions m_options;
+  TaskGraph m_graph;
+  std::unordered_map<Token, const Expr*> m_canon;
+  std::unordered_set<const Expr*> m_visited;
+  std::unordered_map<const Expr*, int> m_consumers;
+  std::unordered_map<const Expr*, std::uint32_t> m_labels;
+  std::map<std::pair<const Expr*, std::string>, std::uint32_t> m_suffix_labels;
+  std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_memo;
+  std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_partials;
+  std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_programs;
+};
+
+}  // namespace
+
+LoweredGraph lower(std::span<const ExprPtr> roots, std::span<const std::vector<index_t>> chunks,
+                   const LowerOptions& options) {
+  Lowerer l(options);
+  std::vector<const Expr*> canon;
+  for (const auto& r : roots) canon.push_back(l.add_root(r));
+  LoweredGraph out;
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    std::vector<TaskId> ids;
+    if (i < chunks.size() && !chunks[i].empty()) {
+      for (index_t c : chunks[i]) {
+        if (c < 0 || c >= canon[i]->chunks().num_chunks()) {
+          throw index_error(fmt::format("chunk {} out of range for {} with {} chunks", c, canon[i]->label(), canon[i]->chunks().num_chunks()));
+        }
+        ids.push_back(l.chunk(canon[i], c));
+      }
+    } else {
+      for (index_t c = 0; c < canon[i]->chunks().num_chunks(); ++c) ids.push_back(l.chunk(canon[i], c));
+    }
+    out.outputs.push_back(std::move(ids));
+  }
+  out.graph = std::move(l.graph());
+  order_tasks(out.graph, out.all_outputs());
+  return out;
+}
+
+void order_tasks(TaskGraph& graph, std::span<const TaskId> outputs) {
+  // Depth-first post-order from the outputs, visiting dependencies in declared order: every
+  // task comes after its dependencies, and a subtree finishes before its sibling starts.
+  const auto n = graph.size();
+  std::vector<std::int32_t> priority(n, -1);
+  std::int32_t next = 0;
+  std::vector<std::pair<TaskId, std::size_t>> stack;
+  for (TaskId root : outputs) {
+    if (priority[static_cast<std::size_t>(root)] >= 0) continue;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto& [t, k] = stack.back();
+      const auto deps = graph.deps(t);
+      if (k < deps.size()) {
+        const TaskId d = deps[k++];
+        if (priority[static_cast<std::size_t>(d)] < 0) stack.push_back({d, 0});
+        continue;
+      }
+      if (priority[static_cast<std::size_t>(t)] < 0) priority[static_cast<std::size_t>(t)] = next++;
+      stack.pop_back();
+    }
+  }
+  for (auto& p : priority) {
+    if (p < 0) p = next++;  // not needed by any output: last
+  }
+  graph.set_priorities(std::move(priority));
+}
+
+}  // namespace tessera

@@ -1,0 +1,66 @@
+#include "tessera/graph/task_graph.hpp"
+
+#include <fmt/format.h>
+
+namespace tessera {
+
+std::uint32_t TaskGraph::add_label(std::string label) {
+  m_labels.push_back(std::move(label));
+  return static_cast<std::uint32_t>(m_labels.size() - 1);
+}
+
+TaskId TaskGraph::add(std::uint32_t label, std::span<const std::int64_t> coords,
+                      std::span<const TaskId> deps, TaskFn fn) {
+  const auto id = static_cast<TaskId>(m_fns.size());
+  if (label >= m_labels.size()) throw graph_error(fmt::format("task label {} does not exist", label));
+  for (TaskId d : deps) {
+    if (d < 0 || d >= id) {
+      throw graph_error(fmt::format("task '{}' depends on task {}, which has not been added",
+                                    m_labels[label], d));
+    }
+  }
+  if (m_coord_offset.empty()) m_coord_offset.push_back(0);
+  m_fns.push_back(std::move(fn));
+  m_literals.emplace_back();
+  m_task_label.push_back(label);
+  m_coords.insert(m_coords.end(), coords.begin(), coords.end());
+  m_coord_offset.push_back(static_cast<std::uint32_t>(m_coords.size()));
+  m_deps.insert(m_deps.end(), deps.begin(), deps.end());
+  m_dep_offset.push_back(static_cast<std::uint32_t>(m_deps.size()));
+  m_priority.push_back(id);
+  return id;
+}
+
+TaskId TaskGraph::add_value(std::uint32_t label, std::span<const std::int64_t> coords,
+                            Value value) {
+  TaskId id = add(label, coords, {}, TaskFn{});
+  m_literals[static_cast<std::size_t>(id)] = std::move(value);
+  return id;
+}
+
+std::span<const TaskId> TaskGraph::deps(TaskId id) const {
+  const auto i = static_cast<std::size_t>(id);
+  return std::span<const TaskId>(m_deps).subspan(m_dep_offset[i], m_dep_offset[i + 1] - m_dep_offset[i]);
+}
+
+std::string_view TaskGraph::label(TaskId id) const {
+  return m_labels[m_task_label[static_cast<std::size_t>(id)]];
+}
+
+std::string TaskGraph::name(TaskId id) const {
+  const auto i = static_cast<std::size_t>(id);
+  const auto begin = m_coord_offset[i], end = m_coord_offset[i + 1];
+  if (begin == end) return fmt::format("'{}'", label(id));
+  std::string out = fmt::format("('{}'", label(id));
+  for (auto k = begin; k < end; ++k) out += fmt::format(", {}", m_coords[k]);
+  return out + ")";
+}
+
+void TaskGraph::set_priorities(std::vector<std::int32_t> priority) {
+  if (priority.size() != size()) {
+    throw graph_error(fmt::format("{} priorities given for {} tasks", priority.size(), size()));
+  }
+  m_priority = std::move(priority);
+}
+
+}  // namespace tessera

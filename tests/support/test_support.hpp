@@ -1,0 +1,80 @@
+#pragma once
+// Shared helpers for tests: the schedulers every operation runs on, chunkings to sweep, and
+// comparison of a computed array with an xtensor reference.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xio.hpp>
+
+#include "tessera/tessera.hpp"
+
+namespace tessera::testing {
+
+/// Synchronous, and threaded with 1, 2 and 4 workers (4 oversubscribes a 2-core machine).
+inline std::vector<std::shared_ptr<Scheduler>> all_schedulers() {
+  static std::vector<std::shared_ptr<Scheduler>> s = {
+      std::make_shared<SynchronousScheduler>(), std::make_shared<ThreadedScheduler>(1),
+      std::make_shared<ThreadedScheduler>(2), std::make_shared<ThreadedScheduler>(4)};
+  return s;
+}
+
+/// Chunk specs to sweep for `shape`: one chunk, single elements (when small), uneven sizes,
+/// and an explicit irregular grid.
+inline std::vector<ChunkSpec> chunkings(const Shape& shape) {
+  std::vector<ChunkSpec> out;
+  out.emplace_back(index_t{-1});  // a single chunk
+  std::vector<AxisChunks> uneven, irregular;
+  for (index_t n : shape) {
+    uneven.emplace_back(std::max<index_t>(1, n / 3 + 1));  // last chunk shorter
+    std::vector<index_t> sizes;
+    index_t left = n, k = 1;
+    while (left > 0) {
+      const index_t s = std::min(left, k);
+      sizes.push_back(s);
+      left -= s;
+      k = k % 3 + 1;  // 1, 2, 3, 1, 2, 3, ...
+    }
+    if (sizes.empty()) sizes.push_back(0);
+    irregular.emplace_back(sizes);
+  }
+  out.emplace_back(uneven);
+  out.emplace_back(irregular);
+  if (shape_size(shape) <= 64) out.emplace_back(index_t{1});  // single-element chunks
+  return out;
+}
+
+/// Computes `x` on `s` and compares it with `ref` (shape, dtype and values; floats with a
+/// relative tolerance `rtol`, NaNs equal).
+template <class T>
+::testing::AssertionResult matches(const Array& x, const xt::xarray<T>& ref, Scheduler& s, double rtol = 1e-12) {
+  if (x.dtype() != dtype_of<T>()) {
+    return ::testing::AssertionFailure() << "dtype " << dtype_name(x.dtype()) << " != " << dtype_name(dtype_of<T>());
+  }
+  xt::xarray<T> got = x.compute<T>({.scheduler = &s});
+  Shape want(ref.shape().begin(), ref.shape().end()), have(got.shape().begin(), got.shape().end());
+  if (want != have) {
+    return ::testing::AssertionFailure() << "shape " << shape_string(have) << " != " << shape_string(want);
+  }
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const T a = got.flat(i), b = ref.flat(i);
+    bool ok;
+    if constexpr (std::is_floating_point_v<T>) {
+      ok = (std::isnan(a) && std::isnan(b)) || a == b ||
+           std::abs(static_cast<double>(a) - static_cast<double>(b)) <= rtol * std::max(1.0, std::abs(static_cast<double>(b)));
+    } else {
+      ok = a == b;
+    }
+    if (!ok) {
+      return ::testing::AssertionFailure() << "element " << i << ": got " << +a << ", expected " << +b
+                                           << " (scheduler " << s.name() << ", chunks " << x.chunks().to_string() << ")";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace tessera::testing
