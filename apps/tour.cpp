@@ -1,7 +1,8 @@
 // A short tour of the Tessera API (shown in README.md; built with the apps so it stays true).
 #include <iostream>
 
-#include <xtensor/xio.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "tessera/tessera.hpp"
 
@@ -15,7 +16,7 @@ int main() {
   // Reductions are tree reductions fused with the elementwise chain that feeds them.
   double total = y.sum().item<double>();
   xt::xarray<double> col_means = y.mean(0)[{Slice{0, 10}}].compute<double>();  // only 1 of 4 column chunks
-  std::cout << "sum " << total << "\nfirst column means " << col_means << "\n";
+  std::cout << "sum " << total << "\nfirst column means " << fmt::format("{:.4f}", fmt::join(col_means, " ")) << "\n";
 
   // Pick a scheduler per call: synchronous (for debugging) or threaded (the default).
   SynchronousScheduler sync;

@@ -44,8 +44,9 @@ SumGraph build(std::int64_t leaves) {
   level.reserve(static_cast<std::size_t>(leaves));
   for (std::int64_t i = 0; i < leaves; ++i) {
     const std::int64_t coords[] = {i};
-    level.push_back(g.graph.add(leaf_label, coords, {},
-                                [i](std::span<const Value>) { return Value::make<std::int64_t>(i); }));
+    level.push_back(g.graph.add(leaf_label, coords, {}, [i](std::span<const Value>) {
+      return Value::make<std::int64_t>(i);
+    }));
   }
   constexpr std::size_t kFanIn = 8;
   std::int64_t coord = 0;
@@ -98,9 +99,10 @@ bool bench(tessera::Scheduler& scheduler, std::int64_t leaves, int reps) {
     }
   }
   const double per_task = 1e6 / static_cast<double>(tasks);
-  fmt::print("scheduler_trivial {} threads={} tasks={} us_per_task={:.3f} build_us_per_task={:.3f}\n",
-             scheduler.name(), scheduler.num_threads(), tasks, median(run_s) * per_task,
-             median(build_s) * per_task);
+  fmt::print(
+      "scheduler_trivial {} threads={} tasks={} us_per_task={:.3f} build_us_per_task={:.3f}\n",
+      scheduler.name(), scheduler.num_threads(), tasks, median(run_s) * per_task,
+      median(build_s) * per_task);
   return ok;
 }
 

@@ -52,6 +52,12 @@ void place(Block& out, const Block& chunk, const Shape& off) {
 
 }  // namespace
 
+namespace detail {
+void throw_item_size(const Shape& shape) {
+  throw shape_error(fmt::format("item() needs an array of size 1, not shape {}", shape_string(shape)));
+}
+}  // namespace detail
+
 Array::Array() : Array(detail::constant(detail::WeakScalar::of(0.0), DType::Float64)) {}
 
 Array::Array(ExprPtr expr) : m_expr(std::move(expr)) {

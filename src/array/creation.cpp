@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "sources.hpp"
+#include "tessera/array/elementwise.hpp"
 
 namespace tessera {
 
@@ -25,7 +26,7 @@ Array ones(const Shape& shape, const ChunkSpec& chunks, DType dtype) { return fu
 Array full(const Shape& shape, double value, const ChunkSpec& chunks, DType dtype) {
   check_shape(shape, "full");
   return Array(std::make_shared<detail::FullSource>(shape, chunks.resolve(shape, dtype), dtype, value,
-                                                    static_cast<std::int64_t>(value)));
+                                                    detail::float_to_int<std::int64_t>(value)));
 }
 
 Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks, DType dtype) {
@@ -93,6 +94,14 @@ Array from_buffer(const void* data, DType dtype, const Shape& shape, const Chunk
 }
 
 namespace detail {
+void throw_buffer_size(std::size_t elements, const Shape& shape) {
+  throw shape_error(fmt::format("from_buffer: {} elements given for shape {}", elements, shape_string(shape)));
+}
+void throw_arity(int arity, const Shape& shape) {
+  throw shape_error(fmt::format("fromfunction: the callable takes {} indices but the shape {} has {} axes", arity,
+                                shape_string(shape), shape.size()));
+}
+
 Array from_function(const Shape& shape, const ChunkSpec& chunks, DType dtype,
                     std::function<void(const index_t*, void*)> fn) {
   check_shape(shape, "fromfunction");

@@ -1,6 +1,7 @@
 #include "tessera/array/elementwise.hpp"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include <fmt/format.h>
@@ -72,6 +73,23 @@ template <class T> T float_mod(T a, T b) {
   }
   return m;
 }
+/// x op y with two's complement wrap-around for integers (NumPy's behaviour; signed overflow
+/// is undefined in C++), plain arithmetic for floats.
+template <class T, class Op> T wrapping(T x, T y, Op op) {
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(op(static_cast<U>(x), static_cast<U>(y))));
+  } else {
+    return static_cast<T>(op(x, y));
+  }
+}
+
+/// -x: wraps for integers (-MIN == MIN), flips the sign bit for floats (-(0.0) == -0.0).
+template <class T> T negate(T x) {
+  if constexpr (std::is_integral_v<T>) return wrapping<T>(T(0), x, std::minus<>());
+  else return -x;
+}
+
 template <class T> T int_floordiv(T a, T b) {
   if (b == 0) return 0;  // NumPy: 0 with a RuntimeWarning
   if (b == -1) return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(a));  // no UB at MIN
@@ -164,9 +182,9 @@ class BinaryExpr final : public ElementwiseExpr {
       }
     } else {
       switch (m_op) {
-        case BinaryOp::Add: return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x + y); });
-        case BinaryOp::Sub: return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x - y); });
-        case BinaryOp::Mul: return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x * y); });
+        case BinaryOp::Add: return binary_loop<T>(a, b, out, n, [](T x, T y) { return wrapping<T>(x, y, std::plus<>()); });
+        case BinaryOp::Sub: return binary_loop<T>(a, b, out, n, [](T x, T y) { return wrapping<T>(x, y, std::minus<>()); });
+        case BinaryOp::Mul: return binary_loop<T>(a, b, out, n, [](T x, T y) { return wrapping<T>(x, y, std::multiplies<>()); });
         case BinaryOp::Div: return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x / y); });
         case BinaryOp::Maximum: return binary_loop<T>(a, b, out, n, nan_max<T>);
         case BinaryOp::Minimum: return binary_loop<T>(a, b, out, n, nan_min<T>);
@@ -217,8 +235,10 @@ class UnaryExpr final : public ElementwiseExpr {
       if (m_op == UnaryOp::Abs) return loop<T>(a, out, n, [](T x) { return x; });
     } else {
       switch (m_op) {
-        case UnaryOp::Neg: return loop<T>(a, out, n, [](T x) { return static_cast<T>(-x); });
-        case UnaryOp::Abs: return loop<T>(a, out, n, [](T x) { return static_cast<T>(x < 0 ? -x : x); });
+        case UnaryOp::Neg: return loop<T>(a, out, n, negate<T>);
+        case UnaryOp::Abs:
+          if constexpr (std::is_floating_point_v<T>) return loop<T>(a, out, n, [](T x) { return std::abs(x); });
+          else return loop<T>(a, out, n, [](T x) { return x < 0 ? negate<T>(x) : x; });
         default: break;
       }
       if constexpr (std::is_floating_point_v<T>) {
@@ -253,6 +273,7 @@ class CastExpr final : public ElementwiseExpr {
         D* __restrict o = static_cast<D*>(out);
         auto conv = [](S v) {
           if constexpr (std::is_same_v<D, bool>) return v != S(0);
+          else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>) return float_to_int<D>(v);
           else return static_cast<D>(v);
         };
         if (in[0].scalar) {
@@ -355,7 +376,8 @@ Shape broadcast_all(const std::vector<const Operand*>& ops, std::string_view wha
 }  // namespace
 
 Array constant(WeakScalar s, DType dtype) {
-  return Array(std::make_shared<FullSource>(Shape{}, ChunkGrid(), dtype, s.f, s.kind == Kind::Float ? static_cast<std::int64_t>(s.f) : s.i));
+  return Array(std::make_shared<FullSource>(Shape{}, ChunkGrid(), dtype, s.f,
+                                            s.kind == Kind::Float ? float_to_int<std::int64_t>(s.f) : s.i));
 }
 
 Array cast(const Array& x, DType dtype) {

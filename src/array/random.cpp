@@ -27,8 +27,7 @@ Array RandomGenerator::integers(std::int64_t low, std::int64_t high, const Shape
     throw value_error(fmt::format("integers: [{}, {}) does not fit int32", low, high));
   }
   return Array(std::make_shared<detail::RandomSource>(detail::RandomKind::Integers, m_seed, m_next_stream++, shape,
-                                                      chunks.resolve(shape, dtype), dtype, static_cast<double>(low),
-                                                      static_cast<double>(high)));
+                                                      chunks.resolve(shape, dtype), dtype, 0.0, 0.0, low, high));
 }
 
 }  // namespace tessera

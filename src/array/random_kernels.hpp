@@ -16,32 +16,35 @@
 ///  - element i's 64-bit word is x0 | x1 << 32 if i is even, x2 | x3 << 32 if i is odd.
 ///  - uniform: u = (word >> 11) * 2^-53 in [0, 1); value = low + (high - low) * u (a product
 ///    then a sum, never fused), clamped to the largest double below `high`.
-///  - normal: 256-layer ziggurat (Marsaglia & Tsang 2000) on the word: bits 0-7 pick the
-///    layer, bit 8 is the sign, bits 11-63 the 53-bit abscissa; value = mean + stddev * z.
+///  - normal: Box-Muller on block b, so elements 2b and 2b + 1 are a pair:
+///    u1 = 1 - (word_2b >> 11) 2^-53 in (0, 1], theta = 2 pi (word_2b+1 >> 11) 2^-53,
+///    r = sqrt(-2 ln u1); element 2b is mean + stddev * (r cos theta), element 2b + 1 is
+///    mean + stddev * (r sin theta). ln, sin and cos are the kernel's own polynomials (no libm):
+///    r cos theta and r sin theta are within 2 ulps of r of the exact values (1.7 at most
+///    over 2e7 values; the test allows 4).
 ///  - integers: Lemire's multiply-shift on the word with span = high - low, rejecting the
-///    biased sliver exactly.
-///  - when the word is rejected (about 0.75% of normals; for integers a fraction
-///    (2^64 mod span) / 2^64, up to 1/2 for huge spans) the element draws more words from its
-///    own fallback sequence: Philox4x32-10 keyed with k' = the first two words of block
-///    2^63 (never an element block) and counter {lo32(i), hi32(i), j, 0}, j = 0, 1, ...
-///    (two words per counter). So every element stays a pure function of (seed, stream, i).
-///  - float32 results are the float64 result (with the bounds widened to double) rounded to
+///    biased sliver exactly. A rejected element (a fraction (2^64 mod span) / 2^64 of them:
+///    none for powers of two, under 2^-44 for spans up to 2^20, up to 1/2 for huge spans) draws
+///    more words from its own fallback sequence: Philox4x32-10 keyed with k' = the first two
+///    words of block 2^63 (never an element block) and counter {lo32(i), hi32(i), j, 0},
+///    j = 0, 1, ... (two words per counter). So every element stays a pure function of
+///    (seed, stream, i).
+///  - float32 results are the float64 result (with the parameters widened to double) rounded to
 ///    float; uniform float32 is clamped again to the largest float below `high`.
 ///
 /// Guarantees:
 ///  - Within one build: bit-identical values for any split of [first, first + n) into calls
-///    (any chunking, any rank count, odd or even starts). Every element of every call goes
-///    through the same code.
-///  - Across builds (-O2 without -march, -O3 -march=native; SSE2, AVX2, AVX-512 paths):
-///    Philox words, uniforms and integers are bit-identical everywhere, and so is the normal
-///    fast path (99.25% of values; table lookups, exact integer-to-double conversion, one
-///    product, one sum, with fused multiply-add explicitly prevented). The remaining normals
-///    call std::exp / std::log1p, so they are bit-identical wherever the C library is the same
-///    (glibc picks its FMA variants at run time by CPU, not by compile flags); a different
-///    libm can change them by an ulp or, with probability about 1e-16 each, flip a rejection.
+///    (any chunking, any rank count, odd or even starts).
+///  - Across builds: bit-identical too. The SSE2, AVX2, AVX-512 and portable scalar paths, -O0
+///    to -O3 with or without -march=native, GCC or Clang, give the same bits, because every
+///    step is exact integer arithmetic or one correctly rounded IEEE operation (+ - * / sqrt,
+///    min, exact conversions) and fused multiply-adds are explicitly prevented. This assumes
+///    the default floating-point environment (round to nearest; no flush-to-zero, which only
+///    matters for parameters near the subnormal range).
 ///
 /// Indices: 0 <= first and first + n <= 2^63 - 1. All kernels throw tessera::value_error on
-/// invalid parameters (negative first or n, low > high, non-finite bounds or spans, stddev < 0).
+/// invalid parameters (negative first or n, low > high, non-finite bounds or span,
+/// stddev < 0; integers need low < high).
 
 #include <array>
 #include <cstdint>
@@ -70,10 +73,10 @@ void random_uniform_f32(std::uint64_t seed, std::uint64_t stream, std::int64_t f
                         std::int64_t n, float low, float high, float* out);
 
 /// Normal with the given mean and standard deviation (stddev >= 0).
-void random_normal_f64(std::uint64_t seed, std::uint64_t stream, std::int64_t first,
-                       std::int64_t n, double mean, double stddev, double* out);
-void random_normal_f32(std::uint64_t seed, std::uint64_t stream, std::int64_t first,
-                       std::int64_t n, float mean, float stddev, float* out);
+void random_normal_f64(std::uint64_t seed, std::uint64_t stream, std::int64_t first, std::int64_t n,
+                       double mean, double stddev, double* out);
+void random_normal_f32(std::uint64_t seed, std::uint64_t stream, std::int64_t first, std::int64_t n,
+                       float mean, float stddev, float* out);
 
 /// Uniform integers on [low, high), exactly unbiased; high > low. The values depend on
 /// (low, high) but not on the output type: i32 gives the same numbers as i64 for equal bounds.

@@ -1,6 +1,7 @@
 // Reduction semantics: the ReduceExpr hooks (init, accumulate, combine, finalize) for every
 // NumPy reduction, and the Array members that build them.
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -59,16 +60,21 @@ template <class T> bool is_nan(T v) {
   else return false;
 }
 
-/// Sum of n values in `double` (floats) or int64 (integers) with 8 independent lanes, so the
-/// loop vectorises without reassociating a single accumulator.
+/// Sum of n values in `double` (floats) or int64 (integers) with 32 independent lanes: the
+/// loop vectorises without reassociating one accumulator, and four vector accumulators hide
+/// the latency of the adds (one would make the loop latency-bound).
 template <class A, class T> A lane_sum(const T* __restrict x, index_t n) {
-  A s[8] = {};
+  constexpr int lanes = 32;
+  A s[lanes] = {};
   index_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) s[j] += static_cast<A>(x[i + j]);
+  for (; i + lanes <= n; i += lanes) {
+    for (int j = 0; j < lanes; ++j) s[j] += static_cast<A>(x[i + j]);
   }
   for (; i < n; ++i) s[0] += static_cast<A>(x[i]);
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (int w = lanes / 2; w > 0; w /= 2) {
+    for (int j = 0; j < w; ++j) s[j] += s[j + w];
+  }
+  return s[0];
 }
 
 class Reduction final : public ReduceExpr {
@@ -139,8 +145,11 @@ class Reduction final : public ReduceExpr {
       if (is_arg(m_op)) {
         std::int64_t* ai = into.fields[1].data_as<std::int64_t>();
         const std::int64_t* bi = from.fields[1].data_as<std::int64_t>();
+        // `from` may hold earlier positions than `into`: in a flat argmin over several axes,
+        // a chunk later in row-major chunk order can start at a smaller flat index (chunk
+        // (0, 1) holds flat 2 while chunk (0, 0) holds flat 4). Ties go to the smaller index.
         for (index_t i = 0; i < n; ++i) {
-          if (bi[i] >= 0 && (ai[i] < 0 || better(b[i], a[i]))) {
+          if (bi[i] >= 0 && (ai[i] < 0 || better(b[i], a[i]) || (!better(a[i], b[i]) && bi[i] < ai[i]))) {
             a[i] = b[i];
             ai[i] = bi[i];
           }
@@ -166,8 +175,9 @@ class Reduction final : public ReduceExpr {
         if constexpr (std::is_floating_point_v<R>) {
           R* o = out.data_as<R>();
           for (index_t i = 0; i < n; ++i) {
-            const double dof = cnt[i] - m_ddof;
-            double v = dof > 0 ? m2[i] / dof : std::numeric_limits<double>::quiet_NaN();
+            // NumPy divides by max(n - ddof, 0): 0/0 gives NaN, a positive M2 over 0 gives inf.
+            const double dof = std::max(cnt[i] - m_ddof, 0.0);
+            double v = m2[i] / dof;
             if (m_op == Op::Std) v = std::sqrt(v);
             o[i] = static_cast<R>(v);
           }
@@ -202,8 +212,8 @@ class Reduction final : public ReduceExpr {
     else return std::numeric_limits<A>::lowest();
   }
 
-  /// For argmin/argmax: whether `b` (a later position) should replace `a`. NaN wins, first
-  /// occurrence wins ties (NumPy).
+  /// For argmin/argmax: whether `b` is strictly better than `a`. NaN wins (the first NaN),
+  /// equal values are ties, which the callers give to the smaller index (NumPy).
   template <class A> bool better(A b, A a) const {
     if (is_nan(a)) return false;
     if (is_nan(b)) return true;
@@ -298,6 +308,20 @@ class Reduction final : public ReduceExpr {
         A acc = *a;
         for (index_t i = 0; i < n; ++i) acc = fold(acc, static_cast<A>(x[i]));
         *a = acc;
+      } else if constexpr (!std::is_same_v<A, bool>) {
+        // One observation per output element: keep the loops free of the op switch so they
+        // vectorise (this is the inner loop of e.g. mean(axis=0)).
+        switch (m_op) {
+          case Op::Sum:
+          case Op::Mean:
+            for (index_t i = 0; i < n; ++i) a[i] = static_cast<A>(a[i] + static_cast<A>(x[i]));
+            return;
+          case Op::Prod:
+            for (index_t i = 0; i < n; ++i) a[i] = static_cast<A>(a[i] * static_cast<A>(x[i]));
+            return;
+          default:
+            for (index_t i = 0; i < n; ++i) a[i] = fold(a[i], static_cast<A>(x[i]));
+        }
       } else {
         for (index_t i = 0; i < n; ++i) a[i] = fold(a[i], static_cast<A>(x[i]));
       }

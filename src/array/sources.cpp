@@ -14,11 +14,24 @@ index_t flat_index(const Shape& shape, const index_t* start) {
   return f;
 }
 
+namespace {
+
+/// The value a FullSource stores for `dtype`: floats keep `f`, integers `i`, and bool is
+/// "non-zero" (f is the value as double, non-zero exactly when the value is: 0.5 is true).
+std::int64_t full_int_value(DType dtype, double f, std::int64_t i) {
+  return dtype == DType::Bool ? std::int64_t{f != 0 || i != 0} : i;
+}
+
+}  // namespace
+
 FullSource::FullSource(Shape shape, ChunkGrid chunks, DType dtype, double f, std::int64_t i)
+    // The token hashes the value actually stored, so equal constants (and only those) merge.
     : SourceExpr(std::move(shape), dtype, std::move(chunks),
-                 is_float(dtype) ? Tokenizer().add(f).finish() : Tokenizer().add(i).finish(), "full"),
+                 is_float(dtype) ? Tokenizer().add(f).finish()
+                                 : Tokenizer().add(full_int_value(dtype, f, i)).finish(),
+                 "full"),
       m_f(f),
-      m_i(i) {}
+      m_i(full_int_value(dtype, f, i)) {}
 
 void FullSource::fill(void* out, const index_t*, index_t n) const {
   visit_dtype(dtype(), [&]<class T>() {
@@ -96,9 +109,10 @@ void FunctionSource::fill(void* out, const index_t* start, index_t n) const {
 }
 
 RandomSource::RandomSource(RandomKind kind, std::uint64_t seed, std::uint64_t stream, Shape shape,
-                           ChunkGrid chunks, DType dtype, double a, double b)
+                           ChunkGrid chunks, DType dtype, double a, double b, std::int64_t ia,
+                           std::int64_t ib)
     : SourceExpr(std::move(shape), dtype, std::move(chunks),
-                 Tokenizer().add(static_cast<int>(kind)).add(seed).add(stream).add(a).add(b).finish(),
+                 Tokenizer().add(static_cast<int>(kind)).add(seed).add(stream).add(a).add(b).add(ia).add(ib).finish(),
                  kind == RandomKind::Uniform ? "random_uniform"
                  : kind == RandomKind::Normal ? "random_normal"
                                               : "random_integers"),
@@ -106,7 +120,9 @@ RandomSource::RandomSource(RandomKind kind, std::uint64_t seed, std::uint64_t st
       m_seed(seed),
       m_stream(stream),
       m_a(a),
-      m_b(b) {}
+      m_b(b),
+      m_ia(ia),
+      m_ib(ib) {}
 
 std::string_view RandomSource::op_name() const {
   switch (m_kind) {
@@ -128,8 +144,22 @@ void RandomSource::fill(void* out, const index_t* start, index_t n) const {
       else random_normal_f64(m_seed, m_stream, first, n, m_a, m_b, static_cast<double*>(out));
       break;
     case RandomKind::Integers:
-      if (dtype() == DType::Int32) random_integers_i32(m_seed, m_stream, first, n, static_cast<std::int32_t>(m_a), static_cast<std::int32_t>(m_b), static_cast<std::int32_t*>(out));
-      else random_integers_i64(m_seed, m_stream, first, n, static_cast<std::int64_t>(m_a), static_cast<std::int64_t>(m_b), static_cast<std::int64_t*>(out));
+      if (dtype() == DType::Int64) {
+        random_integers_i64(m_seed, m_stream, first, n, m_ia, m_ib, static_cast<std::int64_t*>(out));
+      } else if (m_ib <= INT32_MAX) {  // both bounds fit int32 (low is checked when built)
+        random_integers_i32(m_seed, m_stream, first, n, static_cast<std::int32_t>(m_ia),
+                            static_cast<std::int32_t>(m_ib), static_cast<std::int32_t*>(out));
+      } else {
+        // high = 2^31 does not fit int32: draw int64 values (the same numbers, as the kernels
+        // guarantee) and narrow them, a buffer at a time.
+        std::int64_t buf[512];
+        auto* o = static_cast<std::int32_t*>(out);
+        for (index_t done = 0; done < n; done += 512) {
+          const index_t k = std::min<index_t>(512, n - done);
+          random_integers_i64(m_seed, m_stream, first + done, k, m_ia, m_ib, buf);
+          for (index_t i = 0; i < k; ++i) o[done + i] = static_cast<std::int32_t>(buf[i]);
+        }
+      }
       break;
   }
 }

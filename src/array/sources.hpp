@@ -76,8 +76,11 @@ enum class RandomKind { Uniform, Normal, Integers };
 /// index i), so every chunking and rank count gives the same array.
 class RandomSource final : public SourceExpr {
  public:
+  /// Uniform and normal use (a, b) = (low, high) or (mean, stddev); integers use the exact
+  /// (ia, ib) = (low, high).
   RandomSource(RandomKind kind, std::uint64_t seed, std::uint64_t stream, Shape shape,
-               ChunkGrid chunks, DType dtype, double a, double b);
+               ChunkGrid chunks, DType dtype, double a, double b, std::int64_t ia = 0,
+               std::int64_t ib = 0);
   std::string_view op_name() const override;
   void fill(void* out, const index_t* start, index_t n) const override;
 
@@ -85,6 +88,7 @@ class RandomSource final : public SourceExpr {
   RandomKind m_kind;
   std::uint64_t m_seed, m_stream;
   double m_a, m_b;
+  std::int64_t m_ia, m_ib;
 };
 
 }  // namespace tessera::detail

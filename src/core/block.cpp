@@ -55,6 +55,7 @@ Block Block::clone() const {
 }
 
 Block Block::reshaped(Shape shape) const {
+  check_shape(shape);  // (-3, -4) has the size of (3, 4) but is no shape
   if (shape_size(shape) != m_size) {
     throw shape_error(fmt::format("cannot reshape block of shape {} into shape {}",
                                   shape_string(m_shape), shape_string(shape)));

@@ -113,6 +113,18 @@ std::vector<index_t> regular_sizes(index_t extent, index_t chunk) {
   return out;
 }
 
+/// The largest integer edge e >= 1 with e^k <= budget. std::pow alone can land just below an
+/// exact root (pow(2^24, 1/3) = 255.99999999999991), which would turn the default 128 MiB
+/// float64 cube of 256^3 into chunks of 171^3.
+index_t integer_root(double budget, std::size_t k) {
+  const double kd = static_cast<double>(k);
+  budget = std::min(budget, 0x1p52);  // doubles are exact integers up to here
+  auto e = std::max<index_t>(1, static_cast<index_t>(std::pow(budget, 1.0 / kd)));
+  while (std::pow(static_cast<double>(e + 1), kd) <= budget) ++e;
+  while (e > 1 && std::pow(static_cast<double>(e), kd) > budget) --e;
+  return e;
+}
+
 }  // namespace
 
 ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
@@ -164,9 +176,9 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
   bool changed = true;
   while (changed && !pending.empty()) {
     changed = false;
-    const double edge = std::pow(budget, 1.0 / static_cast<double>(pending.size()));
+    const index_t edge = integer_root(budget, pending.size());
     for (auto it = pending.begin(); it != pending.end();) {
-      if (static_cast<double>(shape[*it]) <= edge) {
+      if (shape[*it] <= edge) {
         sizes[*it] = {shape[*it]};
         budget /= static_cast<double>(std::max<index_t>(shape[*it], 1));
         budget = std::max(budget, 1.0);
@@ -178,11 +190,12 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
     }
   }
   if (!pending.empty()) {
-    const double edge = std::pow(budget, 1.0 / static_cast<double>(pending.size()));
+    const index_t ideal = integer_root(budget, pending.size());
     for (std::size_t a : pending) {
-      const index_t ideal = std::max<index_t>(1, static_cast<index_t>(edge));
-      const index_t n = (shape[a] + ideal - 1) / ideal;  // number of chunks
-      sizes[a] = regular_sizes(shape[a], (shape[a] + n - 1) / n);  // balanced
+      // As few chunks as `ideal` allows, then the smallest regular size that still needs only
+      // that many: 10000 at ideal 4096 gives (3334, 3334, 3332), not (4096, 4096, 1808).
+      const index_t n = (shape[a] + ideal - 1) / ideal;
+      sizes[a] = regular_sizes(shape[a], (shape[a] + n - 1) / n);
     }
   }
   return ChunkGrid(std::move(sizes));

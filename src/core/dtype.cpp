@@ -59,6 +59,13 @@ DType promote_with_scalar(DType array, Kind scalar) noexcept {
   return scalar == Kind::Int ? DType::Int64 : DType::Float64;
 }
 
+namespace detail {
+void throw_invalid_dtype(int value) { throw dtype_error(fmt::format("invalid dtype value {}", value)); }
+void throw_dtype_mismatch(std::string_view context, DType have, DType want) {
+  throw dtype_error(fmt::format("{} of dtype {} accessed as {}", context, dtype_name(have), dtype_name(want)));
+}
+}  // namespace detail
+
 DType float_result(DType t) noexcept { return t == DType::Float32 ? DType::Float32 : DType::Float64; }
 
 }  // namespace tessera

@@ -7,9 +7,12 @@
 #include <charconv>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <span>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "exec/task_execution.hpp"
 
@@ -106,8 +109,7 @@ void TaskJob::execute(ThreadPool::Worker& self) {
 
 void RootFeeder::execute(ThreadPool::Worker& self) { m_run->feed_roots(self); }
 
-ThreadedRun::ThreadedRun(ThreadPool& pool, const TaskGraph& graph,
-                         std::span<const TaskId> outputs)
+ThreadedRun::ThreadedRun(ThreadPool& pool, const TaskGraph& graph, std::span<const TaskId> outputs)
     : m_pool(pool),
       m_graph(graph),
       m_plan(detail::plan_run(graph, outputs)),
@@ -119,8 +121,8 @@ ThreadedRun::ThreadedRun(ThreadPool& pool, const TaskGraph& graph,
       // (they would share the cache lines of counters and values on every task) while staying
       // close to the global priority order; a worker runs the roots it claimed in order.
       m_root_chunk(std::clamp<std::int64_t>(
-          static_cast<std::int64_t>(m_roots.size()) / (std::int64_t{pool.num_threads()} * 64),
-          1, 16)),
+          static_cast<std::int64_t>(m_roots.size()) / (std::int64_t{pool.num_threads()} * 64), 1,
+          16)),
       m_jobs(std::allocator<TaskJob>().allocate(m_plan.extent)),
       m_feeders(std::min<std::int64_t>(
           (static_cast<std::int64_t>(m_roots.size()) + m_root_chunk - 1) / m_root_chunk,
@@ -138,8 +140,7 @@ std::vector<std::int32_t> ThreadedRun::dependency_counts(const TaskGraph& graph,
   return counts;
 }
 
-std::vector<TaskId> ThreadedRun::sorted_roots(const TaskGraph& graph,
-                                              const detail::RunPlan& plan) {
+std::vector<TaskId> ThreadedRun::sorted_roots(const TaskGraph& graph, const detail::RunPlan& plan) {
   std::vector<TaskId> roots;
   for (TaskId id = 0; static_cast<std::size_t>(id) < plan.extent; ++id) {
     if (plan.needed(id) && graph.deps(id).empty()) roots.push_back(id);
@@ -263,34 +264,35 @@ int env_num_threads() {
   int n = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
   if (ec != std::errc() || end != s.data() + s.size() || n < 1) {
-    throw value_error(
-        fmt::format("TESSERA_NUM_THREADS must be a positive integer, got '{}'", s));
+    throw value_error(fmt::format("TESSERA_NUM_THREADS must be a positive integer, got '{}'", s));
   }
   return n;
+}
+
+/// The pool size for `ThreadedScheduler(requested)`.
+int resolve_num_threads(int requested) {
+  if (requested < 0) {
+    throw value_error(fmt::format("a scheduler needs a thread count >= 0, got {}", requested));
+  }
+  return requested > 0 ? requested : ThreadedScheduler::default_num_threads();
 }
 
 }  // namespace
 
 int ThreadedScheduler::default_num_threads() {
   if (const int n = env_num_threads(); n > 0) return n;
-  return std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-ThreadedScheduler::ThreadedScheduler(int num_threads) {
-  if (num_threads < 0) {
-    throw value_error(fmt::format("a scheduler needs a thread count >= 0, got {}", num_threads));
-  }
-  m_owned_pool =
-      std::make_unique<ThreadPool>(num_threads == 0 ? default_num_threads() : num_threads);
-  m_pool = m_owned_pool.get();
-}
+ThreadedScheduler::ThreadedScheduler(int num_threads)
+    : m_owned_pool(std::make_unique<ThreadPool>(resolve_num_threads(num_threads))),
+      m_pool(m_owned_pool.get()) {}
 
 ThreadedScheduler::ThreadedScheduler(ThreadPool& pool) noexcept : m_pool(&pool) {}
 
 ThreadedScheduler::~ThreadedScheduler() = default;
 
-std::vector<Value> ThreadedScheduler::run(const TaskGraph& graph,
-                                          std::span<const TaskId> outputs) {
+std::vector<Value> ThreadedScheduler::run(const TaskGraph& graph, std::span<const TaskId> outputs) {
   if (outputs.empty()) return {};
   ThreadedRun run(*m_pool, graph, outputs);
   return run.run(outputs);

@@ -66,6 +66,10 @@ FusedProgram::FusedProgram(const Expr* root, const std::vector<const Expr*>& reg
     m_nodes.push_back(std::move(n));
     stack.pop_back();
   }
+  m_last_use.assign(m_nodes.size(), m_nodes.size());  // the root is read by the sink
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    for (int a : m_nodes[i].args) m_last_use[static_cast<std::size_t>(a)] = i;
+  }
 }
 
 index_t FusedProgram::leaf_chunk(std::size_t k, const Shape& coords) const {
@@ -94,8 +98,9 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
   const Shape origin = m_root->chunks().chunk_offset(coords);
   const index_t total = shape_size(shape);
   if (total == 0) return;
-  const index_t tile = std::min(m_tile, total);
   const index_t last = nd ? shape[static_cast<std::size_t>(nd - 1)] : 1;
+  // Whole rows per tile when rows are shorter than a tile, so that no run is a fragment.
+  const index_t tile = std::min(last < m_tile ? m_tile / last * last : m_tile, total);
 
   // Per-node bindings.
   const std::size_t nn = m_nodes.size();
@@ -106,12 +111,32 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
   std::vector<char> zero_copy(nn, 0);
   std::vector<std::uint64_t> constants(nn);  // one element of any dtype
 
-  std::size_t scratch_bytes = 0;
+  // Tile buffers are assigned by liveness: a node takes a free slot, then the slots of the
+  // arguments it was the last reader of are freed. A chain of operations thus alternates
+  // between two slots and stays in L1; a node never writes into its own input.
+  // Slots are staggered by a few cache lines so that reading one and writing another at the
+  // same offset does not alias in the L1 (4 KiB aliasing, set conflicts).
+  const std::size_t slot_bytes = (static_cast<std::size_t>(tile) * sizeof(std::uint64_t) + 63) / 64 * 64 + 320;
+  std::size_t num_slots = 0;
+  std::vector<std::size_t> free_slots;
+  std::vector<std::ptrdiff_t> slot(nn, -1);
+  auto release_args = [&](std::size_t i) {
+    for (int a : m_nodes[i].args) {
+      const auto ai = static_cast<std::size_t>(a);
+      if (slot[ai] >= 0 && m_last_use[ai] == i) {
+        free_slots.push_back(static_cast<std::size_t>(slot[ai]));
+        slot[ai] = -1 - slot[ai];  // freed (keeps the offset recoverable)
+      }
+    }
+  };
   std::vector<std::size_t> buf_offset(nn, 0);
   for (std::size_t i = 0; i < nn; ++i) {
     const Node& n = m_nodes[i];
     const std::size_t es = dtype_size(n.expr->dtype());
-    if (n.constant) continue;
+    if (n.constant) {
+      release_args(i);
+      continue;
+    }
     if (n.kind == Node::Kind::Leaf) {
       const Block& b = *leaf_blocks[static_cast<std::size_t>(n.leaf)];
       const Expr& le = *n.expr;
@@ -134,12 +159,22 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
       }
       leaf_base[i] = static_cast<const std::byte*>(b.data()) + static_cast<std::size_t>(base) * es;
       zero_copy[i] = exact;
-      if (exact) continue;
+      if (exact) continue;  // read in place: no slot
     }
-    if (i + 1 == nn && sink.direct_root()) continue;  // root writes straight into the output
-    buf_offset[i] = scratch_bytes;
-    scratch_bytes += (static_cast<std::size_t>(tile) * es + 63) / 64 * 64;
+    if (!(i + 1 == nn && sink.direct_root())) {  // else the root writes into the output
+      std::size_t k;
+      if (free_slots.empty()) {
+        k = num_slots++;
+      } else {
+        k = free_slots.back();
+        free_slots.pop_back();
+      }
+      slot[i] = static_cast<std::ptrdiff_t>(k);
+      buf_offset[i] = k * slot_bytes;
+    }
+    release_args(i);
   }
+  const std::size_t scratch_bytes = num_slots * slot_bytes;
   std::unique_ptr<std::byte[]> scratch(new std::byte[scratch_bytes + 64]);
   auto* aligned = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64);
   for (std::size_t i = 0; i < nn; ++i) buf[i] = aligned + buf_offset[i];

@@ -146,6 +146,15 @@ class Lowerer {
     return prog;
   }
 
+  /// A program that only reads `e`'s materialised chunks.
+  std::shared_ptr<detail::FusedProgram> materialised(const Expr* e) {
+    if (auto it = m_read_programs.find(e); it != m_read_programs.end()) return it->second;
+    auto prog = std::make_shared<detail::FusedProgram>(e, std::vector<const Expr*>{}, std::vector<const Expr*>{e},
+                                                       m_options.tile_elements);
+    m_read_programs.emplace(e, prog);
+    return prog;
+  }
+
   std::vector<TaskId> leaf_deps(const detail::FusedProgram& prog, const Shape& coords) {
     std::vector<TaskId> deps;
     for (std::size_t k = 0; k < prog.leaves().size(); ++k) {
@@ -171,7 +180,9 @@ class Lowerer {
     const Expr* key = &r;
     if (auto it = m_partials.find({key, c}); it != m_partials.end()) return it->second;
     const Expr* input = canonical(r.inputs()[0].get());
-    auto prog = program(input);
+    // Fuse the input into the partial only when the reduction is its sole consumer; otherwise
+    // its chunks are computed once, as tasks of their own, and read by every consumer.
+    auto prog = m_consumers.at(input) == 1 ? program(input) : materialised(input);
     const Shape coords = input->chunks().chunk_coords(c);
     std::vector<TaskId> deps = leaf_deps(*prog, coords);
     const ReduceExpr* rp = &r;
@@ -253,6 +264,7 @@ class Lowerer {
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_memo;
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_partials;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_programs;
+  std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_read_programs;
 };
 
 }  // namespace
@@ -263,6 +275,7 @@ LoweredGraph lower(std::span<const ExprPtr> roots, std::span<const std::vector<i
   std::vector<const Expr*> canon;
   for (const auto& r : roots) canon.push_back(l.add_root(r));
   LoweredGraph out;
+  out.roots.assign(roots.begin(), roots.end());
   for (std::size_t i = 0; i < roots.size(); ++i) {
     std::vector<TaskId> ids;
     if (i < chunks.size() && !chunks[i].empty()) {

@@ -64,8 +64,9 @@ TaskId build_tree_sum(TaskGraph& g, Int n, std::size_t fan_in) {
     std::vector<TaskId> next;
     for (std::size_t i = 0; i < level.size(); i += fan_in) {
       const auto end = std::min(level.size(), i + fan_in);
-      next.push_back(add(g, partial, coord++, {level.begin() + static_cast<std::ptrdiff_t>(i),
-                                               level.begin() + static_cast<std::ptrdiff_t>(end)},
+      next.push_back(add(g, partial, coord++,
+                         {level.begin() + static_cast<std::ptrdiff_t>(i),
+                          level.begin() + static_cast<std::ptrdiff_t>(end)},
                          sum_plus()));
     }
     level = std::move(next);
@@ -128,7 +129,7 @@ TEST_P(SchedulerTest, Diamond) {
   const TaskId b = add(g, l, 1, {a}, sum_plus(1));  // 2
   const TaskId c = add(g, l, 2, {a}, [](std::span<const Value> in) {
     return Value::make<Int>(as_int(in[0]) * 10);
-  });                                        // 10
+  });                                                 // 10
   const TaskId d = add(g, l, 3, {b, c}, sum_plus());  // 12
   EXPECT_EQ(run_one(g, d), 12);
 }
@@ -196,9 +197,9 @@ TEST_P(SchedulerTest, OutputsRequestedTwiceAndIntermediateOutputs) {
   TaskGraph g;
   const auto l = g.add_label("x");
   const TaskId a = add(g, l, 0, {}, constant(1));
-  const TaskId b = add(g, l, 1, {a}, sum_plus(1));     // 2, also consumed by c
-  const TaskId c = add(g, l, 2, {b}, sum_plus(10));    // 12
-  const TaskId d = add(g, l, 3, {b, c}, sum_plus());   // 14
+  const TaskId b = add(g, l, 1, {a}, sum_plus(1));    // 2, also consumed by c
+  const TaskId c = add(g, l, 2, {b}, sum_plus(10));   // 12
+  const TaskId d = add(g, l, 3, {b, c}, sum_plus());  // 14
   const std::vector<TaskId> outputs = {d, b, b, a, c};
   const auto values = scheduler().run(g, outputs);
   ASSERT_EQ(values.size(), 5u);
@@ -355,9 +356,8 @@ TEST_P(SchedulerTest, FailingTaskThrowsTaskErrorNamingIt) {
 
 TEST_P(SchedulerTest, NonStandardExceptionsAreWrappedToo) {
   TaskGraph g;
-  const TaskId t = add(g, g.add_label("odd"), 0, {}, [](std::span<const Value>) -> Value {
-    throw 42;
-  });
+  const TaskId t =
+      add(g, g.add_label("odd"), 0, {}, [](std::span<const Value>) -> Value { throw 42; });
   EXPECT_THROW(run_one(g, t), task_error);
 }
 
@@ -404,9 +404,8 @@ TEST_P(SchedulerTest, FailureInALargeGraphDrainsAndStopsStartingTasks) {
 
 TEST_P(SchedulerTest, UsableAfterAFailure) {
   TaskGraph failing;
-  const TaskId t = add(failing, failing.add_label("f"), 0, {}, [](std::span<const Value>) -> Value {
-    throw std::runtime_error("nope");
-  });
+  const TaskId t = add(failing, failing.add_label("f"), 0, {},
+                       [](std::span<const Value>) -> Value { throw std::runtime_error("nope"); });
   TaskGraph good;
   const TaskId root = build_tree_sum(good, 1000, 4);
   for (int round = 0; round < 5; ++round) {
@@ -541,8 +540,8 @@ TEST_P(ThreadPoolTest, RunBatchVisitsEveryIndexOnce) {
   ThreadPool pool(GetParam());
   constexpr std::int64_t kCount = 100000;
   std::vector<std::atomic<int>> hits(kCount);
-  pool.run_batch(kCount, [&](std::int64_t i) { hits[static_cast<std::size_t>(i)].fetch_add(1); },
-                 7);
+  pool.run_batch(
+      kCount, [&](std::int64_t i) { hits[static_cast<std::size_t>(i)].fetch_add(1); }, 7);
   int bad = 0;
   for (const auto& h : hits) bad += h.load() != 1;
   EXPECT_EQ(bad, 0);
@@ -564,9 +563,8 @@ TEST_P(ThreadPoolTest, RunBatchRethrowsTheFirstError) {
 TEST_P(ThreadPoolTest, NestedBatchesDoNotDeadlock) {
   ThreadPool pool(GetParam());
   std::atomic<std::int64_t> sum{0};
-  pool.run_batch(16, [&](std::int64_t) {
-    pool.run_batch(100, [&](std::int64_t j) { sum.fetch_add(j); });
-  });
+  pool.run_batch(
+      16, [&](std::int64_t) { pool.run_batch(100, [&](std::int64_t j) { sum.fetch_add(j); }); });
   EXPECT_EQ(sum.load(), 16 * 4950);
 }
 

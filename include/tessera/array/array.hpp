@@ -61,6 +61,11 @@ struct ComputeOptions {
   LowerOptions lowering = {};
 };
 
+namespace detail {
+/// shape_error: item() on an array whose size is not 1.
+[[noreturn]] void throw_item_size(const Shape& shape);
+}  // namespace detail
+
 class Array {
  public:
   /// A 0-d float64 zero (so that Array is regular); arrays come from the creation functions.
@@ -120,8 +125,7 @@ class Array {
 
 template <ElementType T> xt::xarray<T> Array::compute(const ComputeOptions& options) const {
   if (dtype_of<T>() != dtype()) {
-    throw dtype_error("compute<" + std::string(dtype_name(dtype_of<T>())) + ">() on an array of dtype " +
-                      std::string(dtype_name(dtype())) + "; call astype() first");
+    detail::throw_dtype_mismatch("compute<T>() (call astype() first): array", dtype(), dtype_of<T>());
   }
   Block b = compute_block(options);
   auto v = b.view<T>();
@@ -131,7 +135,7 @@ template <ElementType T> xt::xarray<T> Array::compute(const ComputeOptions& opti
 template <class T> T Array::item(const ComputeOptions& options) const {
   static_assert(std::is_arithmetic_v<T>, "item<T>() needs an arithmetic T.");
   if (size() != 1) {
-    throw shape_error("item() needs an array of size 1, not shape " + shape_string(shape()));
+    detail::throw_item_size(shape());
   }
   Block b = compute_block(options);
   return visit_dtype(b.dtype(), [&]<class E>() { return static_cast<T>(*b.data_as<E>()); });

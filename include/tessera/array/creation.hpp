@@ -6,6 +6,7 @@
 #include <concepts>
 #include <functional>
 #include <span>
+#include <type_traits>
 
 #include <xtensor/xarray.hpp>
 
@@ -15,9 +16,22 @@ namespace tessera {
 
 Array zeros(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
 Array ones(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
-/// Every element `value`; dtype defaults to what C++ gives the value (int -> int64, double -> float64).
+/// Every element `value`; dtype defaults to what C++ gives the value (bool -> bool, integers ->
+/// int64, floating point -> float64). Integer values are stored exactly (no trip through double).
 Array full(const Shape& shape, double value, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
-Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks, DType dtype);
+Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks = ChunkSpec::automatic(),
+           DType dtype = DType::Int64);
+/// Any other arithmetic value (`int`, `bool`, `float`, ...): an exact match for it, so that
+/// `full(shape, 7)` is int64 and `full(shape, 7, chunks, DType::Int32)` is not ambiguous.
+template <class S>
+  requires(std::is_arithmetic_v<S> && !std::is_same_v<S, double> && !std::is_same_v<S, std::int64_t>)
+Array full(const Shape& shape, S value, const ChunkSpec& chunks = ChunkSpec::automatic(),
+           DType dtype = std::is_same_v<S, bool> ? DType::Bool
+                         : std::is_integral_v<S> ? DType::Int64
+                                                 : DType::Float64) {
+  if constexpr (std::is_floating_point_v<S>) return full(shape, static_cast<double>(value), chunks, dtype);
+  else return full(shape, static_cast<std::int64_t>(value), chunks, dtype);
+}
 
 /// Values start, start+step, ... below stop (NumPy's arange; float64 unless `dtype` given).
 Array arange(double start, double stop, double step = 1, const ChunkSpec& chunks = ChunkSpec::automatic(),
@@ -37,12 +51,17 @@ Array eye(index_t n, const ChunkSpec& chunks = ChunkSpec::automatic(), index_t m
 template <ElementType T, class F>
 Array fromfunction(F f, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic());
 
+namespace detail {
+[[noreturn]] void throw_buffer_size(std::size_t elements, const Shape& shape);
+[[noreturn]] void throw_arity(int arity, const Shape& shape);
+}  // namespace detail
+
 /// Copies a contiguous row-major buffer into a chunked array.
 Array from_buffer(const void* data, DType dtype, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic());
 template <ElementType T>
 Array from_buffer(std::span<const T> data, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic()) {
   if (static_cast<index_t>(data.size()) != shape_size(shape)) {
-    throw shape_error("from_buffer: " + std::to_string(data.size()) + " elements given for shape " + shape_string(shape));
+    detail::throw_buffer_size(data.size(), shape);
   }
   return from_buffer(data.data(), dtype_of<T>(), shape, chunks);
 }
@@ -82,8 +101,7 @@ Array fromfunction(F f, const Shape& shape, const ChunkSpec& chunks) {
     const int arity = std::is_invocable_v<F&, index_t> ? 1 : std::is_invocable_v<F&, index_t, index_t> ? 2
                       : std::is_invocable_v<F&, index_t, index_t, index_t> ? 3 : 4;
     if (arity != nd) {
-      throw shape_error("fromfunction: the callable takes " + std::to_string(arity) +
-                        " indices but the shape " + shape_string(shape) + " has " + std::to_string(nd) + " axes");
+      detail::throw_arity(arity, shape);
     }
   }
   return detail::from_function(shape, chunks, dtype_of<T>(), std::move(call));

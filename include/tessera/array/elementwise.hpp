@@ -6,6 +6,11 @@
 /// float64, `float32_array * 2.0` stays float32. Shape errors are raised when the
 /// expression is built and name both shapes.
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <variant>
+
 #include "tessera/array/array.hpp"
 
 namespace tessera {
@@ -15,6 +20,15 @@ namespace tessera {
 template <class S> Array scalar(S value);
 
 namespace detail {
+/// C's floating -> integer conversion made total: NaN and values outside D's range give D's
+/// minimum (what x86-64, and so NumPy there, produces) instead of undefined behaviour.
+template <class D, class S> constexpr D float_to_int(S v) noexcept {
+  static_assert(std::is_integral_v<D> && !std::is_same_v<D, bool> && std::is_floating_point_v<S>);
+  constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^(bits-1): exact
+  if (!(v >= lo && v < -lo)) return std::numeric_limits<D>::min();
+  return static_cast<D>(v);
+}
+
 /// A weak scalar operand of `kind`, with its value as double and (exactly) as int64.
 struct WeakScalar {
   Kind kind;
@@ -22,7 +36,11 @@ struct WeakScalar {
   std::int64_t i;
   template <class S> static WeakScalar of(S v) {
     static_assert(std::is_arithmetic_v<S>, "A scalar operand must be an arithmetic type.");
-    return {scalar_kind<S>(), static_cast<double>(v), static_cast<std::int64_t>(v)};
+    if constexpr (std::is_floating_point_v<S>) {
+      return {scalar_kind<S>(), static_cast<double>(v), float_to_int<std::int64_t>(v)};
+    } else {
+      return {scalar_kind<S>(), static_cast<double>(v), static_cast<std::int64_t>(v)};
+    }
   }
 };
 using Operand = std::variant<Array, WeakScalar>;

@@ -64,10 +64,7 @@ class Block {
 
  private:
   template <class T> void check() const {
-    if (dtype_of<T>() != m_dtype) {
-      throw dtype_error(std::string("block of dtype ") + std::string(dtype_name(m_dtype)) +
-                        " accessed as " + std::string(dtype_name(dtype_of<T>())));
-    }
+    if (dtype_of<T>() != m_dtype) detail::throw_dtype_mismatch("block", m_dtype, dtype_of<T>());
   }
   std::vector<std::size_t> xshape() const { return {m_shape.begin(), m_shape.end()}; }
 

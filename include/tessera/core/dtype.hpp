@@ -71,6 +71,13 @@ template <class T> constexpr Kind scalar_kind() noexcept {
   else return Kind::Float;
 }
 
+namespace detail {
+// Out of line so that inlined templates do not build strings (GCC 12 -Wrestrict false positives).
+[[noreturn]] void throw_invalid_dtype(int value);
+/// dtype_error "<context> of dtype <have> accessed as <want>".
+[[noreturn]] void throw_dtype_mismatch(std::string_view context, DType have, DType want);
+}  // namespace detail
+
 /// Calls `f.template operator()<T>()` with T the storage type of `t`:
 ///   visit_dtype(t, [&]<class T>() { ... });
 template <class F> decltype(auto) visit_dtype(DType t, F&& f) {
@@ -81,7 +88,7 @@ template <class F> decltype(auto) visit_dtype(DType t, F&& f) {
     case DType::Float32: return f.template operator()<float>();
     case DType::Float64: return f.template operator()<double>();
   }
-  throw dtype_error("invalid dtype value " + std::to_string(static_cast<int>(t)));
+  detail::throw_invalid_dtype(static_cast<int>(t));
 }
 
 }  // namespace tessera

@@ -48,10 +48,7 @@ class graph_error : public error {
 /// message; `task()` is the task's name, `what_original()` the inner message.
 class task_error : public error {
  public:
-  task_error(std::string task, std::string original)
-      : error("task " + task + " failed: " + original),
-        m_task(std::move(task)),
-        m_original(std::move(original)) {}
+  task_error(std::string task, std::string original);
   const std::string& task() const noexcept { return m_task; }
   const std::string& what_original() const noexcept { return m_original; }
 

@@ -15,6 +15,11 @@
 
 namespace tessera {
 
+namespace detail {
+/// dtype_error naming the type a Value holds and the one asked for.
+[[noreturn]] void throw_value_type(const std::type_info* held, const std::type_info& wanted);
+}  // namespace detail
+
 class Value {
  public:
   Value() = default;
@@ -39,10 +44,7 @@ class Value {
   /// The held object; throws dtype_error when it is not a `T`.
   template <class T>
   const T& get() const {
-    if (!holds<T>()) {
-      throw dtype_error(std::string("Value holds ") + (m_type ? m_type->name() : "nothing") +
-                        ", not " + typeid(T).name());
-    }
+    if (!holds<T>()) detail::throw_value_type(m_type, typeid(T));
     return *static_cast<const T*>(m_ptr.get());
   }
 

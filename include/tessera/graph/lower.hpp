@@ -31,6 +31,8 @@ struct LowerOptions {
 };
 
 struct LoweredGraph {
+  /// The expressions lowered: tasks refer to their nodes, so the graph keeps them alive.
+  std::vector<ExprPtr> roots;
   TaskGraph graph;
   /// outputs[r][k]: the task that yields chunk chunks[r][k] of roots[r].
   std::vector<std::vector<TaskId>> outputs;

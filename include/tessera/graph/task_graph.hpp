@@ -25,7 +25,7 @@ using TaskFn = std::function<Value(std::span<const Value> inputs)>;
 
 class TaskGraph {
  public:
-  /// Interns a label ("add-3fa2c1", "sum-partial-...") shared by many tasks.
+  /// Adds a label ("add-3fa2c1de", "sum-3fa2c1de-partial") that many tasks can share; returns its id.
   std::uint32_t add_label(std::string label);
 
   /// Adds a task named (label, coords...) that depends on `deps` (all already added).

@@ -25,11 +25,17 @@ class Tokenizer {
     for (std::size_t i = 0; i < n; ++i) m_state = (m_state ^ p[i]) * 0x100000001b3ULL;
     return *this;
   }
+  /// Hashes the bytes of a value without padding (so equal values give equal tokens).
+  /// Pointers and arrays are excluded: an address differs between processes and ranks.
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+    requires std::is_trivially_copyable_v<T> && (!std::is_pointer_v<T>) && (!std::is_array_v<T>) &&
+             (std::has_unique_object_representations_v<T> || std::is_floating_point_v<T> ||
+              std::is_same_v<T, bool>)
   Tokenizer& add(const T& v) {
     return add_bytes(&v, sizeof(T));
   }
+  Tokenizer& add(const char* s) { return add(std::string_view(s)); }
+  Tokenizer& add(const std::string& s) { return add(std::string_view(s)); }
   Tokenizer& add(std::string_view s) {
     add(s.size());
     return add_bytes(s.data(), s.size());

@@ -1,0 +1,504 @@
+// tessera_bench: the Tessera side of the benchmark command (benchmarks/run drives it).
+//
+//   tessera_bench [--threads N] [--repeat R] [--json FILE] [--read-gbps X] [--scale S]
+//                 [--probe] [workload ...]
+//
+// Runs the named workloads (all of them when none is named) and prints one JSON object per
+// line on stdout: name, tessera_s (median of the timed runs), times_s, checksum (the result,
+// to compare with Dask's), peak_rss_mb, threads, ranks and figures of the workload's own.
+// --json FILE also writes them as one JSON list. --probe adds the STREAM-like bandwidth probe
+// (alone, without workload names, it runs only the probe).
+// The workloads are the ones of ../shared/peers/dask_workloads.py, built the same way, and
+// graph construction is timed wherever the Dask version times it. See benchmarks/README.md.
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tessera/tessera.hpp"
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// --- peak memory --------------------------------------------------------------------------
+
+/// A field of /proc/self/status in kB ("VmHWM", "VmRSS"), or nullopt where there is none.
+std::optional<double> proc_status_kb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1));
+  }
+  return std::nullopt;
+}
+
+/// Resets the kernel's peak-RSS mark (VmHWM) so that the next reading is this workload's own
+/// peak, not that of whatever ran before it in this process. False where the kernel refuses.
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return out.good();
+}
+
+/// Peak resident memory in MB (10^6 bytes): VmHWM when available (resettable), else
+/// getrusage's ru_maxrss (the peak of the whole process so far).
+double peak_rss_mb() {
+  if (auto kb = proc_status_kb("VmHWM")) return *kb * 1024.0 / 1e6;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * 1024.0 / 1e6;
+}
+
+// --- bandwidth probe ------------------------------------------------------------------------
+
+/// Runs `setup(t)` once and then `body(t)` `reps` times on each of `threads` threads, and
+/// returns the wall time of every repetition. The threads live across repetitions and start
+/// each one together at a barrier, so thread creation and the untimed setup (first touch of
+/// each thread's pages, which places them and faults them in) stay out of the timings.
+std::vector<double> timed_team(int threads, int reps, const std::function<void(int)>& setup,
+                               const std::function<void(int)>& body) {
+  std::barrier sync(threads + 1);
+  std::vector<std::jthread> team;
+  for (int t = 0; t < threads; ++t) {
+    team.emplace_back([&, t] {
+      setup(t);
+      for (int r = 0; r < reps; ++r) {
+        sync.arrive_and_wait();
+        body(t);
+        sync.arrive_and_wait();
+      }
+    });
+  }
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    sync.arrive_and_wait();
+    const auto t0 = Clock::now();
+    sync.arrive_and_wait();
+    times.push_back(seconds_since(t0));
+  }
+  return times;
+}
+
+/// Sum of p[0..n). Many independent partial sums, so that the compiler can keep several
+/// vector adds in flight without reassociating (no -ffast-math): the loop is then limited by
+/// memory, not by the latency of one dependent add chain.
+double read_kernel(const double* p, std::size_t n) {
+  constexpr std::size_t kLanes = 32;
+  double acc[kLanes] = {};
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::size_t j = 0; j < kLanes; ++j) acc[j] += p[i + j];
+  }
+  double s = 0;
+  for (; i < n; ++i) s += p[i];
+  for (double a : acc) s += a;
+  return s;
+}
+
+struct Range {
+  std::size_t begin;
+  std::size_t end;
+};
+
+Range part_of(std::size_t n, int parts, int index) {
+  const auto p = static_cast<std::size_t>(parts);
+  const auto k = static_cast<std::size_t>(index);
+  return {n * k / p, n * (k + 1) / p};
+}
+
+/// Operator new[] without value-initialisation: the pages stay untouched until each thread
+/// writes its own part (first touch decides which memory node backs them).
+std::unique_ptr<double[]> uninitialised(std::size_t n) {
+  return std::unique_ptr<double[]>(new double[n]);
+}
+
+/// STREAM-like probe: read bandwidth (a sum over `bytes` of float64, each thread its part)
+/// and triad (a = b + s*c over three arrays of bytes/4 each), medians of `reps` runs, in GB/s.
+/// STREAM's accounting: triad moves 3 x 8 bytes per element (write-allocate not counted).
+json bandwidth_probe(int threads, std::size_t bytes, int reps) {
+  json out;
+  const std::size_t n = bytes / sizeof(double);
+  {
+    auto a = uninitialised(n);
+    std::vector<double> sums(static_cast<std::size_t>(threads), 0.0);
+    const auto times = timed_team(
+        threads, reps,
+        [&](int t) {
+          const Range r = part_of(n, threads, t);
+          std::fill(a.get() + r.begin, a.get() + r.end, 1.0);
+        },
+        [&](int t) {
+          const Range r = part_of(n, threads, t);
+          sums[static_cast<std::size_t>(t)] = read_kernel(a.get() + r.begin, r.end - r.begin);
+        });
+    double total = 0;
+    for (double s : sums) total += s;
+    if (total != static_cast<double>(n)) throw std::runtime_error("bandwidth probe: wrong sum");
+    const double t = median(times);
+    out["read_gbps"] = static_cast<double>(n * sizeof(double)) / t / 1e9;
+    out["read_bytes"] = n * sizeof(double);
+    out["read_times_s"] = times;
+    out["tessera_s"] = t;
+  }
+  {
+    const std::size_t m = n / 4;
+    auto a = uninitialised(m);
+    auto b = uninitialised(m);
+    auto c = uninitialised(m);
+    const double s = 3.0;
+    const auto times = timed_team(
+        threads, reps,
+        [&](int t) {
+          const Range r = part_of(m, threads, t);
+          std::fill(a.get() + r.begin, a.get() + r.end, 0.0);
+          std::fill(b.get() + r.begin, b.get() + r.end, 1.0);
+          std::fill(c.get() + r.begin, c.get() + r.end, 2.0);
+        },
+        [&](int t) {
+          const Range r = part_of(m, threads, t);
+          double* __restrict pa = a.get();
+          const double* __restrict pb = b.get();
+          const double* __restrict pc = c.get();
+          for (std::size_t i = r.begin; i < r.end; ++i) pa[i] = pb[i] + s * pc[i];
+        });
+    if (a[m / 2] != 7.0) throw std::runtime_error("bandwidth probe: wrong triad result");
+    out["triad_gbps"] = static_cast<double>(3 * m * sizeof(double)) / median(times) / 1e9;
+    out["triad_times_s"] = times;
+  }
+  return out;
+}
+
+// --- workloads --------------------------------------------------------------------------------
+
+struct Settings {
+  int threads = 0;
+  int repeat = 0;  // 0: the workload's default
+  double scale = 1.0;
+  std::uint64_t seed = 42;
+  std::optional<double> read_gbps;  // for limit_fraction; measured here when not given
+  std::size_t probe_bytes = std::size_t{1} << 30;
+  int probe_repeat = 5;
+};
+
+struct Context {
+  const Settings& settings;
+  tessera::Scheduler& scheduler;
+  tessera::ComputeOptions on;
+};
+
+/// How one workload is run: `prepare` (untimed, once) returns the timed function, which
+/// returns the checksum. `warmup` untimed runs come first: one for the millisecond-scale
+/// workloads, whose first run would otherwise include one-time costs (waking the workers,
+/// the allocator's first page faults) that Dask's best-of-N excludes too.
+struct Workload {
+  std::string description;
+  int default_repeat;
+  int warmup;
+  std::function<std::function<double()>(Context&, json&)> prepare;
+  /// Adds figures derived from the median time (GB/s, per-task cost) to the result.
+  std::function<void(const Context&, double median_s, json&)> finish = {};
+};
+
+tessera::index_t scaled(double base, double scale) {
+  return std::max<tessera::index_t>(1, static_cast<tessera::index_t>(std::llround(base * scale)));
+}
+
+/// 100,000 tasks that each return their index, summed by a tree of fan-in 8.
+struct TrivialGraph {
+  tessera::TaskGraph graph;
+  tessera::TaskId root = -1;
+};
+
+TrivialGraph trivial_graph(std::int64_t leaves) {
+  using tessera::TaskId;
+  using tessera::Value;
+  TrivialGraph g;
+  const auto leaf = g.graph.add_label("trivial");
+  const auto add = g.graph.add_label("tree-sum");
+  std::vector<TaskId> level;
+  level.reserve(static_cast<std::size_t>(leaves));
+  for (std::int64_t i = 0; i < leaves; ++i) {
+    const std::int64_t coords[] = {i};
+    level.push_back(g.graph.add(
+        leaf, coords, {}, [i](std::span<const Value>) { return Value::make<std::int64_t>(i); }));
+  }
+  constexpr std::size_t kFanIn = 8;
+  std::int64_t next_coord = 0;
+  while (level.size() > 1) {
+    std::vector<TaskId> next;
+    for (std::size_t i = 0; i < level.size(); i += kFanIn) {
+      const std::size_t k = std::min(kFanIn, level.size() - i);
+      const std::int64_t coords[] = {next_coord++};
+      next.push_back(g.graph.add(add, coords, std::span<const TaskId>(&level[i], k),
+                                 [](std::span<const Value> in) {
+                                   std::int64_t s = 0;
+                                   for (const Value& v : in) s += v.get<std::int64_t>();
+                                   return Value::make<std::int64_t>(s);
+                                 }));
+    }
+    level = std::move(next);
+  }
+  g.root = level.front();
+  return g;
+}
+
+Workload scheduler_trivial(bool synchronous) {
+  return {
+      .description = std::string("100,000 trivial tasks + a fan-in-8 tree sum, ") +
+                     (synchronous ? "synchronous scheduler" : "threaded scheduler") +
+                     "; tessera_s times Scheduler::run only",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [synchronous](Context& ctx, json& out) -> std::function<double()> {
+        constexpr std::int64_t kLeaves = 100'000;
+        const auto t0 = Clock::now();
+        auto g = std::make_shared<TrivialGraph>(trivial_graph(kLeaves));
+        out["build_us_per_task"] = seconds_since(t0) / static_cast<double>(g->graph.size()) * 1e6;
+        out["tasks"] = g->graph.size();
+        std::shared_ptr<tessera::Scheduler> sched;
+        if (synchronous) {
+          sched = std::make_shared<tessera::SynchronousScheduler>();
+          out["threads"] = 1;
+        } else {
+          sched = std::shared_ptr<tessera::Scheduler>(&ctx.scheduler, [](auto*) {});
+        }
+        return [g, sched] {
+          const tessera::TaskId outputs[] = {g->root};
+          const auto values = sched->run(g->graph, outputs);
+          const auto sum = values.at(0).get<std::int64_t>();
+          if (sum != kLeaves * (kLeaves - 1) / 2) {
+            throw std::runtime_error("scheduler_trivial: wrong sum " + std::to_string(sum));
+          }
+          return static_cast<double>(sum);
+        };
+      },
+      .finish = [](const Context&, double median_s,
+                   json& out) { out["us_per_task"] = median_s / out["tasks"].get<double>() * 1e6; },
+  };
+}
+
+std::map<std::string, Workload> workloads() {
+  using namespace tessera;
+  std::map<std::string, Workload> w;
+
+  w["linspace_sum"] = {
+      .description = "linspace(1, 10, 1e6) in 1000 chunks, sum (x built once, like Dask)",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json&) -> std::function<double()> {
+        Array x = linspace(1, 10, 1'000'000, 1000);
+        return [x, on = ctx.on] { return x.sum().item<double>(on); };
+      },
+  };
+
+  w["normal_mean_axis0"] = {
+      .description =
+          "default_rng(seed).normal(10, 0.1, (20000, 20000), chunks 1000)"
+          ".mean(0)[::100], summed; graph build timed",
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        const auto n = scaled(20000, std::sqrt(ctx.settings.scale));
+        out["array_bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        return [n, seed = ctx.settings.seed, on = ctx.on] {
+          Array x = default_rng(seed).normal(10, 0.1, {n, n}, 1000);
+          const auto means =
+              x.mean(0)[{Slice{std::nullopt, std::nullopt, 100}}].compute<double>(on);
+          double s = 0;
+          for (double m : means) s += m;
+          return s;
+        };
+      },
+  };
+
+  w["poly_sum"] = {
+      .description =
+          "x = arange(2e8) / 2e8 in chunks of 1e7, sum((2*x + 1) ** 3); graph build timed",
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json&) -> std::function<double()> {
+        const auto len = scaled(2e8, ctx.settings.scale);
+        return [len, on = ctx.on] {
+          const auto d = static_cast<double>(len);
+          Array x = arange(0.0, d, 1.0, std::min<index_t>(len, 10'000'000)) / d;
+          return pow(2 * x + 1, 3).sum().item<double>(on);
+        };
+      },
+  };
+
+  w["fused_inmemory_sum"] = {
+      .description =
+          "sum((2*x + 1) ** 3) over a persisted float64 x of 1e8 elements (800 MB, "
+          "chunks of 1e7); limit = probe read bandwidth",
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        const auto n = scaled(1e8, ctx.settings.scale);
+        if (!ctx.settings.read_gbps) {
+          // No figure from the driver: measure it here, before the array exists, so the probe's
+          // buffers never coexist with it (the peak-RSS mark is reset after prepare anyway).
+          const auto probe = bandwidth_probe(ctx.scheduler.num_threads(), ctx.settings.probe_bytes,
+                                             ctx.settings.probe_repeat);
+          out["read_gbps"] = probe["read_gbps"];
+        } else {
+          out["read_gbps"] = *ctx.settings.read_gbps;
+        }
+        Array x = default_rng(ctx.settings.seed)
+                      .uniform(0, 1, {n}, std::min<index_t>(n, 10'000'000))
+                      .persist(ctx.on);
+        out["bytes"] = static_cast<double>(n) * 8.0;
+        return [x, on = ctx.on] { return pow(2 * x + 1, 3).sum().item<double>(on); };
+      },
+      .finish =
+          [](const Context&, double median_s, json& out) {
+            const double gbps = out["bytes"].get<double>() / median_s / 1e9;
+            out["gb_per_s"] = gbps;
+            out["limit_fraction"] = gbps / out["read_gbps"].get<double>();
+          },
+  };
+
+  w["scheduler_trivial"] = scheduler_trivial(false);
+  w["scheduler_trivial_sync"] = scheduler_trivial(true);
+  return w;
+}
+
+json run_workload(const std::string& name, const Workload& w, Context& ctx) {
+  json out;
+  out["name"] = name;
+  out["threads"] = ctx.scheduler.num_threads();
+  out["ranks"] = 1;  // one process, no MPI yet
+  out["limit_fraction"] = nullptr;
+  auto fn = w.prepare(ctx, out);
+  const bool reset = reset_peak_rss();
+  for (int i = 0; i < w.warmup; ++i) fn();
+  const int repeat = ctx.settings.repeat > 0 ? ctx.settings.repeat : w.default_repeat;
+  std::vector<double> times;
+  double checksum = 0;
+  for (int i = 0; i < repeat; ++i) {
+    const auto t0 = Clock::now();
+    checksum = fn();
+    times.push_back(seconds_since(t0));
+  }
+  out["tessera_s"] = median(times);
+  out["times_s"] = times;
+  out["warmup_runs"] = w.warmup;
+  out["checksum"] = checksum;
+  out["peak_rss_mb"] = peak_rss_mb();
+  // Without the reset the figure is the whole process's peak (earlier workloads included).
+  out["peak_rss_per_workload"] = reset;
+  if (w.finish) w.finish(ctx, median(times), out);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tessera benchmark workloads (see benchmarks/README.md); one JSON object per line"};
+  Settings settings;
+  std::vector<std::string> names;
+  std::string json_path;
+  bool probe = false;
+  bool list = false;
+  double probe_mb = 1024;
+  app.add_option("workloads", names, "workloads to run (default: all, or none with --probe)");
+  app.add_option("--threads", settings.threads, "worker threads (0: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--repeat", settings.repeat,
+                 "timed runs per workload; the median is reported (0: 5, or 3 for the large ones)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--json", json_path, "also write the results to FILE as a JSON list");
+  app.add_flag("--probe", probe, "run the STREAM-like memory bandwidth probe first");
+  app.add_option("--probe-mb", probe_mb, "size of the probe's read array in MiB")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--read-gbps", settings.read_gbps,
+                 "probe read bandwidth for limit_fraction (measured when not given)");
+  app.add_option("--scale", settings.scale,
+                 "size factor for the large workloads (1: the Dask sizes; for smoke tests)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--seed", settings.seed, "seed of the random arrays");
+  app.add_flag("--list", list, "list the workloads and exit");
+  CLI11_PARSE(app, argc, argv);
+  settings.probe_bytes = static_cast<std::size_t>(probe_mb * 1024 * 1024);
+
+  const auto all = workloads();
+  if (list) {
+    for (const auto& [name, w] : all) std::cout << name << "\t" << w.description << "\n";
+    return 0;
+  }
+  // `--probe` alone runs only the probe (the driver runs it in a process of its own).
+  if (names.empty() && !probe) {
+    for (const auto& [name, w] : all) names.push_back(name);
+  }
+  for (const auto& name : names) {
+    if (!all.contains(name)) {
+      std::cerr << "tessera_bench: unknown workload '" << name << "' (--list shows them)\n";
+      return 2;
+    }
+  }
+
+  json results = json::array();
+  auto emit = [&](json r) {
+    std::cout << r.dump() << std::endl;
+    results.push_back(std::move(r));
+  };
+  try {
+    tessera::ThreadedScheduler scheduler(settings.threads);
+    Context ctx{settings, scheduler, tessera::ComputeOptions{.scheduler = &scheduler}};
+    if (probe) {
+      const bool reset = reset_peak_rss();
+      json p =
+          bandwidth_probe(scheduler.num_threads(), settings.probe_bytes, settings.probe_repeat);
+      p["name"] = "bandwidth_probe";
+      p["threads"] = scheduler.num_threads();
+      p["peak_rss_mb"] = peak_rss_mb();
+      p["peak_rss_per_workload"] = reset;
+      if (!settings.read_gbps) settings.read_gbps = p["read_gbps"].get<double>();
+      emit(std::move(p));
+    }
+    for (const auto& name : names) emit(run_workload(name, all.at(name), ctx));
+  } catch (const std::exception& e) {
+    std::cerr << "tessera_bench: " << e.what() << "\n";
+    return 1;
+  }
+  if (!json_path.empty()) {
+    std::ofstream f(json_path);
+    f << results.dump(2) << "\n";
+    if (!f) {
+      std::cerr << "tessera_bench: cannot write " << json_path << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
