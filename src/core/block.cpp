@@ -4,17 +4,33 @@
 #include <cstring>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <fmt/format.h>
 
 namespace tessera {
 
 namespace {
 
+/// Buffers at least this large are placed on transparent huge pages (2 MiB on x86-64).
+constexpr std::size_t huge_page_threshold = std::size_t{4} << 20;
+constexpr std::size_t huge_page = std::size_t{2} << 20;
+
 std::shared_ptr<void> allocate(std::size_t nbytes) {
-  // Round up: aligned_alloc requires a multiple of the alignment; never ask for 0 bytes.
-  const std::size_t rounded = (std::max<std::size_t>(nbytes, 1) + Block::alignment - 1) / Block::alignment * Block::alignment;
-  void* p = std::aligned_alloc(Block::alignment, rounded);
+  // Large chunks are streamed through once per task: huge pages cut their first-touch page
+  // faults by 512x and their TLB misses while streaming. With THP in "madvise" mode (Debian's
+  // default) they must be asked for, on 2 MiB-aligned memory.
+  const bool huge = nbytes >= huge_page_threshold;
+  const std::size_t align = huge ? huge_page : Block::alignment;
+  // aligned_alloc requires a multiple of the alignment; never ask for 0 bytes.
+  const std::size_t rounded = (std::max<std::size_t>(nbytes, 1) + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, rounded);
   if (p == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (huge) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure only costs speed
+#endif
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
