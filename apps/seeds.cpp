@@ -15,15 +15,16 @@
 #include <iostream>
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <xtensor/xview.hpp>
 
 #include "tessera/tessera.hpp"
 
 namespace {
 
-template <class F> double seconds(F&& f) {
+template <class F>
+double seconds(F&& f) {
   const auto t0 = std::chrono::steady_clock::now();
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -40,22 +41,28 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "worker threads (0: one per core)");
   app.add_option("--scheduler", scheduler_name, "threaded or synchronous")
       ->check(CLI::IsMember({"threaded", "synchronous"}));
-  app.add_option("--scale", scale, "size factor for the two large workloads")->check(CLI::PositiveNumber);
+  app.add_option("--scale", scale, "size factor for the two large workloads")
+      ->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "random seed");
   CLI11_PARSE(app, argc, argv);
 
   using namespace tessera;
   std::unique_ptr<Scheduler> scheduler;
-  if (scheduler_name == "synchronous") scheduler = std::make_unique<SynchronousScheduler>();
-  else scheduler = std::make_unique<ThreadedScheduler>(threads);
+  if (scheduler_name == "synchronous")
+    scheduler = std::make_unique<SynchronousScheduler>();
+  else
+    scheduler = std::make_unique<ThreadedScheduler>(threads);
   const ComputeOptions on{.scheduler = scheduler.get()};
-  fmt::print("tessera seeds: {} scheduler, {} thread(s)\n\n", scheduler->name(), scheduler->num_threads());
+  fmt::print("tessera seeds: {} scheduler, {} thread(s)\n\n", scheduler->name(),
+             scheduler->num_threads());
 
   try {
     // 1. linspace_sum
     double total = 0;
-    const double t1 = seconds([&] { total = linspace(1, 10, 1'000'000, 1000).sum().item<double>(on); });
-    fmt::print("linspace_sum       sum(linspace(1, 10, 1e6), 1000 chunks) = {:.6f}   {:.4f} s\n", total, t1);
+    const double t1 =
+        seconds([&] { total = linspace(1, 10, 1'000'000, 1000).sum().item<double>(on); });
+    fmt::print("linspace_sum       sum(linspace(1, 10, 1e6), 1000 chunks) = {:.6f}   {:.4f} s\n",
+               total, t1);
 
     // 2. normal_mean_axis0
     const auto n = static_cast<index_t>(std::round(20000 * std::sqrt(scale)));
@@ -64,9 +71,10 @@ int main(int argc, char** argv) {
       Array x = default_rng(seed).normal(10, 0.1, {n, n}, 1000);
       means = x.mean(0)[{Slice{std::nullopt, std::nullopt, 100}}].compute<double>(on);
     });
-    fmt::print("normal_mean_axis0  normal(10, 0.1, ({0}, {0})).mean(axis=0)[::100]: {1} values, "
-               "first {2:.6f}, sum {3:.6f}   {4:.4f} s\n",
-               n, means.size(), means.size() ? means(0) : 0.0, xt::sum(means)(), t2);
+    fmt::print(
+        "normal_mean_axis0  normal(10, 0.1, ({0}, {0})).mean(axis=0)[::100]: {1} values, "
+        "first {2:.6f}, sum {3:.6f}   {4:.4f} s\n",
+        n, means.size(), means.size() ? means(0) : 0.0, xt::sum(means)(), t2);
 
     // 3. poly_sum
     const auto len = static_cast<index_t>(std::round(2e8 * scale));
@@ -75,8 +83,8 @@ int main(int argc, char** argv) {
       Array x = arange(0.0, static_cast<double>(len), 1.0, 10'000'000) / static_cast<double>(len);
       poly = pow(2 * x + 1, 3).sum().item<double>(on);
     });
-    fmt::print("poly_sum           sum((2*x + 1) ** 3), x = arange({}) / {} = {:.6f}   {:.4f} s\n", len, len,
-               poly, t3);
+    fmt::print("poly_sum           sum((2*x + 1) ** 3), x = arange({}) / {} = {:.6f}   {:.4f} s\n",
+               len, len, poly, t3);
   } catch (const tessera::error& e) {
     fmt::print(stderr, "tessera_seeds: {}\n", e.what());
     return 1;

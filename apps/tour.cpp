@@ -15,8 +15,10 @@ int main() {
 
   // Reductions are tree reductions fused with the elementwise chain that feeds them.
   double total = y.sum().item<double>();
-  xt::xarray<double> col_means = y.mean(0)[{Slice{0, 10}}].compute<double>();  // only 1 of 4 column chunks
-  std::cout << "sum " << total << "\nfirst column means " << fmt::format("{:.4f}", fmt::join(col_means, " ")) << "\n";
+  xt::xarray<double> col_means =
+      y.mean(0)[{Slice{0, 10}}].compute<double>();  // only 1 of 4 column chunks
+  std::cout << "sum " << total << "\nfirst column means "
+            << fmt::format("{:.4f}", fmt::join(col_means, " ")) << "\n";
 
   // Pick a scheduler per call: synchronous (for debugging) or threaded (the default).
   SynchronousScheduler sync;
@@ -24,8 +26,8 @@ int main() {
 
   // Keep a result in memory for reuse, and look at the task graph compute() would run.
   Array z = (x * x).persist();
-  std::cout << "var " << z.var(Axes{0, 1}, {.ddof = 1}).item<double>() << ", tasks for z.mean(1): "
-            << z.mean(1).lower().graph.size() << "\n";
+  std::cout << "var " << z.var(Axes{0, 1}, {.ddof = 1}).item<double>()
+            << ", tasks for z.mean(1): " << z.mean(1).lower().graph.size() << "\n";
 
   // Bad input is reported when the expression is built, naming the shapes.
   try {

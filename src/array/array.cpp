@@ -10,7 +10,9 @@ namespace tessera {
 
 namespace {
 
-Scheduler& scheduler_of(const ComputeOptions& o) { return o.scheduler ? *o.scheduler : default_scheduler(); }
+Scheduler& scheduler_of(const ComputeOptions& o) {
+  return o.scheduler ? *o.scheduler : default_scheduler();
+}
 
 /// Runs the graph for every chunk of `e` and returns the chunks in row-major chunk order.
 std::vector<Block> compute_chunks(const ExprPtr& e, const ComputeOptions& options) {
@@ -39,7 +41,9 @@ void place(Block& out, const Block& chunk, const Shape& off) {
   Shape idx(static_cast<std::size_t>(nd), 0);
   for (index_t done = 0; done < chunk.size(); done += row) {
     index_t dst = 0;
-    for (int a = 0; a < nd; ++a) dst += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) * strides[static_cast<std::size_t>(a)];
+    for (int a = 0; a < nd; ++a)
+      dst += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) *
+             strides[static_cast<std::size_t>(a)];
     std::memcpy(static_cast<std::byte*>(out.data()) + static_cast<std::size_t>(dst) * es,
                 static_cast<const std::byte*>(chunk.data()) + static_cast<std::size_t>(done) * es,
                 static_cast<std::size_t>(row) * es);
@@ -54,7 +58,8 @@ void place(Block& out, const Block& chunk, const Shape& off) {
 
 namespace detail {
 void throw_item_size(const Shape& shape) {
-  throw shape_error(fmt::format("item() needs an array of size 1, not shape {}", shape_string(shape)));
+  throw shape_error(
+      fmt::format("item() needs an array of size 1, not shape {}", shape_string(shape)));
 }
 }  // namespace detail
 
@@ -69,14 +74,16 @@ Block Array::compute_block(const ComputeOptions& options) const {
   if (blocks.size() == 1) return blocks[0];
   Block out(dtype(), shape());
   for (index_t c = 0; c < chunks().num_chunks(); ++c) {
-    place(out, blocks[static_cast<std::size_t>(c)], chunks().chunk_offset(chunks().chunk_coords(c)));
+    place(out, blocks[static_cast<std::size_t>(c)],
+          chunks().chunk_offset(chunks().chunk_coords(c)));
   }
   return out;
 }
 
 Array Array::persist(const ComputeOptions& options) const {
   if (m_expr->kind() == ExprKind::Data) return *this;
-  return Array(std::make_shared<DataExpr>(chunks(), dtype(), compute_chunks(m_expr, options), "persist"));
+  return Array(
+      std::make_shared<DataExpr>(chunks(), dtype(), compute_chunks(m_expr, options), "persist"));
 }
 
 LoweredGraph Array::lower(const LowerOptions& options) const {

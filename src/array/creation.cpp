@@ -14,18 +14,25 @@ namespace {
 
 void check_shape(const Shape& shape, std::string_view what) {
   for (index_t e : shape) {
-    if (e < 0) throw shape_error(fmt::format("{}: negative dimension in shape {}", what, shape_string(shape)));
+    if (e < 0)
+      throw shape_error(
+          fmt::format("{}: negative dimension in shape {}", what, shape_string(shape)));
   }
 }
 
 }  // namespace
 
-Array zeros(const Shape& shape, const ChunkSpec& chunks, DType dtype) { return full(shape, std::int64_t{0}, chunks, dtype); }
-Array ones(const Shape& shape, const ChunkSpec& chunks, DType dtype) { return full(shape, std::int64_t{1}, chunks, dtype); }
+Array zeros(const Shape& shape, const ChunkSpec& chunks, DType dtype) {
+  return full(shape, std::int64_t{0}, chunks, dtype);
+}
+Array ones(const Shape& shape, const ChunkSpec& chunks, DType dtype) {
+  return full(shape, std::int64_t{1}, chunks, dtype);
+}
 
 Array full(const Shape& shape, double value, const ChunkSpec& chunks, DType dtype) {
   check_shape(shape, "full");
-  return Array(std::make_shared<detail::FullSource>(shape, chunks.resolve(shape, dtype), dtype, value,
+  return Array(std::make_shared<detail::FullSource>(shape, chunks.resolve(shape, dtype), dtype,
+                                                    value,
                                                     detail::float_to_int<std::int64_t>(value)));
 }
 
@@ -38,20 +45,26 @@ Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks, DTyp
 Array arange(double start, double stop, double step, const ChunkSpec& chunks, DType dtype) {
   if (step == 0) throw value_error("arange: step must not be zero");
   if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step)) {
-    throw value_error(fmt::format("arange: start {}, stop {} and step {} must be finite", start, stop, step));
+    throw value_error(
+        fmt::format("arange: start {}, stop {} and step {} must be finite", start, stop, step));
   }
   const auto n = std::max<index_t>(0, static_cast<index_t>(std::ceil((stop - start) / step)));
-  return Array(std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, start, step));
+  return Array(
+      std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, start, step));
 }
 
 Array arange(index_t stop, const ChunkSpec& chunks, DType dtype) {
   const index_t n = std::max<index_t>(stop, 0);
-  return Array(std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, 0.0, 1.0));
+  return Array(
+      std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, 0.0, 1.0));
 }
 
-Array linspace(double start, double stop, index_t num, const ChunkSpec& chunks, bool endpoint, DType dtype) {
-  if (num < 0) throw value_error(fmt::format("linspace: number of samples, {}, must be non-negative", num));
-  return Array(std::make_shared<detail::LinspaceSource>(num, chunks.resolve({num}, dtype), dtype, start, stop, endpoint));
+Array linspace(double start, double stop, index_t num, const ChunkSpec& chunks, bool endpoint,
+               DType dtype) {
+  if (num < 0)
+    throw value_error(fmt::format("linspace: number of samples, {}, must be non-negative", num));
+  return Array(std::make_shared<detail::LinspaceSource>(num, chunks.resolve({num}, dtype), dtype,
+                                                        start, stop, endpoint));
 }
 
 Array eye(index_t n, const ChunkSpec& chunks, index_t m, index_t k, DType dtype) {
@@ -79,9 +92,12 @@ Array from_buffer(const void* data, DType dtype, const Shape& shape, const Chunk
       Shape idx(static_cast<std::size_t>(nd), 0);
       for (index_t done = 0; done < n; done += row) {
         index_t src = 0;
-        for (int a = 0; a < nd; ++a) src += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) * strides[static_cast<std::size_t>(a)];
+        for (int a = 0; a < nd; ++a)
+          src += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) *
+                 strides[static_cast<std::size_t>(a)];
         std::memcpy(static_cast<std::byte*>(b.data()) + static_cast<std::size_t>(done) * es,
-                    static_cast<const std::byte*>(data) + static_cast<std::size_t>(src) * es, static_cast<std::size_t>(row) * es);
+                    static_cast<const std::byte*>(data) + static_cast<std::size_t>(src) * es,
+                    static_cast<std::size_t>(row) * es);
         for (int a = nd - 2; a >= 0; --a) {
           if (++idx[static_cast<std::size_t>(a)] < cshape[static_cast<std::size_t>(a)]) break;
           idx[static_cast<std::size_t>(a)] = 0;
@@ -90,22 +106,26 @@ Array from_buffer(const void* data, DType dtype, const Shape& shape, const Chunk
     }
     blocks.push_back(std::move(b));
   }
-  return Array(std::make_shared<DataExpr>(std::move(grid), dtype, std::move(blocks), "from_buffer"));
+  return Array(
+      std::make_shared<DataExpr>(std::move(grid), dtype, std::move(blocks), "from_buffer"));
 }
 
 namespace detail {
 void throw_buffer_size(std::size_t elements, const Shape& shape) {
-  throw shape_error(fmt::format("from_buffer: {} elements given for shape {}", elements, shape_string(shape)));
+  throw shape_error(
+      fmt::format("from_buffer: {} elements given for shape {}", elements, shape_string(shape)));
 }
 void throw_arity(int arity, const Shape& shape) {
-  throw shape_error(fmt::format("fromfunction: the callable takes {} indices but the shape {} has {} axes", arity,
-                                shape_string(shape), shape.size()));
+  throw shape_error(
+      fmt::format("fromfunction: the callable takes {} indices but the shape {} has {} axes", arity,
+                  shape_string(shape), shape.size()));
 }
 
 Array from_function(const Shape& shape, const ChunkSpec& chunks, DType dtype,
                     std::function<void(const index_t*, void*)> fn) {
   check_shape(shape, "fromfunction");
-  return Array(std::make_shared<FunctionSource>(shape, chunks.resolve(shape, dtype), dtype, std::move(fn)));
+  return Array(
+      std::make_shared<FunctionSource>(shape, chunks.resolve(shape, dtype), dtype, std::move(fn)));
 }
 }  // namespace detail
 

@@ -13,16 +13,17 @@ namespace tessera::detail {
 namespace {
 
 std::string_view binary_name(BinaryOp op) {
-  static constexpr std::string_view names[] = {"add", "subtract", "multiply", "true_divide", "floor_divide",
-                                               "mod", "power", "equal", "not_equal", "less", "less_equal",
-                                               "greater", "greater_equal", "logical_and", "logical_or",
-                                               "maximum", "minimum"};
+  static constexpr std::string_view names[] = {
+      "add",           "subtract",    "multiply",   "true_divide", "floor_divide", "mod",
+      "power",         "equal",       "not_equal",  "less",        "less_equal",   "greater",
+      "greater_equal", "logical_and", "logical_or", "maximum",     "minimum"};
   return names[static_cast<int>(op)];
 }
 
 std::string_view unary_name(UnaryOp op) {
-  static constexpr std::string_view names[] = {"negative", "absolute", "sqrt", "exp", "log", "sin",
-                                               "cos", "tanh", "floor", "ceil", "logical_not"};
+  static constexpr std::string_view names[] = {"negative", "absolute", "sqrt",       "exp",
+                                               "log",      "sin",      "cos",        "tanh",
+                                               "floor",    "ceil",     "logical_not"};
   return names[static_cast<int>(op)];
 }
 
@@ -51,7 +52,8 @@ void binary_loop(const TileArg& a, const TileArg& b, R* __restrict out, index_t 
 }
 
 /// NumPy's npy_divmod for floats: floor quotient and modulo with the divisor's sign.
-template <class T> T float_floordiv(T a, T b) {
+template <class T>
+T float_floordiv(T a, T b) {
   if (b == 0) return a / b;
   T m = std::fmod(a, b);
   T div = (a - m) / b;
@@ -63,7 +65,8 @@ template <class T> T float_floordiv(T a, T b) {
   }
   return std::copysign(T(0), a / b);
 }
-template <class T> T float_mod(T a, T b) {
+template <class T>
+T float_mod(T a, T b) {
   if (b == 0) return std::fmod(a, b);
   T m = std::fmod(a, b);
   if (m != 0) {
@@ -75,7 +78,8 @@ template <class T> T float_mod(T a, T b) {
 }
 /// x op y with two's complement wrap-around for integers (NumPy's behaviour; signed overflow
 /// is undefined in C++), plain arithmetic for floats.
-template <class T, class Op> T wrapping(T x, T y, Op op) {
+template <class T, class Op>
+T wrapping(T x, T y, Op op) {
   if constexpr (std::is_integral_v<T>) {
     using U = std::make_unsigned_t<T>;
     return static_cast<T>(static_cast<U>(op(static_cast<U>(x), static_cast<U>(y))));
@@ -85,25 +89,31 @@ template <class T, class Op> T wrapping(T x, T y, Op op) {
 }
 
 /// -x: wraps for integers (-MIN == MIN), flips the sign bit for floats (-(0.0) == -0.0).
-template <class T> T negate(T x) {
-  if constexpr (std::is_integral_v<T>) return wrapping<T>(T(0), x, std::minus<>());
-  else return -x;
+template <class T>
+T negate(T x) {
+  if constexpr (std::is_integral_v<T>)
+    return wrapping<T>(T(0), x, std::minus<>());
+  else
+    return -x;
 }
 
-template <class T> T int_floordiv(T a, T b) {
+template <class T>
+T int_floordiv(T a, T b) {
   if (b == 0) return 0;  // NumPy: 0 with a RuntimeWarning
   if (b == -1) return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(a));  // no UB at MIN
   T q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
 }
-template <class T> T int_mod(T a, T b) {
+template <class T>
+T int_mod(T a, T b) {
   if (b == 0 || b == -1) return 0;
   T r = a % b;
   if (r != 0 && ((r < 0) != (b < 0))) r += b;
   return r;
 }
-template <class T> T int_pow(T base, T exp) {
+template <class T>
+T int_pow(T base, T exp) {
   if (exp < 0) throw value_error("Integers to negative integer powers are not allowed.");
   using U = std::make_unsigned_t<T>;
   U result = 1, b = static_cast<U>(base);
@@ -113,13 +123,15 @@ template <class T> T int_pow(T base, T exp) {
   }
   return static_cast<T>(result);
 }
-template <class T> T nan_max(T a, T b) {
+template <class T>
+T nan_max(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
     if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
   }
   return a < b ? b : a;
 }
-template <class T> T nan_min(T a, T b) {
+template <class T>
+T nan_min(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {
     if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
   }
@@ -132,12 +144,30 @@ void float_pow(const TileArg& a, const TileArg& b, T* out, index_t n) {
     const T e = *static_cast<const T*>(b.data);
     const T* __restrict x = static_cast<const T*>(a.data);
     // Small integral exponents as products (what NumPy's fast_scalar_power does for 2).
-    if (e == 2) { for (index_t i = 0; i < n; ++i) out[i] = x[i] * x[i]; return; }
-    if (e == 3) { for (index_t i = 0; i < n; ++i) out[i] = x[i] * x[i] * x[i]; return; }
-    if (e == 1) { for (index_t i = 0; i < n; ++i) out[i] = x[i]; return; }
-    if (e == 0) { for (index_t i = 0; i < n; ++i) out[i] = 1; return; }
-    if (e == T(0.5)) { for (index_t i = 0; i < n; ++i) out[i] = std::sqrt(x[i]); return; }
-    if (e == -1) { for (index_t i = 0; i < n; ++i) out[i] = T(1) / x[i]; return; }
+    if (e == 2) {
+      for (index_t i = 0; i < n; ++i) out[i] = x[i] * x[i];
+      return;
+    }
+    if (e == 3) {
+      for (index_t i = 0; i < n; ++i) out[i] = x[i] * x[i] * x[i];
+      return;
+    }
+    if (e == 1) {
+      for (index_t i = 0; i < n; ++i) out[i] = x[i];
+      return;
+    }
+    if (e == 0) {
+      for (index_t i = 0; i < n; ++i) out[i] = 1;
+      return;
+    }
+    if (e == T(0.5)) {
+      for (index_t i = 0; i < n; ++i) out[i] = std::sqrt(x[i]);
+      return;
+    }
+    if (e == -1) {
+      for (index_t i = 0; i < n; ++i) out[i] = T(1) / x[i];
+      return;
+    }
   }
   binary_loop<T>(a, b, out, n, [](T x, T y) { return std::pow(x, y); });
 }
@@ -156,48 +186,79 @@ class BinaryExpr final : public ElementwiseExpr {
   }
 
  private:
-  template <class T> void run(const TileArg& a, const TileArg& b, void* out_, index_t n) const {
+  template <class T>
+  void run(const TileArg& a, const TileArg& b, void* out_, index_t n) const {
     if (is_comparison(m_op) || is_logical(m_op)) {
       bool* out = static_cast<bool*>(out_);
       switch (m_op) {
-        case BinaryOp::Eq: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x == y; });
-        case BinaryOp::Ne: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != y; });
-        case BinaryOp::Lt: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x < y; });
-        case BinaryOp::Le: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x <= y; });
-        case BinaryOp::Gt: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x > y; });
-        case BinaryOp::Ge: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x >= y; });
-        case BinaryOp::And: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != T(0) && y != T(0); });
-        case BinaryOp::Or: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != T(0) || y != T(0); });
-        default: break;
+        case BinaryOp::Eq:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x == y; });
+        case BinaryOp::Ne:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != y; });
+        case BinaryOp::Lt:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x < y; });
+        case BinaryOp::Le:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x <= y; });
+        case BinaryOp::Gt:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x > y; });
+        case BinaryOp::Ge:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x >= y; });
+        case BinaryOp::And:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != T(0) && y != T(0); });
+        case BinaryOp::Or:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != T(0) || y != T(0); });
+        default:
+          break;
       }
     }
     T* out = static_cast<T*>(out_);
     if constexpr (std::is_same_v<T, bool>) {
       switch (m_op) {  // NumPy's bool arithmetic: + is or, * is and
-        case BinaryOp::Add: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x || y; });
-        case BinaryOp::Mul: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x && y; });
-        case BinaryOp::Maximum: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x || y; });
-        case BinaryOp::Minimum: return binary_loop<T>(a, b, out, n, [](T x, T y) { return x && y; });
-        default: throw dtype_error(fmt::format("{} is not supported for bool", binary_name(m_op)));
+        case BinaryOp::Add:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x || y; });
+        case BinaryOp::Mul:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x && y; });
+        case BinaryOp::Maximum:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x || y; });
+        case BinaryOp::Minimum:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x && y; });
+        default:
+          throw dtype_error(fmt::format("{} is not supported for bool", binary_name(m_op)));
       }
     } else {
       switch (m_op) {
-        case BinaryOp::Add: return binary_loop<T>(a, b, out, n, [](T x, T y) { return wrapping<T>(x, y, std::plus<>()); });
-        case BinaryOp::Sub: return binary_loop<T>(a, b, out, n, [](T x, T y) { return wrapping<T>(x, y, std::minus<>()); });
-        case BinaryOp::Mul: return binary_loop<T>(a, b, out, n, [](T x, T y) { return wrapping<T>(x, y, std::multiplies<>()); });
-        case BinaryOp::Div: return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x / y); });
-        case BinaryOp::Maximum: return binary_loop<T>(a, b, out, n, nan_max<T>);
-        case BinaryOp::Minimum: return binary_loop<T>(a, b, out, n, nan_min<T>);
+        case BinaryOp::Add:
+          return binary_loop<T>(a, b, out, n,
+                                [](T x, T y) { return wrapping<T>(x, y, std::plus<>()); });
+        case BinaryOp::Sub:
+          return binary_loop<T>(a, b, out, n,
+                                [](T x, T y) { return wrapping<T>(x, y, std::minus<>()); });
+        case BinaryOp::Mul:
+          return binary_loop<T>(a, b, out, n,
+                                [](T x, T y) { return wrapping<T>(x, y, std::multiplies<>()); });
+        case BinaryOp::Div:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x / y); });
+        case BinaryOp::Maximum:
+          return binary_loop<T>(a, b, out, n, nan_max<T>);
+        case BinaryOp::Minimum:
+          return binary_loop<T>(a, b, out, n, nan_min<T>);
         case BinaryOp::FloorDiv:
-          if constexpr (std::is_floating_point_v<T>) return binary_loop<T>(a, b, out, n, float_floordiv<T>);
-          else return binary_loop<T>(a, b, out, n, int_floordiv<T>);
+          if constexpr (std::is_floating_point_v<T>)
+            return binary_loop<T>(a, b, out, n, float_floordiv<T>);
+          else
+            return binary_loop<T>(a, b, out, n, int_floordiv<T>);
         case BinaryOp::Mod:
-          if constexpr (std::is_floating_point_v<T>) return binary_loop<T>(a, b, out, n, float_mod<T>);
-          else return binary_loop<T>(a, b, out, n, int_mod<T>);
+          if constexpr (std::is_floating_point_v<T>)
+            return binary_loop<T>(a, b, out, n, float_mod<T>);
+          else
+            return binary_loop<T>(a, b, out, n, int_mod<T>);
         case BinaryOp::Pow:
-          if constexpr (std::is_floating_point_v<T>) return float_pow<T>(a, b, out, n);
-          else return binary_loop<T>(a, b, out, n, int_pow<T>);
-        default: break;
+          if constexpr (std::is_floating_point_v<T>)
+            return float_pow<T>(a, b, out, n);
+          else
+            return binary_loop<T>(a, b, out, n, int_pow<T>);
+        default:
+          break;
       }
     }
     throw dtype_error(fmt::format("internal: unhandled binary op {}", binary_name(m_op)));
@@ -210,7 +271,8 @@ class BinaryExpr final : public ElementwiseExpr {
 class UnaryExpr final : public ElementwiseExpr {
  public:
   UnaryExpr(UnaryOp op, DType out, ExprPtr x)
-      : ElementwiseExpr(x->shape(), out, {x}, Tokenizer().add(static_cast<int>(op)).finish(), unary_name(op)),
+      : ElementwiseExpr(x->shape(), out, {x}, Tokenizer().add(static_cast<int>(op)).finish(),
+                        unary_name(op)),
         m_op(op) {}
   std::string_view op_name() const override { return unary_name(m_op); }
 
@@ -219,7 +281,8 @@ class UnaryExpr final : public ElementwiseExpr {
   }
 
  private:
-  template <class T, class R, class F> static void loop(const TileArg& a, R* __restrict out, index_t n, F f) {
+  template <class T, class R, class F>
+  static void loop(const TileArg& a, R* __restrict out, index_t n, F f) {
     const T* __restrict x = static_cast<const T*>(a.data);
     if (a.scalar) {
       const R v = f(*x);
@@ -228,34 +291,50 @@ class UnaryExpr final : public ElementwiseExpr {
       for (index_t i = 0; i < n; ++i) out[i] = f(x[i]);
     }
   }
-  template <class T> void run(const TileArg& a, void* out_, index_t n) const {
-    if (m_op == UnaryOp::Not) return loop<T>(a, static_cast<bool*>(out_), n, [](T x) { return x == T(0); });
+  template <class T>
+  void run(const TileArg& a, void* out_, index_t n) const {
+    if (m_op == UnaryOp::Not)
+      return loop<T>(a, static_cast<bool*>(out_), n, [](T x) { return x == T(0); });
     T* out = static_cast<T*>(out_);
     if constexpr (std::is_same_v<T, bool>) {
       if (m_op == UnaryOp::Abs) return loop<T>(a, out, n, [](T x) { return x; });
     } else {
       switch (m_op) {
-        case UnaryOp::Neg: return loop<T>(a, out, n, negate<T>);
+        case UnaryOp::Neg:
+          return loop<T>(a, out, n, negate<T>);
         case UnaryOp::Abs:
-          if constexpr (std::is_floating_point_v<T>) return loop<T>(a, out, n, [](T x) { return std::abs(x); });
-          else return loop<T>(a, out, n, [](T x) { return x < 0 ? negate<T>(x) : x; });
-        default: break;
+          if constexpr (std::is_floating_point_v<T>)
+            return loop<T>(a, out, n, [](T x) { return std::abs(x); });
+          else
+            return loop<T>(a, out, n, [](T x) { return x < 0 ? negate<T>(x) : x; });
+        default:
+          break;
       }
       if constexpr (std::is_floating_point_v<T>) {
         switch (m_op) {
-          case UnaryOp::Sqrt: return loop<T>(a, out, n, [](T x) { return std::sqrt(x); });
-          case UnaryOp::Exp: return loop<T>(a, out, n, [](T x) { return std::exp(x); });
-          case UnaryOp::Log: return loop<T>(a, out, n, [](T x) { return std::log(x); });
-          case UnaryOp::Sin: return loop<T>(a, out, n, [](T x) { return std::sin(x); });
-          case UnaryOp::Cos: return loop<T>(a, out, n, [](T x) { return std::cos(x); });
-          case UnaryOp::Tanh: return loop<T>(a, out, n, [](T x) { return std::tanh(x); });
-          case UnaryOp::Floor: return loop<T>(a, out, n, [](T x) { return std::floor(x); });
-          case UnaryOp::Ceil: return loop<T>(a, out, n, [](T x) { return std::ceil(x); });
-          default: break;
+          case UnaryOp::Sqrt:
+            return loop<T>(a, out, n, [](T x) { return std::sqrt(x); });
+          case UnaryOp::Exp:
+            return loop<T>(a, out, n, [](T x) { return std::exp(x); });
+          case UnaryOp::Log:
+            return loop<T>(a, out, n, [](T x) { return std::log(x); });
+          case UnaryOp::Sin:
+            return loop<T>(a, out, n, [](T x) { return std::sin(x); });
+          case UnaryOp::Cos:
+            return loop<T>(a, out, n, [](T x) { return std::cos(x); });
+          case UnaryOp::Tanh:
+            return loop<T>(a, out, n, [](T x) { return std::tanh(x); });
+          case UnaryOp::Floor:
+            return loop<T>(a, out, n, [](T x) { return std::floor(x); });
+          case UnaryOp::Ceil:
+            return loop<T>(a, out, n, [](T x) { return std::ceil(x); });
+          default:
+            break;
         }
       }
     }
-    throw dtype_error(fmt::format("internal: {} on {}", unary_name(m_op), dtype_name(dtype_of<T>())));
+    throw dtype_error(
+        fmt::format("internal: {} on {}", unary_name(m_op), dtype_name(dtype_of<T>())));
   }
 
   UnaryOp m_op;
@@ -264,7 +343,8 @@ class UnaryExpr final : public ElementwiseExpr {
 class CastExpr final : public ElementwiseExpr {
  public:
   CastExpr(DType to, ExprPtr x)
-      : ElementwiseExpr(x->shape(), to, {x}, Tokenizer().add(static_cast<int>(to)).finish(), "astype") {}
+      : ElementwiseExpr(x->shape(), to, {x}, Tokenizer().add(static_cast<int>(to)).finish(),
+                        "astype") {}
   std::string_view op_name() const override { return "astype"; }
   void apply(std::span<const TileArg> in, void* out, index_t n) const override {
     visit_dtype(inputs()[0]->dtype(), [&]<class S>() {
@@ -272,9 +352,12 @@ class CastExpr final : public ElementwiseExpr {
         const S* __restrict x = static_cast<const S*>(in[0].data);
         D* __restrict o = static_cast<D*>(out);
         auto conv = [](S v) {
-          if constexpr (std::is_same_v<D, bool>) return v != S(0);
-          else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>) return float_to_int<D>(v);
-          else return static_cast<D>(v);
+          if constexpr (std::is_same_v<D, bool>)
+            return v != S(0);
+          else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>)
+            return float_to_int<D>(v);
+          else
+            return static_cast<D>(v);
         };
         if (in[0].scalar) {
           const D v = conv(*x);
@@ -316,7 +399,8 @@ class ClipExpr final : public ElementwiseExpr {
       const T* hi = static_cast<const T*>(in[2].data);
       T* o = static_cast<T*>(out);
       const index_t sx = in[0].scalar ? 0 : 1, sl = in[1].scalar ? 0 : 1, sh = in[2].scalar ? 0 : 1;
-      for (index_t i = 0; i < n; ++i) o[i] = nan_min<T>(nan_max<T>(x[i * sx], lo[i * sl]), hi[i * sh]);
+      for (index_t i = 0; i < n; ++i)
+        o[i] = nan_min<T>(nan_max<T>(x[i * sx], lo[i * sl]), hi[i * sh]);
     });
   }
 };
@@ -329,13 +413,15 @@ DType result_dtype(const std::vector<const Operand*>& ops) {
   Kind weak = Kind::Bool;
   bool any_weak = false;
   for (const Operand* o : ops) {
-    if (const auto* a = std::get_if<Array>(o)) strong = strong ? promote(*strong, a->dtype()) : a->dtype();
+    if (const auto* a = std::get_if<Array>(o))
+      strong = strong ? promote(*strong, a->dtype()) : a->dtype();
     else {
       any_weak = true;
       weak = std::max(weak, std::get<WeakScalar>(*o).kind);
     }
   }
-  if (!strong) return weak == Kind::Bool ? DType::Bool : weak == Kind::Int ? DType::Int64 : DType::Float64;
+  if (!strong)
+    return weak == Kind::Bool ? DType::Bool : weak == Kind::Int ? DType::Int64 : DType::Float64;
   return any_weak ? promote_with_scalar(*strong, weak) : *strong;
 }
 
@@ -345,9 +431,10 @@ ExprPtr as_expr(const Operand& o, DType dtype) {
   const WeakScalar& s = std::get<WeakScalar>(o);
   if (is_integer(dtype)) {
     const bool fits = dtype == DType::Int64 || (s.i >= std::numeric_limits<std::int32_t>::min() &&
-                                                 s.i <= std::numeric_limits<std::int32_t>::max());
+                                                s.i <= std::numeric_limits<std::int32_t>::max());
     if (s.kind == Kind::Int && !fits) {
-      throw value_error(fmt::format("Python integer {} out of bounds for {}", s.i, dtype_name(dtype)));
+      throw value_error(
+          fmt::format("Python integer {} out of bounds for {}", s.i, dtype_name(dtype)));
     }
   }
   return constant(s, dtype).expr();
@@ -368,7 +455,8 @@ Shape broadcast_all(const std::vector<const Operand*>& ops, std::string_view wha
     for (const Operand* o : ops) {
       if (const auto* a = std::get_if<Array>(o)) shapes += " " + shape_string(a->shape());
     }
-    throw shape_error(fmt::format("{}: operands could not be broadcast together with shapes{}", what, shapes));
+    throw shape_error(
+        fmt::format("{}: operands could not be broadcast together with shapes{}", what, shapes));
   }
   return out;
 }
@@ -376,8 +464,9 @@ Shape broadcast_all(const std::vector<const Operand*>& ops, std::string_view wha
 }  // namespace
 
 Array constant(WeakScalar s, DType dtype) {
-  return Array(std::make_shared<FullSource>(Shape{}, ChunkGrid(), dtype, s.f,
-                                            s.kind == Kind::Float ? float_to_int<std::int64_t>(s.f) : s.i));
+  return Array(
+      std::make_shared<FullSource>(Shape{}, ChunkGrid(), dtype, s.f,
+                                   s.kind == Kind::Float ? float_to_int<std::int64_t>(s.f) : s.i));
 }
 
 Array cast(const Array& x, DType dtype) {
@@ -391,30 +480,41 @@ Array binary(BinaryOp op, const Operand& a, const Operand& b) {
   DType common = result_dtype(ops);
   if (op == BinaryOp::Div) common = float_result(common);
   if (is_logical(op)) common = DType::Bool;
-  if (common == DType::Bool && (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::FloorDiv ||
-                                op == BinaryOp::Mod || op == BinaryOp::Pow)) {
+  if (common == DType::Bool &&
+      (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::FloorDiv ||
+       op == BinaryOp::Mod || op == BinaryOp::Pow)) {
     if (op == BinaryOp::Sub) {
-      throw dtype_error("numpy boolean subtract, the `-` operator, is not supported, use logical_xor or != instead");
+      throw dtype_error(
+          "numpy boolean subtract, the `-` operator, is not supported, use logical_xor or != "
+          "instead");
     }
-    common = DType::Int64;  // NumPy: bool // bool, bool % bool, bool ** bool give int8; we use int64
+    common =
+        DType::Int64;  // NumPy: bool // bool, bool % bool, bool ** bool give int8; we use int64
   }
   const DType out = (is_comparison(op) || is_logical(op)) ? DType::Bool : common;
-  return Array(std::make_shared<BinaryExpr>(op, shape, out, as_expr(a, common), as_expr(b, common)));
+  return Array(
+      std::make_shared<BinaryExpr>(op, shape, out, as_expr(a, common), as_expr(b, common)));
 }
 
 Array unary(UnaryOp op, const Array& x) {
   switch (op) {
-    case UnaryOp::Not: return Array(std::make_shared<UnaryExpr>(op, DType::Bool, x.expr()));
+    case UnaryOp::Not:
+      return Array(std::make_shared<UnaryExpr>(op, DType::Bool, x.expr()));
     case UnaryOp::Neg:
       if (x.dtype() == DType::Bool) {
-        throw dtype_error("the numpy boolean negative, the `-` operator, is not supported, use logical_not instead");
+        throw dtype_error(
+            "the numpy boolean negative, the `-` operator, is not supported, use logical_not "
+            "instead");
       }
       return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
-    case UnaryOp::Abs: return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
+    case UnaryOp::Abs:
+      return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
     default: {
       // Transcendentals and floor/ceil compute in floating point (bool -> float32 stands in
       // for NumPy's float16).
-      const DType f = x.dtype() == DType::Bool && op != UnaryOp::Floor && op != UnaryOp::Ceil ? DType::Float32 : float_result(x.dtype());
+      const DType f = x.dtype() == DType::Bool && op != UnaryOp::Floor && op != UnaryOp::Ceil
+                          ? DType::Float32
+                          : float_result(x.dtype());
       return Array(std::make_shared<UnaryExpr>(op, f, cast(x, f).expr()));
     }
   }
@@ -424,7 +524,8 @@ Array where(const Operand& cond, const Operand& a, const Operand& b) {
   const std::vector<const Operand*> ops{&cond, &a, &b};
   const Shape shape = broadcast_all(ops, "where");
   const DType t = result_dtype({&a, &b});
-  return Array(std::make_shared<WhereExpr>(shape, as_expr(cond, DType::Bool), as_expr(a, t), as_expr(b, t)));
+  return Array(
+      std::make_shared<WhereExpr>(shape, as_expr(cond, DType::Bool), as_expr(a, t), as_expr(b, t)));
 }
 
 Array clip(const Operand& x, const Operand& lo, const Operand& hi) {

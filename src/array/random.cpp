@@ -6,28 +6,43 @@
 
 namespace tessera {
 
-Array RandomGenerator::uniform(double low, double high, const Shape& shape, const ChunkSpec& chunks, DType dtype) {
-  if (!is_float(dtype)) throw dtype_error(fmt::format("uniform: dtype must be float32 or float64, not {}", dtype_name(dtype)));
-  if (!(low < high)) throw value_error(fmt::format("uniform: low ({}) must be less than high ({})", low, high));
-  return Array(std::make_shared<detail::RandomSource>(detail::RandomKind::Uniform, m_seed, m_next_stream++, shape,
-                                                      chunks.resolve(shape, dtype), dtype, low, high));
+Array RandomGenerator::uniform(double low, double high, const Shape& shape, const ChunkSpec& chunks,
+                               DType dtype) {
+  if (!is_float(dtype))
+    throw dtype_error(
+        fmt::format("uniform: dtype must be float32 or float64, not {}", dtype_name(dtype)));
+  if (!(low < high))
+    throw value_error(fmt::format("uniform: low ({}) must be less than high ({})", low, high));
+  return Array(std::make_shared<detail::RandomSource>(
+      detail::RandomKind::Uniform, m_seed, m_next_stream++, shape, chunks.resolve(shape, dtype),
+      dtype, low, high));
 }
 
-Array RandomGenerator::normal(double mean, double stddev, const Shape& shape, const ChunkSpec& chunks, DType dtype) {
-  if (!is_float(dtype)) throw dtype_error(fmt::format("normal: dtype must be float32 or float64, not {}", dtype_name(dtype)));
-  if (!(stddev >= 0)) throw value_error(fmt::format("normal: scale ({}) must be non-negative", stddev));
-  return Array(std::make_shared<detail::RandomSource>(detail::RandomKind::Normal, m_seed, m_next_stream++, shape,
-                                                      chunks.resolve(shape, dtype), dtype, mean, stddev));
+Array RandomGenerator::normal(double mean, double stddev, const Shape& shape,
+                              const ChunkSpec& chunks, DType dtype) {
+  if (!is_float(dtype))
+    throw dtype_error(
+        fmt::format("normal: dtype must be float32 or float64, not {}", dtype_name(dtype)));
+  if (!(stddev >= 0))
+    throw value_error(fmt::format("normal: scale ({}) must be non-negative", stddev));
+  return Array(std::make_shared<detail::RandomSource>(
+      detail::RandomKind::Normal, m_seed, m_next_stream++, shape, chunks.resolve(shape, dtype),
+      dtype, mean, stddev));
 }
 
-Array RandomGenerator::integers(std::int64_t low, std::int64_t high, const Shape& shape, const ChunkSpec& chunks, DType dtype) {
-  if (!is_integer(dtype)) throw dtype_error(fmt::format("integers: dtype must be int32 or int64, not {}", dtype_name(dtype)));
-  if (low >= high) throw value_error(fmt::format("integers: low ({}) must be less than high ({})", low, high));
+Array RandomGenerator::integers(std::int64_t low, std::int64_t high, const Shape& shape,
+                                const ChunkSpec& chunks, DType dtype) {
+  if (!is_integer(dtype))
+    throw dtype_error(
+        fmt::format("integers: dtype must be int32 or int64, not {}", dtype_name(dtype)));
+  if (low >= high)
+    throw value_error(fmt::format("integers: low ({}) must be less than high ({})", low, high));
   if (dtype == DType::Int32 && (low < INT32_MIN || high - 1 > INT32_MAX)) {
     throw value_error(fmt::format("integers: [{}, {}) does not fit int32", low, high));
   }
-  return Array(std::make_shared<detail::RandomSource>(detail::RandomKind::Integers, m_seed, m_next_stream++, shape,
-                                                      chunks.resolve(shape, dtype), dtype, 0.0, 0.0, low, high));
+  return Array(std::make_shared<detail::RandomSource>(
+      detail::RandomKind::Integers, m_seed, m_next_stream++, shape, chunks.resolve(shape, dtype),
+      dtype, 0.0, 0.0, low, high));
 }
 
 }  // namespace tessera

@@ -18,8 +18,8 @@ namespace {
 enum class Op { Sum, Prod, Min, Max, Any, All, Mean, Var, Std, Argmin, Argmax };
 
 std::string_view op_name_of(Op op) {
-  static constexpr std::string_view names[] = {"sum", "prod", "min", "max", "any", "all",
-                                               "mean", "var", "std", "argmin", "argmax"};
+  static constexpr std::string_view names[] = {"sum",  "prod", "min", "max",    "any",   "all",
+                                               "mean", "var",  "std", "argmin", "argmax"};
   return names[static_cast<int>(op)];
 }
 
@@ -30,40 +30,53 @@ bool is_arg(Op op) { return op == Op::Argmin || op == Op::Argmax; }
 DType acc_dtype(Op op, DType in) {
   switch (op) {
     case Op::Sum:
-    case Op::Prod: return is_float(in) ? DType::Float64 : DType::Int64;
+    case Op::Prod:
+      return is_float(in) ? DType::Float64 : DType::Int64;
     case Op::Mean:
     case Op::Var:
-    case Op::Std: return DType::Float64;
+    case Op::Std:
+      return DType::Float64;
     case Op::Any:
-    case Op::All: return DType::Bool;
-    default: return in;  // min, max, argmin, argmax keep the input's values
+    case Op::All:
+      return DType::Bool;
+    default:
+      return in;  // min, max, argmin, argmax keep the input's values
   }
 }
 
 DType out_dtype(Op op, DType in) {
   switch (op) {
     case Op::Sum:
-    case Op::Prod: return is_float(in) ? in : DType::Int64;
+    case Op::Prod:
+      return is_float(in) ? in : DType::Int64;
     case Op::Mean:
     case Op::Var:
-    case Op::Std: return float_result(in);
+    case Op::Std:
+      return float_result(in);
     case Op::Any:
-    case Op::All: return DType::Bool;
+    case Op::All:
+      return DType::Bool;
     case Op::Argmin:
-    case Op::Argmax: return DType::Int64;
-    default: return in;
+    case Op::Argmax:
+      return DType::Int64;
+    default:
+      return in;
   }
 }
 
-template <class T> bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-  else return false;
+template <class T>
+bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isnan(v);
+  else
+    return false;
 }
 
 /// Sum of n values in `double` (floats) or int64 (integers) with 32 independent lanes: the
 /// loop vectorises without reassociating one accumulator, and four vector accumulators hide
 /// the latency of the adds (one would make the loop latency-bound).
-template <class A, class T> A lane_sum(const T* __restrict x, index_t n) {
+template <class A, class T>
+A lane_sum(const T* __restrict x, index_t n) {
   constexpr int lanes = 32;
   A s[lanes] = {};
   index_t i = 0;
@@ -82,7 +95,8 @@ class Reduction final : public ReduceExpr {
   Reduction(Op op, const Array& x, std::vector<int> axes, bool keepdims, int split_every, int ddof,
             index_t count, bool flat_arg)
       : ReduceExpr(x.expr(), std::move(axes), keepdims, split_every, out_dtype(op, x.dtype()),
-                   Tokenizer().add(static_cast<int>(op)).add(ddof).add(flat_arg).finish(), op_name_of(op)),
+                   Tokenizer().add(static_cast<int>(op)).add(ddof).add(flat_arg).finish(),
+                   op_name_of(op)),
         m_op(op),
         m_in(x.dtype()),
         m_ddof(ddof),
@@ -99,12 +113,19 @@ class Reduction final : public ReduceExpr {
       A v{};
       switch (m_op) {
         case Op::Prod:
-        case Op::All: v = A(1); break;
+        case Op::All:
+          v = A(1);
+          break;
         case Op::Min:
-        case Op::Argmin: v = max_value<A>(); break;
+        case Op::Argmin:
+          v = max_value<A>();
+          break;
         case Op::Max:
-        case Op::Argmax: v = lowest_value<A>(); break;
-        default: v = A(0);
+        case Op::Argmax:
+          v = lowest_value<A>();
+          break;
+        default:
+          v = A(0);
       }
       std::fill(a, a + acc.size(), v);
     });
@@ -115,16 +136,20 @@ class Reduction final : public ReduceExpr {
     }
     if (is_arg(m_op)) {
       Block idx(DType::Int64, shape);
-      std::fill(idx.data_as<std::int64_t>(), idx.data_as<std::int64_t>() + idx.size(), std::int64_t{-1});
+      std::fill(idx.data_as<std::int64_t>(), idx.data_as<std::int64_t>() + idx.size(),
+                std::int64_t{-1});
       p.fields.push_back(std::move(idx));
     }
     return p;
   }
 
-  void accumulate(Partial& p, const void* in, index_t n, index_t out, const index_t* gidx) const override {
+  void accumulate(Partial& p, const void* in, index_t n, index_t out,
+                  const index_t* gidx) const override {
     const int nd = inputs()[0]->ndim();
     const bool fold_run = nd == 0 || reduces(nd - 1);
-    visit_dtype(m_in, [&]<class T>() { accumulate_typed<T>(p, static_cast<const T*>(in), n, out, gidx, fold_run); });
+    visit_dtype(m_in, [&]<class T>() {
+      accumulate_typed<T>(p, static_cast<const T*>(in), n, out, gidx, fold_run);
+    });
   }
 
   void combine(Partial& into, const Partial& from) const override {
@@ -136,7 +161,8 @@ class Reduction final : public ReduceExpr {
       const double* fmean = from.fields[0].data_as<double>();
       const double* fm2 = from.fields[1].data_as<double>();
       const double* fcnt = from.fields[2].data_as<double>();
-      for (index_t i = 0; i < n; ++i) merge_moments(mean[i], m2[i], cnt[i], fmean[i], fm2[i], fcnt[i]);
+      for (index_t i = 0; i < n; ++i)
+        merge_moments(mean[i], m2[i], cnt[i], fmean[i], fm2[i], fcnt[i]);
       return;
     }
     visit_dtype(into.fields[0].dtype(), [&]<class A>() {
@@ -149,7 +175,8 @@ class Reduction final : public ReduceExpr {
         // a chunk later in row-major chunk order can start at a smaller flat index (chunk
         // (0, 1) holds flat 2 while chunk (0, 0) holds flat 4). Ties go to the smaller index.
         for (index_t i = 0; i < n; ++i) {
-          if (bi[i] >= 0 && (ai[i] < 0 || better(b[i], a[i]) || (!better(a[i], b[i]) && bi[i] < ai[i]))) {
+          if (bi[i] >= 0 &&
+              (ai[i] < 0 || better(b[i], a[i]) || (!better(a[i], b[i]) && bi[i] < ai[i]))) {
             a[i] = b[i];
             ai[i] = bi[i];
           }
@@ -203,41 +230,59 @@ class Reduction final : public ReduceExpr {
   }
 
  private:
-  template <class A> static A max_value() {
-    if constexpr (std::is_floating_point_v<A>) return std::numeric_limits<A>::infinity();
-    else return std::numeric_limits<A>::max();
+  template <class A>
+  static A max_value() {
+    if constexpr (std::is_floating_point_v<A>)
+      return std::numeric_limits<A>::infinity();
+    else
+      return std::numeric_limits<A>::max();
   }
-  template <class A> static A lowest_value() {
-    if constexpr (std::is_floating_point_v<A>) return -std::numeric_limits<A>::infinity();
-    else return std::numeric_limits<A>::lowest();
+  template <class A>
+  static A lowest_value() {
+    if constexpr (std::is_floating_point_v<A>)
+      return -std::numeric_limits<A>::infinity();
+    else
+      return std::numeric_limits<A>::lowest();
   }
 
   /// For argmin/argmax: whether `b` is strictly better than `a`. NaN wins (the first NaN),
   /// equal values are ties, which the callers give to the smaller index (NumPy).
-  template <class A> bool better(A b, A a) const {
+  template <class A>
+  bool better(A b, A a) const {
     if (is_nan(a)) return false;
     if (is_nan(b)) return true;
     return m_op == Op::Argmin ? b < a : a < b;
   }
 
-  template <class A> A fold(A a, A b) const {
+  template <class A>
+  A fold(A a, A b) const {
     switch (m_op) {
       case Op::Sum:
       case Op::Mean:
-        if constexpr (std::is_same_v<A, bool>) return a || b;
-        else return static_cast<A>(a + b);
+        if constexpr (std::is_same_v<A, bool>)
+          return a || b;
+        else
+          return static_cast<A>(a + b);
       case Op::Prod:
-        if constexpr (std::is_same_v<A, bool>) return a && b;
-        else return static_cast<A>(a * b);
-      case Op::Min: return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (b < a ? b : a);
-      case Op::Max: return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (a < b ? b : a);
-      case Op::Any: return a || b;
-      case Op::All: return a && b;
-      default: return a;
+        if constexpr (std::is_same_v<A, bool>)
+          return a && b;
+        else
+          return static_cast<A>(a * b);
+      case Op::Min:
+        return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (b < a ? b : a);
+      case Op::Max:
+        return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (a < b ? b : a);
+      case Op::Any:
+        return a || b;
+      case Op::All:
+        return a && b;
+      default:
+        return a;
     }
   }
 
-  static void merge_moments(double& mean, double& m2, double& cnt, double bmean, double bm2, double bcnt) {
+  static void merge_moments(double& mean, double& m2, double& cnt, double bmean, double bm2,
+                            double bcnt) {
     if (bcnt == 0) return;
     if (cnt == 0) {
       mean = bmean, m2 = bm2, cnt = bcnt;
@@ -250,7 +295,8 @@ class Reduction final : public ReduceExpr {
   }
 
   template <class T>
-  void accumulate_typed(Partial& p, const T* x, index_t n, index_t out, const index_t* gidx, bool fold_run) const {
+  void accumulate_typed(Partial& p, const T* x, index_t n, index_t out, const index_t* gidx,
+                        bool fold_run) const {
     if (is_moment(m_op)) {
       double* mean = p.fields[0].data_as<double>() + out;
       double* m2 = p.fields[1].data_as<double>() + out;
@@ -336,31 +382,55 @@ class Reduction final : public ReduceExpr {
 };
 
 Array make_reduction(Op op, const Array& x, const Axes& axes_in, const ReduceOptions& o) {
-  std::vector<int> axes = axes_in.all() ? normalize_axes({}, x.ndim()) : normalize_axes(axes_in.list(), x.ndim());
+  std::vector<int> axes =
+      axes_in.all() ? normalize_axes({}, x.ndim()) : normalize_axes(axes_in.list(), x.ndim());
   index_t count = 1;
   for (int a : axes) count *= x.shape()[static_cast<std::size_t>(a)];
   if (count == 0 && (op == Op::Min || op == Op::Max || is_arg(op))) {
-    throw value_error(fmt::format("zero-size array of shape {} to reduction operation {} which has no identity",
-                                  shape_string(x.shape()), op_name_of(op)));
+    throw value_error(
+        fmt::format("zero-size array of shape {} to reduction operation {} which has no identity",
+                    shape_string(x.shape()), op_name_of(op)));
   }
-  if (is_moment(op) && o.ddof < 0) throw value_error(fmt::format("{}: ddof must be non-negative, got {}", op_name_of(op), o.ddof));
+  if (is_moment(op) && o.ddof < 0)
+    throw value_error(fmt::format("{}: ddof must be non-negative, got {}", op_name_of(op), o.ddof));
   const int split = o.split_every == 0 ? 8 : o.split_every;
-  if (split < 2) throw value_error(fmt::format("{}: split_every must be at least 2, got {}", op_name_of(op), split));
+  if (split < 2)
+    throw value_error(
+        fmt::format("{}: split_every must be at least 2, got {}", op_name_of(op), split));
   const bool flat_arg = is_arg(op) && axes_in.all();
-  return Array(std::make_shared<Reduction>(op, x, std::move(axes), o.keepdims, split, o.ddof, count, flat_arg));
+  return Array(std::make_shared<Reduction>(op, x, std::move(axes), o.keepdims, split, o.ddof, count,
+                                           flat_arg));
 }
 
 }  // namespace
 
-Array Array::sum(Axes axes, ReduceOptions o) const { return make_reduction(Op::Sum, *this, axes, o); }
-Array Array::prod(Axes axes, ReduceOptions o) const { return make_reduction(Op::Prod, *this, axes, o); }
-Array Array::mean(Axes axes, ReduceOptions o) const { return make_reduction(Op::Mean, *this, axes, o); }
-Array Array::min(Axes axes, ReduceOptions o) const { return make_reduction(Op::Min, *this, axes, o); }
-Array Array::max(Axes axes, ReduceOptions o) const { return make_reduction(Op::Max, *this, axes, o); }
-Array Array::var(Axes axes, ReduceOptions o) const { return make_reduction(Op::Var, *this, axes, o); }
-Array Array::std(Axes axes, ReduceOptions o) const { return make_reduction(Op::Std, *this, axes, o); }
-Array Array::any(Axes axes, ReduceOptions o) const { return make_reduction(Op::Any, *this, axes, o); }
-Array Array::all(Axes axes, ReduceOptions o) const { return make_reduction(Op::All, *this, axes, o); }
+Array Array::sum(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Sum, *this, axes, o);
+}
+Array Array::prod(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Prod, *this, axes, o);
+}
+Array Array::mean(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Mean, *this, axes, o);
+}
+Array Array::min(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Min, *this, axes, o);
+}
+Array Array::max(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Max, *this, axes, o);
+}
+Array Array::var(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Var, *this, axes, o);
+}
+Array Array::std(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Std, *this, axes, o);
+}
+Array Array::any(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::Any, *this, axes, o);
+}
+Array Array::all(Axes axes, ReduceOptions o) const {
+  return make_reduction(Op::All, *this, axes, o);
+}
 
 Array Array::argmin(std::optional<int> axis, ReduceOptions o) const {
   return make_reduction(Op::Argmin, *this, axis ? Axes(*axis) : Axes(), o);

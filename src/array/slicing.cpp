@@ -32,7 +32,8 @@ AxisSelection select_axis(const IndexItem& item, index_t n, int axis, const Chun
   AxisSelection s;
   if (const auto* i = std::get_if<index_t>(&item)) {
     if (*i < -n || *i >= n) {
-      throw index_error(fmt::format("index {} is out of bounds for axis {} with size {}", *i, axis, n));
+      throw index_error(
+          fmt::format("index {} is out of bounds for axis {} with size {}", *i, axis, n));
     }
     s.start = *i < 0 ? *i + n : *i;
     s.len = 1;
@@ -79,8 +80,10 @@ AxisSelection select_axis(const IndexItem& item, index_t n, int axis, const Chun
 
 class SliceExpr final : public BlockwiseExpr {
  public:
-  SliceExpr(const ExprPtr& input, std::vector<AxisSelection> sel, Shape shape, ChunkGrid grid, Token params)
-      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), input->dtype(), std::move(grid), {input}, params, "getitem"),
+  SliceExpr(const ExprPtr& input, std::vector<AxisSelection> sel, Shape shape, ChunkGrid grid,
+            Token params)
+      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), input->dtype(), std::move(grid),
+                      {input}, params, "getitem"),
         m_sel(std::move(sel)) {}
 
   std::string_view op_name() const override { return "getitem"; }
@@ -125,7 +128,8 @@ class SliceExpr final : public BlockwiseExpr {
     Shape idx(static_cast<std::size_t>(ond), 0);
     for (index_t done = 0; done < out.size(); done += row) {
       index_t s0 = base;
-      for (int a = 0; a < ond - 1; ++a) s0 += idx[static_cast<std::size_t>(a)] * ostride[static_cast<std::size_t>(a)];
+      for (int a = 0; a < ond - 1; ++a)
+        s0 += idx[static_cast<std::size_t>(a)] * ostride[static_cast<std::size_t>(a)];
       visit_dtype(dtype(), [&]<class T>() {
         const T* s = reinterpret_cast<const T*>(sp) + s0;
         T* d = reinterpret_cast<T*>(op) + done;
@@ -144,7 +148,8 @@ class SliceExpr final : public BlockwiseExpr {
     Shape ic;
     std::size_t o = 0;
     for (const auto& s : m_sel) {
-      ic.push_back(s.drop ? s.pieces[0].chunk : s.pieces[static_cast<std::size_t>(coords[o++])].chunk);
+      ic.push_back(s.drop ? s.pieces[0].chunk
+                          : s.pieces[static_cast<std::size_t>(coords[o++])].chunk);
     }
     return ic;
   }
@@ -154,12 +159,15 @@ class SliceExpr final : public BlockwiseExpr {
 
 }  // namespace
 
-Array Array::operator[](std::initializer_list<IndexItem> index) const { return slice(std::vector<IndexItem>(index)); }
+Array Array::operator[](std::initializer_list<IndexItem> index) const {
+  return slice(std::vector<IndexItem>(index));
+}
 
 Array Array::slice(const std::vector<IndexItem>& index) const {
   if (static_cast<int>(index.size()) > ndim()) {
-    throw index_error(fmt::format("too many indices for array: array is {}-dimensional, but {} were indexed",
-                                  ndim(), index.size()));
+    throw index_error(
+        fmt::format("too many indices for array: array is {}-dimensional, but {} were indexed",
+                    ndim(), index.size()));
   }
   std::vector<AxisSelection> sel;
   Shape shape;
@@ -167,8 +175,10 @@ Array Array::slice(const std::vector<IndexItem>& index) const {
   Tokenizer t;
   bool empty = false;
   for (int a = 0; a < ndim(); ++a) {
-    const IndexItem item = a < static_cast<int>(index.size()) ? index[static_cast<std::size_t>(a)] : IndexItem(Slice{});
-    AxisSelection s = select_axis(item, shape_size({this->shape()[static_cast<std::size_t>(a)]}), a, chunks());
+    const IndexItem item = a < static_cast<int>(index.size()) ? index[static_cast<std::size_t>(a)]
+                                                              : IndexItem(Slice{});
+    AxisSelection s =
+        select_axis(item, shape_size({this->shape()[static_cast<std::size_t>(a)]}), a, chunks());
     t.add(s.start).add(s.step).add(s.len).add(s.drop);
     if (!s.drop) {
       shape.push_back(s.len);
@@ -181,9 +191,11 @@ Array Array::slice(const std::vector<IndexItem>& index) const {
     sel.push_back(std::move(s));
   }
   if (empty) {  // an empty result reads nothing: one empty chunk per axis
-    for (auto& sz : sizes) sz = {sz.size() == 1 && sz[0] == 0 ? 0 : std::accumulate(sz.begin(), sz.end(), index_t{0})};
+    for (auto& sz : sizes)
+      sz = {sz.size() == 1 && sz[0] == 0 ? 0 : std::accumulate(sz.begin(), sz.end(), index_t{0})};
   }
-  return Array(std::make_shared<SliceExpr>(m_expr, std::move(sel), shape, ChunkGrid(std::move(sizes)), t.finish()));
+  return Array(std::make_shared<SliceExpr>(m_expr, std::move(sel), shape,
+                                           ChunkGrid(std::move(sizes)), t.finish()));
 }
 
 }  // namespace tessera

@@ -42,7 +42,8 @@ void FullSource::fill(void* out, const index_t*, index_t n) const {
 }
 
 ArangeSource::ArangeSource(index_t n, ChunkGrid chunks, DType dtype, double start, double step)
-    : SourceExpr({n}, dtype, std::move(chunks), Tokenizer().add(start).add(step).finish(), "arange"),
+    : SourceExpr({n}, dtype, std::move(chunks), Tokenizer().add(start).add(step).finish(),
+                 "arange"),
       m_start(start),
       // NumPy fills with delta = (start + step) - start, which can differ from step by rounding.
       m_step(is_float(dtype) ? (start + step) - start : step) {}
@@ -61,13 +62,14 @@ void ArangeSource::fill(void* out, const index_t* start, index_t n) const {
   });
 }
 
-LinspaceSource::LinspaceSource(index_t num, ChunkGrid chunks, DType dtype, double start, double stop,
-                               bool endpoint)
+LinspaceSource::LinspaceSource(index_t num, ChunkGrid chunks, DType dtype, double start,
+                               double stop, bool endpoint)
     : SourceExpr({num}, dtype, std::move(chunks),
                  Tokenizer().add(start).add(stop).add(endpoint).finish(), "linspace"),
       m_start(start),
       m_stop(stop),
-      m_step((stop - start) / static_cast<double>(endpoint ? std::max<index_t>(num - 1, 1) : std::max<index_t>(num, 1))),
+      m_step((stop - start) / static_cast<double>(endpoint ? std::max<index_t>(num - 1, 1)
+                                                           : std::max<index_t>(num, 1))),
       m_num(num),
       m_endpoint(endpoint) {}
 
@@ -77,7 +79,9 @@ void LinspaceSource::fill(void* out, const index_t* start, index_t n) const {
     T* o = static_cast<T*>(out);
     for (index_t k = 0; k < n; ++k) {
       const index_t i = i0 + k;
-      const double v = (m_endpoint && i == m_num - 1 && m_num > 1) ? m_stop : static_cast<double>(i) * m_step + m_start;
+      const double v = (m_endpoint && i == m_num - 1 && m_num > 1)
+                           ? m_stop
+                           : static_cast<double>(i) * m_step + m_start;
       o[k] = static_cast<T>(v);
     }
   });
@@ -112,8 +116,16 @@ RandomSource::RandomSource(RandomKind kind, std::uint64_t seed, std::uint64_t st
                            ChunkGrid chunks, DType dtype, double a, double b, std::int64_t ia,
                            std::int64_t ib)
     : SourceExpr(std::move(shape), dtype, std::move(chunks),
-                 Tokenizer().add(static_cast<int>(kind)).add(seed).add(stream).add(a).add(b).add(ia).add(ib).finish(),
-                 kind == RandomKind::Uniform ? "random_uniform"
+                 Tokenizer()
+                     .add(static_cast<int>(kind))
+                     .add(seed)
+                     .add(stream)
+                     .add(a)
+                     .add(b)
+                     .add(ia)
+                     .add(ib)
+                     .finish(),
+                 kind == RandomKind::Uniform  ? "random_uniform"
                  : kind == RandomKind::Normal ? "random_normal"
                                               : "random_integers"),
       m_kind(kind),
@@ -126,9 +138,12 @@ RandomSource::RandomSource(RandomKind kind, std::uint64_t seed, std::uint64_t st
 
 std::string_view RandomSource::op_name() const {
   switch (m_kind) {
-    case RandomKind::Uniform: return "random_uniform";
-    case RandomKind::Normal: return "random_normal";
-    default: return "random_integers";
+    case RandomKind::Uniform:
+      return "random_uniform";
+    case RandomKind::Normal:
+      return "random_normal";
+    default:
+      return "random_integers";
   }
 }
 
@@ -136,16 +151,23 @@ void RandomSource::fill(void* out, const index_t* start, index_t n) const {
   const index_t first = flat_index(shape(), start);
   switch (m_kind) {
     case RandomKind::Uniform:
-      if (dtype() == DType::Float32) random_uniform_f32(m_seed, m_stream, first, n, static_cast<float>(m_a), static_cast<float>(m_b), static_cast<float*>(out));
-      else random_uniform_f64(m_seed, m_stream, first, n, m_a, m_b, static_cast<double*>(out));
+      if (dtype() == DType::Float32)
+        random_uniform_f32(m_seed, m_stream, first, n, static_cast<float>(m_a),
+                           static_cast<float>(m_b), static_cast<float*>(out));
+      else
+        random_uniform_f64(m_seed, m_stream, first, n, m_a, m_b, static_cast<double*>(out));
       break;
     case RandomKind::Normal:
-      if (dtype() == DType::Float32) random_normal_f32(m_seed, m_stream, first, n, static_cast<float>(m_a), static_cast<float>(m_b), static_cast<float*>(out));
-      else random_normal_f64(m_seed, m_stream, first, n, m_a, m_b, static_cast<double*>(out));
+      if (dtype() == DType::Float32)
+        random_normal_f32(m_seed, m_stream, first, n, static_cast<float>(m_a),
+                          static_cast<float>(m_b), static_cast<float*>(out));
+      else
+        random_normal_f64(m_seed, m_stream, first, n, m_a, m_b, static_cast<double*>(out));
       break;
     case RandomKind::Integers:
       if (dtype() == DType::Int64) {
-        random_integers_i64(m_seed, m_stream, first, n, m_ia, m_ib, static_cast<std::int64_t*>(out));
+        random_integers_i64(m_seed, m_stream, first, n, m_ia, m_ib,
+                            static_cast<std::int64_t*>(out));
       } else if (m_ib <= INT32_MAX) {  // both bounds fit int32 (low is checked when built)
         random_integers_i32(m_seed, m_stream, first, n, static_cast<std::int32_t>(m_ia),
                             static_cast<std::int32_t>(m_ib), static_cast<std::int32_t*>(out));

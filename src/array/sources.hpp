@@ -37,7 +37,8 @@ class ArangeSource final : public SourceExpr {
 /// NumPy's linspace: start + i * step, the last element exactly `stop` when endpoint.
 class LinspaceSource final : public SourceExpr {
  public:
-  LinspaceSource(index_t num, ChunkGrid chunks, DType dtype, double start, double stop, bool endpoint);
+  LinspaceSource(index_t num, ChunkGrid chunks, DType dtype, double start, double stop,
+                 bool endpoint);
   std::string_view op_name() const override { return "linspace"; }
   void fill(void* out, const index_t* start, index_t n) const override;
 

@@ -36,7 +36,8 @@ std::shared_ptr<void> allocate(std::size_t nbytes) {
 
 void check_shape(const Shape& shape) {
   for (index_t e : shape) {
-    if (e < 0) throw shape_error(fmt::format("negative dimension in shape {}", shape_string(shape)));
+    if (e < 0)
+      throw shape_error(fmt::format("negative dimension in shape {}", shape_string(shape)));
   }
 }
 

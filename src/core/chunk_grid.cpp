@@ -59,13 +59,15 @@ index_t ChunkGrid::chunk_linear(const Shape& coords) const {
 
 Shape ChunkGrid::chunk_shape(const Shape& coords) const {
   Shape s(m_sizes.size());
-  for (std::size_t a = 0; a < m_sizes.size(); ++a) s[a] = m_sizes[a][static_cast<std::size_t>(coords[a])];
+  for (std::size_t a = 0; a < m_sizes.size(); ++a)
+    s[a] = m_sizes[a][static_cast<std::size_t>(coords[a])];
   return s;
 }
 
 Shape ChunkGrid::chunk_offset(const Shape& coords) const {
   Shape s(m_sizes.size());
-  for (std::size_t a = 0; a < m_sizes.size(); ++a) s[a] = m_offsets[a][static_cast<std::size_t>(coords[a])];
+  for (std::size_t a = 0; a < m_sizes.size(); ++a)
+    s[a] = m_offsets[a][static_cast<std::size_t>(coords[a])];
   return s;
 }
 
@@ -84,7 +86,8 @@ index_t ChunkGrid::max_chunk_size() const {
 std::string ChunkGrid::to_string() const {
   std::vector<std::string> axes;
   for (const auto& sz : m_sizes) {
-    axes.push_back(sz.size() == 1 ? fmt::format("({},)", sz[0]) : fmt::format("({})", fmt::join(sz, ", ")));
+    axes.push_back(sz.size() == 1 ? fmt::format("({},)", sz[0])
+                                  : fmt::format("({})", fmt::join(sz, ", ")));
   }
   if (axes.size() == 1) return "(" + axes[0] + ",)";
   return fmt::format("({})", fmt::join(axes, ", "));
@@ -133,7 +136,9 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
     throw shape_error(fmt::format("chunk spec has {} axes but the array shape {} has {}",
                                   m_axes.size(), shape_string(shape), nd));
   }
-  auto axis_spec = [&](std::size_t a) -> const AxisChunks& { return m_broadcast ? m_axes[0] : m_axes[a]; };
+  auto axis_spec = [&](std::size_t a) -> const AxisChunks& {
+    return m_broadcast ? m_axes[0] : m_axes[a];
+  };
 
   std::vector<std::vector<index_t>> sizes(nd);
   std::vector<std::size_t> auto_axes;
@@ -144,7 +149,8 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
       if (*n == -1 || (*n > shape[a])) {
         sizes[a] = {shape[a]};
       } else if (*n <= 0) {
-        throw value_error(fmt::format("chunk size {} on axis {} must be positive (or -1 for the whole axis)", *n, a));
+        throw value_error(fmt::format(
+            "chunk size {} on axis {} must be positive (or -1 for the whole axis)", *n, a));
       } else {
         sizes[a] = regular_sizes(shape[a], *n);
       }
@@ -159,11 +165,13 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
         total += s;
       }
       if (total != shape[a]) {
-        throw shape_error(fmt::format("explicit chunk sizes ({}) on axis {} add up to {}, not the axis length {} of shape {}",
-                                      fmt::join(*list, ", "), a, total, shape[a], shape_string(shape)));
+        throw shape_error(fmt::format(
+            "explicit chunk sizes ({}) on axis {} add up to {}, not the axis length {} of shape {}",
+            fmt::join(*list, ", "), a, total, shape[a], shape_string(shape)));
       }
       sizes[a] = list->empty() ? std::vector<index_t>{0} : *list;
-      fixed_elems *= static_cast<double>(std::max<index_t>(*std::max_element(sizes[a].begin(), sizes[a].end()), 1));
+      fixed_elems *= static_cast<double>(
+          std::max<index_t>(*std::max_element(sizes[a].begin(), sizes[a].end()), 1));
     } else {
       auto_axes.push_back(a);
     }
@@ -171,7 +179,8 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
 
   // Automatic axes: equal-ish edges so that a chunk holds about m_auto_bytes. Axes shorter
   // than the ideal edge are taken whole and the edge is recomputed for the rest.
-  double budget = std::max(1.0, static_cast<double>(m_auto_bytes) / static_cast<double>(dtype_size(dtype)) / fixed_elems);
+  double budget = std::max(1.0, static_cast<double>(m_auto_bytes) /
+                                    static_cast<double>(dtype_size(dtype)) / fixed_elems);
   std::vector<std::size_t> pending = auto_axes;
   bool changed = true;
   while (changed && !pending.empty()) {

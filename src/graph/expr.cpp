@@ -43,8 +43,10 @@ ChunkGrid reduced_grid(const Expr& in, const std::vector<int>& axes, bool keepdi
   std::vector<std::vector<index_t>> sizes;
   for (int a = 0; a < in.ndim(); ++a) {
     const bool reduced = std::find(axes.begin(), axes.end(), a) != axes.end();
-    if (!reduced) sizes.push_back(in.chunks().sizes(a));
-    else if (keepdims) sizes.push_back({1});
+    if (!reduced)
+      sizes.push_back(in.chunks().sizes(a));
+    else if (keepdims)
+      sizes.push_back({1});
   }
   return ChunkGrid(std::move(sizes));
 }
@@ -53,8 +55,10 @@ Shape reduced_shape(const Shape& s, const std::vector<int>& axes, bool keepdims)
   Shape out;
   for (int a = 0; a < static_cast<int>(s.size()); ++a) {
     const bool reduced = std::find(axes.begin(), axes.end(), a) != axes.end();
-    if (!reduced) out.push_back(s[static_cast<std::size_t>(a)]);
-    else if (keepdims) out.push_back(1);
+    if (!reduced)
+      out.push_back(s[static_cast<std::size_t>(a)]);
+    else if (keepdims)
+      out.push_back(1);
   }
   return out;
 }
@@ -109,7 +113,8 @@ ReduceExpr::ReduceExpr(ExprPtr input, std::vector<int> axes, bool keepdims, int 
       m_axes(std::move(axes)),
       m_keepdims(keepdims),
       m_split_every(split_every) {
-  if (m_split_every < 2) throw value_error(fmt::format("split_every must be at least 2, got {}", m_split_every));
+  if (m_split_every < 2)
+    throw value_error(fmt::format("split_every must be at least 2, got {}", m_split_every));
 }
 
 bool ReduceExpr::reduces(int axis) const noexcept {

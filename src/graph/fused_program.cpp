@@ -12,7 +12,8 @@ namespace {
 
 /// Copies element 0 of `out` into elements 1..n-1.
 void replicate(std::byte* out, std::size_t esize, index_t n) {
-  for (index_t i = 1; i < n; ++i) std::memcpy(out + static_cast<std::size_t>(i) * esize, out, esize);
+  for (index_t i = 1; i < n; ++i)
+    std::memcpy(out + static_cast<std::size_t>(i) * esize, out, esize);
 }
 
 /// Root axis `a` of a root with `root_nd` axes, seen from a node with `nd` axes: the node's
@@ -116,7 +117,8 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
   // between two slots and stays in L1; a node never writes into its own input.
   // Slots are staggered by a few cache lines so that reading one and writing another at the
   // same offset does not alias in the L1 (4 KiB aliasing, set conflicts).
-  const std::size_t slot_bytes = (static_cast<std::size_t>(tile) * sizeof(std::uint64_t) + 63) / 64 * 64 + 320;
+  const std::size_t slot_bytes =
+      (static_cast<std::size_t>(tile) * sizeof(std::uint64_t) + 63) / 64 * 64 + 320;
   std::size_t num_slots = 0;
   std::vector<std::size_t> free_slots;
   std::vector<std::ptrdiff_t> slot(nn, -1);
@@ -141,7 +143,8 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
       const Block& b = *leaf_blocks[static_cast<std::size_t>(n.leaf)];
       const Expr& le = *n.expr;
       const int ld = le.ndim();
-      const Shape lcoords = le.chunks().chunk_coords(leaf_chunk(static_cast<std::size_t>(n.leaf), coords));
+      const Shape lcoords =
+          le.chunks().chunk_coords(leaf_chunk(static_cast<std::size_t>(n.leaf), coords));
       const Shape loff = le.chunks().chunk_offset(lcoords);
       const Shape bstr = row_major_strides(b.shape());
       leaf_stride[i].assign(static_cast<std::size_t>(nd), 0);
@@ -154,8 +157,10 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
           continue;
         }
         leaf_stride[i][static_cast<std::size_t>(a)] = bstr[static_cast<std::size_t>(la)];
-        base += (origin[static_cast<std::size_t>(a)] - loff[static_cast<std::size_t>(la)]) * bstr[static_cast<std::size_t>(la)];
-        if (b.shape()[static_cast<std::size_t>(la)] != shape[static_cast<std::size_t>(a)]) exact = false;
+        base += (origin[static_cast<std::size_t>(a)] - loff[static_cast<std::size_t>(la)]) *
+                bstr[static_cast<std::size_t>(la)];
+        if (b.shape()[static_cast<std::size_t>(la)] != shape[static_cast<std::size_t>(a)])
+          exact = false;
       }
       leaf_base[i] = static_cast<const std::byte*>(b.data()) + static_cast<std::size_t>(base) * es;
       zero_copy[i] = exact;
@@ -176,7 +181,8 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
   }
   const std::size_t scratch_bytes = num_slots * slot_bytes;
   std::unique_ptr<std::byte[]> scratch(new std::byte[scratch_bytes + 64]);
-  auto* aligned = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64);
+  auto* aligned = reinterpret_cast<std::byte*>(
+      (reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64);
   for (std::size_t i = 0; i < nn; ++i) buf[i] = aligned + buf_offset[i];
 
   // Constants: evaluated once per chunk.
@@ -216,7 +222,8 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
       pos += rl;
       if (nd) {  // advance idx by rl with carry
         idx[static_cast<std::size_t>(nd - 1)] += rl;
-        for (int a = nd - 1; a > 0 && idx[static_cast<std::size_t>(a)] == shape[static_cast<std::size_t>(a)]; --a) {
+        for (int a = nd - 1;
+             a > 0 && idx[static_cast<std::size_t>(a)] == shape[static_cast<std::size_t>(a)]; --a) {
           idx[static_cast<std::size_t>(a)] = 0;
           ++idx[static_cast<std::size_t>(a - 1)];
         }
@@ -237,7 +244,9 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
         const bool bcast_last = nd && st[static_cast<std::size_t>(nd - 1)] == 0;
         for (std::size_t r = 0; r < runs.size(); ++r) {
           index_t e = 0;
-          for (int a = 0; a < nd; ++a) e += run_idx[r * static_cast<std::size_t>(nd) + static_cast<std::size_t>(a)] * st[static_cast<std::size_t>(a)];
+          for (int a = 0; a < nd; ++a)
+            e += run_idx[r * static_cast<std::size_t>(nd) + static_cast<std::size_t>(a)] *
+                 st[static_cast<std::size_t>(a)];
           std::byte* o = out + static_cast<std::size_t>(runs[r].pos) * es;
           const std::byte* s = leaf_base[i] + static_cast<std::size_t>(e) * es;
           if (bcast_last) {
@@ -251,11 +260,15 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
         const auto& src = static_cast<const SourceExpr&>(*n.expr);
         const int sd = src.ndim();
         gstart.assign(static_cast<std::size_t>(sd), 0);
-        const bool bcast_last = sd && src.shape()[static_cast<std::size_t>(sd - 1)] == 1 && last != 1;
+        const bool bcast_last =
+            sd && src.shape()[static_cast<std::size_t>(sd - 1)] == 1 && last != 1;
         for (std::size_t r = 0; r < runs.size(); ++r) {
           for (int sa = 0; sa < sd; ++sa) {
             const auto a = static_cast<std::size_t>(sa + (nd - sd));
-            gstart[static_cast<std::size_t>(sa)] = src.shape()[static_cast<std::size_t>(sa)] == 1 ? 0 : origin[a] + run_idx[r * static_cast<std::size_t>(nd) + a];
+            gstart[static_cast<std::size_t>(sa)] =
+                src.shape()[static_cast<std::size_t>(sa)] == 1
+                    ? 0
+                    : origin[a] + run_idx[r * static_cast<std::size_t>(nd) + a];
           }
           std::byte* o = out + static_cast<std::size_t>(runs[r].pos) * es;
           if (bcast_last) {
@@ -291,7 +304,9 @@ Block FusedProgram::evaluate(const Shape& coords, std::span<const Block* const> 
     std::size_t es;
     bool constant;
     bool direct_root() const { return !constant; }
-    std::byte* root_target(index_t f) const { return static_cast<std::byte*>(out->data()) + static_cast<std::size_t>(f) * es; }
+    std::byte* root_target(index_t f) const {
+      return static_cast<std::byte*>(out->data()) + static_cast<std::size_t>(f) * es;
+    }
     void consume(const std::byte* root, index_t f, index_t len, const std::vector<Run>&,
                  const std::vector<index_t>&, const Shape&) const {
       std::byte* target = root_target(f);
@@ -326,11 +341,13 @@ Partial FusedProgram::reduce(const ReduceExpr& reduce, const Shape& coords,
       for (std::size_t r = 0; r < runs.size(); ++r) {
         index_t out_offset = 0;
         for (int a = 0; a < nd; ++a) {
-          const index_t li = run_idx[r * static_cast<std::size_t>(nd) + static_cast<std::size_t>(a)];
+          const index_t li =
+              run_idx[r * static_cast<std::size_t>(nd) + static_cast<std::size_t>(a)];
           out_offset += li * pstride[static_cast<std::size_t>(a)];
           gidx[static_cast<std::size_t>(a)] = origin[static_cast<std::size_t>(a)] + li;
         }
-        reduce.accumulate(p, root + static_cast<std::size_t>(runs[r].pos) * es, runs[r].len, out_offset, gidx.data());
+        reduce.accumulate(p, root + static_cast<std::size_t>(runs[r].pos) * es, runs[r].len,
+                          out_offset, gidx.data());
       }
     }
   } sink{reduce, p, pstride, nd, es, {}};

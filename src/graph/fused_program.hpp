@@ -44,7 +44,7 @@ class FusedProgram {
 
   const Expr* m_root;
   std::vector<const Expr*> m_leaves;
-  std::vector<Node> m_nodes;  // topological order; the root is last
+  std::vector<Node> m_nodes;            // topological order; the root is last
   std::vector<std::size_t> m_last_use;  // the last node that reads each node's tile
   index_t m_tile;
 };

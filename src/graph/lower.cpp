@@ -58,8 +58,12 @@ class Lowerer {
         id = m_graph.add_value(label(e), coords, Value::make(d.block(c)));
         break;
       }
-      case ExprKind::Blockwise: id = blockwise_chunk(static_cast<const BlockwiseExpr&>(*e), coords); break;
-      case ExprKind::Reduce: id = reduce_chunk(static_cast<const ReduceExpr&>(*e), coords); break;
+      case ExprKind::Blockwise:
+        id = blockwise_chunk(static_cast<const BlockwiseExpr&>(*e), coords);
+        break;
+      case ExprKind::Reduce:
+        id = reduce_chunk(static_cast<const ReduceExpr&>(*e), coords);
+        break;
       case ExprKind::Source:
       case ExprKind::Elementwise: {
         auto prog = program(e);
@@ -122,8 +126,8 @@ class Lowerer {
           const Expr* c = canonical(in.get());
           if (!distinct.insert(c).second) continue;
           const bool cheap_constant = c->kind() == ExprKind::Source && shape_size(c->shape()) == 1;
-          const bool fuse = m_options.fuse && c->fusable() &&
-                            (cheap_constant || ++seen[c] == m_consumers.at(c));
+          const bool fuse =
+              m_options.fuse && c->fusable() && (cheap_constant || ++seen[c] == m_consumers.at(c));
           if (fuse) {
             if (std::find(region.begin(), region.end(), c) == region.end()) {
               region.push_back(c);
@@ -139,9 +143,11 @@ class Lowerer {
       for (const Expr* l : leaf_set) {
         if (std::find(region.begin(), region.end(), l) == region.end()) leaves.push_back(l);
       }
-      std::sort(leaves.begin(), leaves.end(), [](const Expr* a, const Expr* b) { return a->token() < b->token(); });
+      std::sort(leaves.begin(), leaves.end(),
+                [](const Expr* a, const Expr* b) { return a->token() < b->token(); });
     }
-    auto prog = std::make_shared<detail::FusedProgram>(root, region, leaves, m_options.tile_elements);
+    auto prog =
+        std::make_shared<detail::FusedProgram>(root, region, leaves, m_options.tile_elements);
     m_programs.emplace(root, prog);
     return prog;
   }
@@ -149,8 +155,8 @@ class Lowerer {
   /// A program that only reads `e`'s materialised chunks.
   std::shared_ptr<detail::FusedProgram> materialised(const Expr* e) {
     if (auto it = m_read_programs.find(e); it != m_read_programs.end()) return it->second;
-    auto prog = std::make_shared<detail::FusedProgram>(e, std::vector<const Expr*>{}, std::vector<const Expr*>{e},
-                                                       m_options.tile_elements);
+    auto prog = std::make_shared<detail::FusedProgram>(
+        e, std::vector<const Expr*>{}, std::vector<const Expr*>{e}, m_options.tile_elements);
     m_read_programs.emplace(e, prog);
     return prog;
   }
@@ -166,7 +172,9 @@ class Lowerer {
   TaskId blockwise_chunk(const BlockwiseExpr& b, const Shape& coords) {
     const auto wanted = b.deps(coords);
     std::vector<TaskId> deps;
-    for (const auto& d : wanted) deps.push_back(chunk(canonical(b.inputs()[static_cast<std::size_t>(d.input)].get()), d.chunk));
+    for (const auto& d : wanted)
+      deps.push_back(
+          chunk(canonical(b.inputs()[static_cast<std::size_t>(d.input)].get()), d.chunk));
     const Expr* e = &b;
     return m_graph.add(label(e), coords, deps, [e, coords](std::span<const Value> in) {
       std::vector<const Block*> blocks;
@@ -186,11 +194,12 @@ class Lowerer {
     const Shape coords = input->chunks().chunk_coords(c);
     std::vector<TaskId> deps = leaf_deps(*prog, coords);
     const ReduceExpr* rp = &r;
-    TaskId id = m_graph.add(label(&r, "partial"), coords, deps, [prog, rp, coords](std::span<const Value> in) {
-      std::vector<const Block*> blocks;
-      for (const auto& v : in) blocks.push_back(&v.get<Block>());
-      return Value::make(prog->reduce(*rp, coords, blocks));
-    });
+    TaskId id = m_graph.add(label(&r, "partial"), coords, deps,
+                            [prog, rp, coords](std::span<const Value> in) {
+                              std::vector<const Block*> blocks;
+                              for (const auto& v : in) blocks.push_back(&v.get<Block>());
+                              return Value::make(prog->reduce(*rp, coords, blocks));
+                            });
     m_partials.emplace(std::pair{key, c}, id);
     return id;
   }
@@ -236,22 +245,24 @@ class Lowerer {
         const auto n = std::min(split, level.size() - i);
         Shape name = out_coords;
         name.insert(name.begin(), {depth, static_cast<index_t>(i / split)});
-        next.push_back(m_graph.add(label(&r, "combine"), name, std::span(level).subspan(i, n),
-                                   [combine_all](std::span<const Value> in) { return Value::make(combine_all(in)); }));
+        next.push_back(m_graph.add(
+            label(&r, "combine"), name, std::span(level).subspan(i, n),
+            [combine_all](std::span<const Value> in) { return Value::make(combine_all(in)); }));
       }
       level = std::move(next);
       ++depth;
     }
     const Shape out_shape = r.chunks().chunk_shape(out_coords);
-    return m_graph.add(label(&r), out_coords, level, [rp, combine_all, out_shape](std::span<const Value> in) {
-      const Partial* p = &in[0].get<Partial>();
-      Partial acc;
-      if (in.size() > 1) {
-        acc = combine_all(in);
-        p = &acc;
-      }
-      return Value::make(rp->finalize(*p).reshaped(out_shape));
-    });
+    return m_graph.add(label(&r), out_coords, level,
+                       [rp, combine_all, out_shape](std::span<const Value> in) {
+                         const Partial* p = &in[0].get<Partial>();
+                         Partial acc;
+                         if (in.size() > 1) {
+                           acc = combine_all(in);
+                           p = &acc;
+                         }
+                         return Value::make(rp->finalize(*p).reshaped(out_shape));
+                       });
   }
 
   LowerOptions m_options;
@@ -281,12 +292,14 @@ LoweredGraph lower(std::span<const ExprPtr> roots, std::span<const std::vector<i
     if (i < chunks.size() && !chunks[i].empty()) {
       for (index_t c : chunks[i]) {
         if (c < 0 || c >= canon[i]->chunks().num_chunks()) {
-          throw index_error(fmt::format("chunk {} out of range for {} with {} chunks", c, canon[i]->label(), canon[i]->chunks().num_chunks()));
+          throw index_error(fmt::format("chunk {} out of range for {} with {} chunks", c,
+                                        canon[i]->label(), canon[i]->chunks().num_chunks()));
         }
         ids.push_back(l.chunk(canon[i], c));
       }
     } else {
-      for (index_t c = 0; c < canon[i]->chunks().num_chunks(); ++c) ids.push_back(l.chunk(canon[i], c));
+      for (index_t c = 0; c < canon[i]->chunks().num_chunks(); ++c)
+        ids.push_back(l.chunk(canon[i], c));
     }
     out.outputs.push_back(std::move(ids));
   }

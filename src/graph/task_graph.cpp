@@ -12,7 +12,8 @@ std::uint32_t TaskGraph::add_label(std::string label) {
 TaskId TaskGraph::add(std::uint32_t label, std::span<const std::int64_t> coords,
                       std::span<const TaskId> deps, TaskFn fn) {
   const auto id = static_cast<TaskId>(m_fns.size());
-  if (label >= m_labels.size()) throw graph_error(fmt::format("task label {} does not exist", label));
+  if (label >= m_labels.size())
+    throw graph_error(fmt::format("task label {} does not exist", label));
   for (TaskId d : deps) {
     if (d < 0 || d >= id) {
       throw graph_error(fmt::format("task '{}' depends on task {}, which has not been added",
@@ -40,7 +41,8 @@ TaskId TaskGraph::add_value(std::uint32_t label, std::span<const std::int64_t> c
 
 std::span<const TaskId> TaskGraph::deps(TaskId id) const {
   const auto i = static_cast<std::size_t>(id);
-  return std::span<const TaskId>(m_deps).subspan(m_dep_offset[i], m_dep_offset[i + 1] - m_dep_offset[i]);
+  return std::span<const TaskId>(m_deps).subspan(m_dep_offset[i],
+                                                 m_dep_offset[i + 1] - m_dep_offset[i]);
 }
 
 std::string_view TaskGraph::label(TaskId id) const {

@@ -51,27 +51,32 @@ inline std::vector<ChunkSpec> chunkings(const Shape& shape) {
 /// Computes `x` on `s` and compares it with `ref` (shape, dtype and values; floats with a
 /// relative tolerance `rtol`, NaNs equal).
 template <class T>
-::testing::AssertionResult matches(const Array& x, const xt::xarray<T>& ref, Scheduler& s, double rtol = 1e-12) {
+::testing::AssertionResult matches(const Array& x, const xt::xarray<T>& ref, Scheduler& s,
+                                   double rtol = 1e-12) {
   if (x.dtype() != dtype_of<T>()) {
-    return ::testing::AssertionFailure() << "dtype " << dtype_name(x.dtype()) << " != " << dtype_name(dtype_of<T>());
+    return ::testing::AssertionFailure()
+           << "dtype " << dtype_name(x.dtype()) << " != " << dtype_name(dtype_of<T>());
   }
   xt::xarray<T> got = x.compute<T>({.scheduler = &s});
   Shape want(ref.shape().begin(), ref.shape().end()), have(got.shape().begin(), got.shape().end());
   if (want != have) {
-    return ::testing::AssertionFailure() << "shape " << shape_string(have) << " != " << shape_string(want);
+    return ::testing::AssertionFailure()
+           << "shape " << shape_string(have) << " != " << shape_string(want);
   }
   for (std::size_t i = 0; i < ref.size(); ++i) {
     const T a = got.flat(i), b = ref.flat(i);
     bool ok;
     if constexpr (std::is_floating_point_v<T>) {
       ok = (std::isnan(a) && std::isnan(b)) || a == b ||
-           std::abs(static_cast<double>(a) - static_cast<double>(b)) <= rtol * std::max(1.0, std::abs(static_cast<double>(b)));
+           std::abs(static_cast<double>(a) - static_cast<double>(b)) <=
+               rtol * std::max(1.0, std::abs(static_cast<double>(b)));
     } else {
       ok = a == b;
     }
     if (!ok) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << +a << ", expected " << +b
-                                           << " (scheduler " << s.name() << ", chunks " << x.chunks().to_string() << ")";
+      return ::testing::AssertionFailure()
+             << "element " << i << ": got " << +a << ", expected " << +b << " (scheduler "
+             << s.name() << ", chunks " << x.chunks().to_string() << ")";
     }
   }
   return ::testing::AssertionSuccess();

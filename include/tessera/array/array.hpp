@@ -77,7 +77,9 @@ class Array {
   index_t size() const noexcept { return shape_size(shape()); }
   DType dtype() const noexcept { return m_expr->dtype(); }
   const ChunkGrid& chunks() const noexcept { return m_expr->chunks(); }
-  std::size_t nbytes() const noexcept { return static_cast<std::size_t>(size()) * dtype_size(dtype()); }
+  std::size_t nbytes() const noexcept {
+    return static_cast<std::size_t>(size()) * dtype_size(dtype());
+  }
   const ExprPtr& expr() const noexcept { return m_expr; }
   Token token() const noexcept { return m_expr->token(); }
   std::string name() const { return m_expr->label(); }
@@ -87,9 +89,11 @@ class Array {
   /// The whole array as one contiguous Block.
   Block compute_block(const ComputeOptions& options = {}) const;
   /// The whole array as an xtensor container; T must be the array's element type.
-  template <ElementType T> xt::xarray<T> compute(const ComputeOptions& options = {}) const;
+  template <ElementType T>
+  xt::xarray<T> compute(const ComputeOptions& options = {}) const;
   /// The single element of a size-1 array (a full reduction), converted to T.
-  template <class T> T item(const ComputeOptions& options = {}) const;
+  template <class T>
+  T item(const ComputeOptions& options = {}) const;
   /// Computes every chunk and returns an array backed by them, for reuse without recomputing.
   Array persist(const ComputeOptions& options = {}) const;
   /// The chunk-level task graph compute() would run (for inspection and tests).
@@ -123,16 +127,19 @@ class Array {
 
 // --- implementation ---------------------------------------------------------------------------
 
-template <ElementType T> xt::xarray<T> Array::compute(const ComputeOptions& options) const {
+template <ElementType T>
+xt::xarray<T> Array::compute(const ComputeOptions& options) const {
   if (dtype_of<T>() != dtype()) {
-    detail::throw_dtype_mismatch("compute<T>() (call astype() first): array", dtype(), dtype_of<T>());
+    detail::throw_dtype_mismatch("compute<T>() (call astype() first): array", dtype(),
+                                 dtype_of<T>());
   }
   Block b = compute_block(options);
   auto v = b.view<T>();
   return xt::xarray<T>(v);
 }
 
-template <class T> T Array::item(const ComputeOptions& options) const {
+template <class T>
+T Array::item(const ComputeOptions& options) const {
   static_assert(std::is_arithmetic_v<T>, "item<T>() needs an arithmetic T.");
   if (size() != 1) {
     detail::throw_item_size(shape());

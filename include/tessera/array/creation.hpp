@@ -14,36 +14,44 @@
 
 namespace tessera {
 
-Array zeros(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
-Array ones(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
+Array zeros(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(),
+            DType dtype = DType::Float64);
+Array ones(const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(),
+           DType dtype = DType::Float64);
 /// Every element `value`; dtype defaults to what C++ gives the value (bool -> bool, integers ->
 /// int64, floating point -> float64). Integer values are stored exactly (no trip through double).
-Array full(const Shape& shape, double value, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
+Array full(const Shape& shape, double value, const ChunkSpec& chunks = ChunkSpec::automatic(),
+           DType dtype = DType::Float64);
 Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks = ChunkSpec::automatic(),
            DType dtype = DType::Int64);
 /// Any other arithmetic value (`int`, `bool`, `float`, ...): an exact match for it, so that
 /// `full(shape, 7)` is int64 and `full(shape, 7, chunks, DType::Int32)` is not ambiguous.
 template <class S>
-  requires(std::is_arithmetic_v<S> && !std::is_same_v<S, double> && !std::is_same_v<S, std::int64_t>)
-Array full(const Shape& shape, S value, const ChunkSpec& chunks = ChunkSpec::automatic(),
-           DType dtype = std::is_same_v<S, bool> ? DType::Bool
-                         : std::is_integral_v<S> ? DType::Int64
-                                                 : DType::Float64) {
-  if constexpr (std::is_floating_point_v<S>) return full(shape, static_cast<double>(value), chunks, dtype);
-  else return full(shape, static_cast<std::int64_t>(value), chunks, dtype);
+requires(std::is_arithmetic_v<S> && !std::is_same_v<S, double> &&
+         !std::is_same_v<S, std::int64_t>) Array
+    full(const Shape& shape, S value, const ChunkSpec& chunks = ChunkSpec::automatic(),
+         DType dtype = std::is_same_v<S, bool> ? DType::Bool
+                       : std::is_integral_v<S> ? DType::Int64
+                                               : DType::Float64) {
+  if constexpr (std::is_floating_point_v<S>)
+    return full(shape, static_cast<double>(value), chunks, dtype);
+  else
+    return full(shape, static_cast<std::int64_t>(value), chunks, dtype);
 }
 
 /// Values start, start+step, ... below stop (NumPy's arange; float64 unless `dtype` given).
-Array arange(double start, double stop, double step = 1, const ChunkSpec& chunks = ChunkSpec::automatic(),
-             DType dtype = DType::Float64);
+Array arange(double start, double stop, double step = 1,
+             const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
 /// 0, 1, ..., stop-1 as int64.
-Array arange(index_t stop, const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Int64);
+Array arange(index_t stop, const ChunkSpec& chunks = ChunkSpec::automatic(),
+             DType dtype = DType::Int64);
 /// `num` evenly spaced values from start to stop (inclusive when endpoint).
-Array linspace(double start, double stop, index_t num, const ChunkSpec& chunks = ChunkSpec::automatic(),
-               bool endpoint = true, DType dtype = DType::Float64);
+Array linspace(double start, double stop, index_t num,
+               const ChunkSpec& chunks = ChunkSpec::automatic(), bool endpoint = true,
+               DType dtype = DType::Float64);
 /// An (n, m) matrix with ones on diagonal k (m = n when m < 0).
-Array eye(index_t n, const ChunkSpec& chunks = ChunkSpec::automatic(), index_t m = -1, index_t k = 0,
-          DType dtype = DType::Float64);
+Array eye(index_t n, const ChunkSpec& chunks = ChunkSpec::automatic(), index_t m = -1,
+          index_t k = 0, DType dtype = DType::Float64);
 
 /// An array whose element at global index (i, j, ...) is `f(i, j, ...)` — `f` takes one
 /// index_t per axis, or a `std::span<const index_t>` of them. It is called in tasks, in any
@@ -57,9 +65,11 @@ namespace detail {
 }  // namespace detail
 
 /// Copies a contiguous row-major buffer into a chunked array.
-Array from_buffer(const void* data, DType dtype, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic());
+Array from_buffer(const void* data, DType dtype, const Shape& shape,
+                  const ChunkSpec& chunks = ChunkSpec::automatic());
 template <ElementType T>
-Array from_buffer(std::span<const T> data, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic()) {
+Array from_buffer(std::span<const T> data, const Shape& shape,
+                  const ChunkSpec& chunks = ChunkSpec::automatic()) {
   if (static_cast<index_t>(data.size()) != shape_size(shape)) {
     detail::throw_buffer_size(data.size(), shape);
   }
@@ -93,13 +103,16 @@ Array fromfunction(F f, const Shape& shape, const ChunkSpec& chunks) {
       v = static_cast<T>(f(idx[0], idx[1], idx[2], idx[3]));
     } else {
       static_assert(std::is_invocable_v<F&, std::span<const index_t>>,
-                    "fromfunction needs a callable taking one index_t per axis (up to 4) or a std::span<const index_t>.");
+                    "fromfunction needs a callable taking one index_t per axis (up to 4) or a "
+                    "std::span<const index_t>.");
     }
     *static_cast<T*>(out) = v;
   };
   if constexpr (!std::is_invocable_v<F&, std::span<const index_t>>) {
-    const int arity = std::is_invocable_v<F&, index_t> ? 1 : std::is_invocable_v<F&, index_t, index_t> ? 2
-                      : std::is_invocable_v<F&, index_t, index_t, index_t> ? 3 : 4;
+    const int arity = std::is_invocable_v<F&, index_t>                     ? 1
+                      : std::is_invocable_v<F&, index_t, index_t>          ? 2
+                      : std::is_invocable_v<F&, index_t, index_t, index_t> ? 3
+                                                                           : 4;
     if (arity != nd) {
       detail::throw_arity(arity, shape);
     }
@@ -110,7 +123,8 @@ Array fromfunction(F f, const Shape& shape, const ChunkSpec& chunks) {
 template <class E>
 Array from_xtensor(const E& expression, const ChunkSpec& chunks) {
   using T = typename E::value_type;
-  static_assert(is_element_type_v<T>, "from_xtensor needs elements of bool, int32_t, int64_t, float or double.");
+  static_assert(is_element_type_v<T>,
+                "from_xtensor needs elements of bool, int32_t, int64_t, float or double.");
   xt::xarray<T, xt::layout_type::row_major> dense = expression;
   Shape shape(dense.shape().begin(), dense.shape().end());
   return from_buffer(dense.data(), dtype_of<T>(), shape, chunks);

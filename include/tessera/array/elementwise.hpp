@@ -17,12 +17,14 @@ namespace tessera {
 
 /// A 0-d array holding `value` with the dtype C++ gives it (for use where a weak scalar
 /// should instead count as an array).
-template <class S> Array scalar(S value);
+template <class S>
+Array scalar(S value);
 
 namespace detail {
 /// C's floating -> integer conversion made total: NaN and values outside D's range give D's
 /// minimum (what x86-64, and so NumPy there, produces) instead of undefined behaviour.
-template <class D, class S> constexpr D float_to_int(S v) noexcept {
+template <class D, class S>
+constexpr D float_to_int(S v) noexcept {
   static_assert(std::is_integral_v<D> && !std::is_same_v<D, bool> && std::is_floating_point_v<S>);
   constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^(bits-1): exact
   if (!(v >= lo && v < -lo)) return std::numeric_limits<D>::min();
@@ -34,7 +36,8 @@ struct WeakScalar {
   Kind kind;
   double f;
   std::int64_t i;
-  template <class S> static WeakScalar of(S v) {
+  template <class S>
+  static WeakScalar of(S v) {
     static_assert(std::is_arithmetic_v<S>, "A scalar operand must be an arithmetic type.");
     if constexpr (std::is_floating_point_v<S>) {
       return {scalar_kind<S>(), static_cast<double>(v), float_to_int<std::int64_t>(v)};
@@ -45,7 +48,25 @@ struct WeakScalar {
 };
 using Operand = std::variant<Array, WeakScalar>;
 
-enum class BinaryOp { Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Eq, Ne, Lt, Le, Gt, Ge, And, Or, Maximum, Minimum };
+enum class BinaryOp {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  FloorDiv,
+  Mod,
+  Pow,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  And,
+  Or,
+  Maximum,
+  Minimum
+};
 enum class UnaryOp { Neg, Abs, Sqrt, Exp, Log, Sin, Cos, Tanh, Floor, Ceil, Not };
 
 Array binary(BinaryOp op, const Operand& a, const Operand& b);
@@ -56,19 +77,17 @@ Array cast(const Array& x, DType dtype);
 Array constant(WeakScalar s, DType dtype);
 }  // namespace detail
 
-#define TESSERA_BINARY_OPERATOR(SYMBOL, OP)                                                    \
-  inline Array operator SYMBOL(const Array& a, const Array& b) {                              \
-    return detail::binary(detail::BinaryOp::OP, a, b);                                         \
-  }                                                                                            \
-  template <class S>                                                                           \
-    requires std::is_arithmetic_v<S>                                                           \
-  Array operator SYMBOL(const Array& a, S b) {                                                 \
-    return detail::binary(detail::BinaryOp::OP, a, detail::WeakScalar::of(b));                 \
-  }                                                                                            \
-  template <class S>                                                                           \
-    requires std::is_arithmetic_v<S>                                                           \
-  Array operator SYMBOL(S a, const Array& b) {                                                 \
-    return detail::binary(detail::BinaryOp::OP, detail::WeakScalar::of(a), b);                 \
+#define TESSERA_BINARY_OPERATOR(SYMBOL, OP)                                     \
+  inline Array operator SYMBOL(const Array& a, const Array& b) {                \
+    return detail::binary(detail::BinaryOp::OP, a, b);                          \
+  }                                                                             \
+  template <class S>                                                            \
+  requires std::is_arithmetic_v<S> Array operator SYMBOL(const Array& a, S b) { \
+    return detail::binary(detail::BinaryOp::OP, a, detail::WeakScalar::of(b));  \
+  }                                                                             \
+  template <class S>                                                            \
+  requires std::is_arithmetic_v<S> Array operator SYMBOL(S a, const Array& b) { \
+    return detail::binary(detail::BinaryOp::OP, detail::WeakScalar::of(a), b);  \
   }
 
 TESSERA_BINARY_OPERATOR(+, Add)
@@ -88,17 +107,17 @@ TESSERA_BINARY_OPERATOR(&&, And)
 TESSERA_BINARY_OPERATOR(||, Or)
 #undef TESSERA_BINARY_OPERATOR
 
-#define TESSERA_BINARY_FUNCTION(NAME, OP)                                                      \
-  inline Array NAME(const Array& a, const Array& b) { return detail::binary(detail::BinaryOp::OP, a, b); } \
-  template <class S>                                                                           \
-    requires std::is_arithmetic_v<S>                                                           \
-  Array NAME(const Array& a, S b) {                                                            \
-    return detail::binary(detail::BinaryOp::OP, a, detail::WeakScalar::of(b));                 \
-  }                                                                                            \
-  template <class S>                                                                           \
-    requires std::is_arithmetic_v<S>                                                           \
-  Array NAME(S a, const Array& b) {                                                            \
-    return detail::binary(detail::BinaryOp::OP, detail::WeakScalar::of(a), b);                 \
+#define TESSERA_BINARY_FUNCTION(NAME, OP)                                      \
+  inline Array NAME(const Array& a, const Array& b) {                          \
+    return detail::binary(detail::BinaryOp::OP, a, b);                         \
+  }                                                                            \
+  template <class S>                                                           \
+  requires std::is_arithmetic_v<S> Array NAME(const Array& a, S b) {           \
+    return detail::binary(detail::BinaryOp::OP, a, detail::WeakScalar::of(b)); \
+  }                                                                            \
+  template <class S>                                                           \
+  requires std::is_arithmetic_v<S> Array NAME(S a, const Array& b) {           \
+    return detail::binary(detail::BinaryOp::OP, detail::WeakScalar::of(a), b); \
   }
 
 /// NumPy's `**`: integer powers stay integers (a negative integer exponent is an error).
@@ -130,29 +149,40 @@ inline Array ceil(const Array& x) { return detail::unary(detail::UnaryOp::Ceil, 
 
 /// Elements of `a` where `cond` is true, of `b` elsewhere; all three broadcast together.
 /// Each of the three may be an Array or a C++ scalar.
-template <class C, class A, class B> Array where(const C& cond, const A& a, const B& b);
+template <class C, class A, class B>
+Array where(const C& cond, const A& a, const B& b);
 /// Limits `x` to [lo, hi] (NumPy's minimum(maximum(x, lo), hi)); lo and hi may be scalars.
-template <class L, class H> Array clip(const Array& x, const L& lo, const H& hi);
+template <class L, class H>
+Array clip(const Array& x, const L& lo, const H& hi);
 
 // --- implementation ---------------------------------------------------------------------------
 
 namespace detail {
-template <class T> Operand operand(const T& v) {
-  if constexpr (std::is_same_v<T, Array>) return v;
-  else return WeakScalar::of(v);
+template <class T>
+Operand operand(const T& v) {
+  if constexpr (std::is_same_v<T, Array>)
+    return v;
+  else
+    return WeakScalar::of(v);
 }
 }  // namespace detail
 
-template <class S> Array scalar(S value) {
-  return detail::constant(detail::WeakScalar::of(value), dtype_of<std::conditional_t<
-      std::is_same_v<S, bool>, bool, std::conditional_t<std::is_integral_v<S>, std::int64_t, double>>>());
+template <class S>
+Array scalar(S value) {
+  return detail::constant(
+      detail::WeakScalar::of(value),
+      dtype_of<
+          std::conditional_t<std::is_same_v<S, bool>, bool,
+                             std::conditional_t<std::is_integral_v<S>, std::int64_t, double>>>());
 }
 
-template <class C, class A, class B> Array where(const C& cond, const A& a, const B& b) {
+template <class C, class A, class B>
+Array where(const C& cond, const A& a, const B& b) {
   return detail::where(detail::operand(cond), detail::operand(a), detail::operand(b));
 }
 
-template <class L, class H> Array clip(const Array& x, const L& lo, const H& hi) {
+template <class L, class H>
+Array clip(const Array& x, const L& lo, const H& hi) {
   return detail::clip(x, detail::operand(lo), detail::operand(hi));
 }
 

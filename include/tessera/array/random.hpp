@@ -17,11 +17,11 @@ class RandomGenerator {
   explicit RandomGenerator(std::uint64_t seed) : m_seed(seed) {}
 
   /// Uniform in [low, high); float32 or float64.
-  Array uniform(double low, double high, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(),
-                DType dtype = DType::Float64);
+  Array uniform(double low, double high, const Shape& shape,
+                const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
   /// Normal with the given mean and standard deviation; float32 or float64.
-  Array normal(double mean, double stddev, const Shape& shape, const ChunkSpec& chunks = ChunkSpec::automatic(),
-               DType dtype = DType::Float64);
+  Array normal(double mean, double stddev, const Shape& shape,
+               const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
   /// Integers uniform in [low, high); int32 or int64.
   Array integers(std::int64_t low, std::int64_t high, const Shape& shape,
                  const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Int64);

@@ -12,16 +12,38 @@
 
 namespace tessera {
 
-inline Array sum(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.sum(std::move(axes), o); }
-inline Array prod(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.prod(std::move(axes), o); }
-inline Array mean(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.mean(std::move(axes), o); }
-inline Array min(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.min(std::move(axes), o); }
-inline Array max(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.max(std::move(axes), o); }
-inline Array var(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.var(std::move(axes), o); }
-inline Array std(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.std(std::move(axes), o); }
-inline Array any(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.any(std::move(axes), o); }
-inline Array all(const Array& x, Axes axes = {}, ReduceOptions o = {}) { return x.all(std::move(axes), o); }
-inline Array argmin(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {}) { return x.argmin(axis, o); }
-inline Array argmax(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {}) { return x.argmax(axis, o); }
+inline Array sum(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.sum(std::move(axes), o);
+}
+inline Array prod(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.prod(std::move(axes), o);
+}
+inline Array mean(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.mean(std::move(axes), o);
+}
+inline Array min(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.min(std::move(axes), o);
+}
+inline Array max(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.max(std::move(axes), o);
+}
+inline Array var(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.var(std::move(axes), o);
+}
+inline Array std(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.std(std::move(axes), o);
+}
+inline Array any(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.any(std::move(axes), o);
+}
+inline Array all(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
+  return x.all(std::move(axes), o);
+}
+inline Array argmin(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {}) {
+  return x.argmin(axis, o);
+}
+inline Array argmax(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {}) {
+  return x.argmax(axis, o);
+}
 
 }  // namespace tessera

@@ -32,7 +32,9 @@ class Block {
   const Shape& shape() const noexcept { return m_shape; }
   int ndim() const noexcept { return static_cast<int>(m_shape.size()); }
   index_t size() const noexcept { return m_size; }
-  std::size_t nbytes() const noexcept { return static_cast<std::size_t>(m_size) * dtype_size(m_dtype); }
+  std::size_t nbytes() const noexcept {
+    return static_cast<std::size_t>(m_size) * dtype_size(m_dtype);
+  }
 
   /// Untyped buffer. Copies of a Block share it; a block is treated as immutable once a task
   /// has returned it.
@@ -40,20 +42,24 @@ class Block {
   const void* data() const noexcept { return m_data.get(); }
 
   /// Typed buffer; throws dtype_error when T does not match dtype().
-  template <ElementType T> T* data_as() {
+  template <ElementType T>
+  T* data_as() {
     check<T>();
     return static_cast<T*>(m_data.get());
   }
-  template <ElementType T> const T* data_as() const {
+  template <ElementType T>
+  const T* data_as() const {
     check<T>();
     return static_cast<const T*>(m_data.get());
   }
 
   /// An xtensor view over the buffer (no copy).
-  template <ElementType T> auto view() {
+  template <ElementType T>
+  auto view() {
     return xt::adapt(data_as<T>(), static_cast<std::size_t>(m_size), xt::no_ownership(), xshape());
   }
-  template <ElementType T> auto view() const {
+  template <ElementType T>
+  auto view() const {
     return xt::adapt(data_as<T>(), static_cast<std::size_t>(m_size), xt::no_ownership(), xshape());
   }
 
@@ -63,7 +69,8 @@ class Block {
   Block reshaped(Shape shape) const;
 
  private:
-  template <class T> void check() const {
+  template <class T>
+  void check() const {
     if (dtype_of<T>() != m_dtype) detail::throw_dtype_mismatch("block", m_dtype, dtype_of<T>());
   }
   std::vector<std::size_t> xshape() const { return {m_shape.begin(), m_shape.end()}; }

@@ -23,9 +23,13 @@ class ChunkGrid {
   int ndim() const noexcept { return static_cast<int>(m_sizes.size()); }
   Shape shape() const;
   /// Chunk sizes along `axis`.
-  const std::vector<index_t>& sizes(int axis) const { return m_sizes[static_cast<std::size_t>(axis)]; }
+  const std::vector<index_t>& sizes(int axis) const {
+    return m_sizes[static_cast<std::size_t>(axis)];
+  }
   /// Chunk start offsets along `axis` (sizes(axis).size()+1 entries, the last is the extent).
-  const std::vector<index_t>& offsets(int axis) const { return m_offsets[static_cast<std::size_t>(axis)]; }
+  const std::vector<index_t>& offsets(int axis) const {
+    return m_offsets[static_cast<std::size_t>(axis)];
+  }
   index_t num_chunks(int axis) const { return static_cast<index_t>(sizes(axis).size()); }
   /// Chunks per axis.
   Shape grid_shape() const;
@@ -57,9 +61,9 @@ struct AxisChunks {
   std::variant<index_t, std::vector<index_t>, Auto> spec;
 
   AxisChunks(index_t regular) : spec(regular) {}  // NOLINT: implicit, like Dask's ints
-  AxisChunks(int regular) : spec(static_cast<index_t>(regular)) {}  // NOLINT
+  AxisChunks(int regular) : spec(static_cast<index_t>(regular)) {}    // NOLINT
   AxisChunks(std::vector<index_t> sizes) : spec(std::move(sizes)) {}  // NOLINT
-  AxisChunks(Auto a) : spec(a) {}  // NOLINT
+  AxisChunks(Auto a) : spec(a) {}                                     // NOLINT
 };
 
 /// What a user passes as `chunks=`: like Dask, `1000` (every axis), `{1000, 500}` (per axis),
@@ -68,7 +72,7 @@ class ChunkSpec {
  public:
   /// Every axis in chunks of `n` elements (-1: one chunk along every axis).
   ChunkSpec(index_t n) : m_axes{AxisChunks(n)}, m_broadcast(true) {}  // NOLINT
-  ChunkSpec(int n) : ChunkSpec(static_cast<index_t>(n)) {}  // NOLINT
+  ChunkSpec(int n) : ChunkSpec(static_cast<index_t>(n)) {}            // NOLINT
   /// One entry per axis.
   ChunkSpec(std::initializer_list<AxisChunks> per_axis) : m_axes(per_axis) {}
   explicit ChunkSpec(std::vector<AxisChunks> per_axis) : m_axes(std::move(per_axis)) {}

@@ -40,35 +40,63 @@ DType promote_with_scalar(DType array, Kind scalar) noexcept;
 DType float_result(DType t) noexcept;
 
 /// The C++ type that stores elements of each dtype.
-template <DType D> struct dtype_traits;
-template <> struct dtype_traits<DType::Bool> { using type = bool; };
-template <> struct dtype_traits<DType::Int32> { using type = std::int32_t; };
-template <> struct dtype_traits<DType::Int64> { using type = std::int64_t; };
-template <> struct dtype_traits<DType::Float32> { using type = float; };
-template <> struct dtype_traits<DType::Float64> { using type = double; };
+template <DType D>
+struct dtype_traits;
+template <>
+struct dtype_traits<DType::Bool> {
+  using type = bool;
+};
+template <>
+struct dtype_traits<DType::Int32> {
+  using type = std::int32_t;
+};
+template <>
+struct dtype_traits<DType::Int64> {
+  using type = std::int64_t;
+};
+template <>
+struct dtype_traits<DType::Float32> {
+  using type = float;
+};
+template <>
+struct dtype_traits<DType::Float64> {
+  using type = double;
+};
 
-template <class T> inline constexpr bool is_element_type_v =
+template <class T>
+inline constexpr bool is_element_type_v =
     std::is_same_v<T, bool> || std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t> ||
     std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 /// A C++ type Tessera can store as array elements (bool, int32_t, int64_t, float, double).
-template <class T> concept ElementType = is_element_type_v<T>;
+template <class T>
+concept ElementType = is_element_type_v<T>;
 
 /// The dtype that stores `T`.
-template <ElementType T> constexpr DType dtype_of() noexcept {
-  if constexpr (std::is_same_v<T, bool>) return DType::Bool;
-  else if constexpr (std::is_same_v<T, std::int32_t>) return DType::Int32;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return DType::Int64;
-  else if constexpr (std::is_same_v<T, float>) return DType::Float32;
-  else return DType::Float64;
+template <ElementType T>
+constexpr DType dtype_of() noexcept {
+  if constexpr (std::is_same_v<T, bool>)
+    return DType::Bool;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return DType::Int32;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return DType::Int64;
+  else if constexpr (std::is_same_v<T, float>)
+    return DType::Float32;
+  else
+    return DType::Float64;
 }
 
 /// The kind of a C++ scalar type (used for weak-scalar promotion).
-template <class T> constexpr Kind scalar_kind() noexcept {
+template <class T>
+constexpr Kind scalar_kind() noexcept {
   static_assert(std::is_arithmetic_v<T>, "A scalar operand must be an arithmetic type.");
-  if constexpr (std::is_same_v<T, bool>) return Kind::Bool;
-  else if constexpr (std::is_integral_v<T>) return Kind::Int;
-  else return Kind::Float;
+  if constexpr (std::is_same_v<T, bool>)
+    return Kind::Bool;
+  else if constexpr (std::is_integral_v<T>)
+    return Kind::Int;
+  else
+    return Kind::Float;
 }
 
 namespace detail {
@@ -80,13 +108,19 @@ namespace detail {
 
 /// Calls `f.template operator()<T>()` with T the storage type of `t`:
 ///   visit_dtype(t, [&]<class T>() { ... });
-template <class F> decltype(auto) visit_dtype(DType t, F&& f) {
+template <class F>
+decltype(auto) visit_dtype(DType t, F&& f) {
   switch (t) {
-    case DType::Bool: return f.template operator()<bool>();
-    case DType::Int32: return f.template operator()<std::int32_t>();
-    case DType::Int64: return f.template operator()<std::int64_t>();
-    case DType::Float32: return f.template operator()<float>();
-    case DType::Float64: return f.template operator()<double>();
+    case DType::Bool:
+      return f.template operator()<bool>();
+    case DType::Int32:
+      return f.template operator()<std::int32_t>();
+    case DType::Int64:
+      return f.template operator()<std::int64_t>();
+    case DType::Float32:
+      return f.template operator()<float>();
+    case DType::Float64:
+      return f.template operator()<double>();
   }
   detail::throw_invalid_dtype(static_cast<int>(t));
 }

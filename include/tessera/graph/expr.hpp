@@ -49,7 +49,9 @@ class Expr {
   /// The operation's name ("add", "random_normal", "sum", "getitem").
   virtual std::string_view op_name() const = 0;
 
-  bool fusable() const noexcept { return m_kind == ExprKind::Source || m_kind == ExprKind::Elementwise; }
+  bool fusable() const noexcept {
+    return m_kind == ExprKind::Source || m_kind == ExprKind::Elementwise;
+  }
 
  protected:
   /// `params` is the token of the node's own parameters; the node's token combines it with
@@ -82,8 +84,11 @@ class SourceExpr : public Expr {
 /// Chunks that exist already, one Block per chunk in row-major chunk order.
 class DataExpr final : public Expr {
  public:
-  DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::string_view name = "array");
-  const Block& block(index_t linear_chunk) const { return m_blocks[static_cast<std::size_t>(linear_chunk)]; }
+  DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks,
+           std::string_view name = "array");
+  const Block& block(index_t linear_chunk) const {
+    return m_blocks[static_cast<std::size_t>(linear_chunk)];
+  }
   std::string_view op_name() const override { return m_name; }
 
  private:
@@ -153,8 +158,8 @@ class ReduceExpr : public Expr {
 class BlockwiseExpr : public Expr {
  public:
   struct Dep {
-    int input;                  // which of inputs()
-    index_t chunk;              // linear chunk index in that input's grid
+    int input;      // which of inputs()
+    index_t chunk;  // linear chunk index in that input's grid
   };
   /// The input chunks output chunk `coords` needs, in the order compute() receives them.
   virtual std::vector<Dep> deps(const Shape& coords) const = 0;

@@ -43,7 +43,8 @@ struct LoweredGraph {
 /// Lowers the chunks `chunks[r]` of every `roots[r]` (all its chunks when `chunks` is empty
 /// or chunks[r] is empty). Nothing runs.
 LoweredGraph lower(std::span<const ExprPtr> roots,
-                   std::span<const std::vector<index_t>> chunks = {}, const LowerOptions& options = {});
+                   std::span<const std::vector<index_t>> chunks = {},
+                   const LowerOptions& options = {});
 
 /// Sets depth-first, branch-finishing priorities on `graph` (see the file comment).
 void order_tasks(TaskGraph& graph, std::span<const TaskId> outputs);

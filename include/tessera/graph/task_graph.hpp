@@ -25,7 +25,8 @@ using TaskFn = std::function<Value(std::span<const Value> inputs)>;
 
 class TaskGraph {
  public:
-  /// Adds a label ("add-3fa2c1de", "sum-3fa2c1de-partial") that many tasks can share; returns its id.
+  /// Adds a label ("add-3fa2c1de", "sum-3fa2c1de-partial") that many tasks can share; returns its
+  /// id.
   std::uint32_t add_label(std::string label);
 
   /// Adds a task named (label, coords...) that depends on `deps` (all already added).

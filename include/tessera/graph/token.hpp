@@ -28,10 +28,9 @@ class Tokenizer {
   /// Hashes the bytes of a value without padding (so equal values give equal tokens).
   /// Pointers and arrays are excluded: an address differs between processes and ranks.
   template <class T>
-    requires std::is_trivially_copyable_v<T> && (!std::is_pointer_v<T>) && (!std::is_array_v<T>) &&
-             (std::has_unique_object_representations_v<T> || std::is_floating_point_v<T> ||
-              std::is_same_v<T, bool>)
-  Tokenizer& add(const T& v) {
+  requires std::is_trivially_copyable_v<T> &&(!std::is_pointer_v<T>)&&(!std::is_array_v<T>)&&(
+      std::has_unique_object_representations_v<T> || std::is_floating_point_v<T> ||
+      std::is_same_v<T, bool>)Tokenizer& add(const T& v) {
     return add_bytes(&v, sizeof(T));
   }
   Tokenizer& add(const char* s) { return add(std::string_view(s)); }
@@ -41,7 +40,11 @@ class Tokenizer {
     return add_bytes(s.data(), s.size());
   }
   template <class Range>
-    requires requires(const Range& r) { r.begin(); r.end(); r.size(); }
+  requires requires(const Range& r) {
+    r.begin();
+    r.end();
+    r.size();
+  }
   Tokenizer& add_range(const Range& r) {
     add(r.size());
     for (const auto& v : r) add(v);
