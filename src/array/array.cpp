@@ -82,8 +82,17 @@ Block Array::compute_block(const ComputeOptions& options) const {
 
 Array Array::persist(const ComputeOptions& options) const {
   if (m_expr->kind() == ExprKind::Data) return *this;
-  return Array(
-      std::make_shared<DataExpr>(chunks(), dtype(), compute_chunks(m_expr, options), "persist"));
+  // Chunks stay where they were computed: on their owner rank under a distributed scheduler.
+  const ExprPtr roots[] = {m_expr};
+  LoweredGraph lg = tessera::lower(roots, {}, options.lowering);
+  const auto outputs = lg.all_outputs();
+  Scheduler& s = scheduler_of(options);
+  RunResult r = s.execute(lg.graph, outputs, ResultPlacement::owners);
+  std::vector<Block> blocks(r.values.size());
+  for (std::size_t k = 0; k < r.values.size(); ++k) {
+    if (!r.values[k].empty()) blocks[k] = r.values[k].get<Block>();
+  }
+  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), std::move(r.owners), s.rank(), "persist"));
 }
 
 LoweredGraph Array::lower(const LowerOptions& options) const {

@@ -82,14 +82,22 @@ Expr::Expr(ExprKind kind, Shape shape, DType dtype, ChunkGrid chunks, std::vecto
 std::string Expr::label() const { return fmt::format("{}-{}", op_name(), short_token(m_token)); }
 
 DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::string_view name)
+    : DataExpr(std::move(chunks), dtype, std::move(blocks), {}, 0, name) {}
+
+DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::vector<int> owners,
+                   int this_rank, std::string_view name)
     : Expr(ExprKind::Data, chunks.shape(), dtype, chunks, {}, unique_token(), name),
       m_blocks(std::move(blocks)),
+      m_owners(std::move(owners)),
+      m_rank(this_rank),
       m_name(name) {
-  if (static_cast<index_t>(m_blocks.size()) != this->chunks().num_chunks()) {
-    throw shape_error(fmt::format("{} blocks given for a grid of {} chunks", m_blocks.size(),
-                                  this->chunks().num_chunks()));
+  if (static_cast<index_t>(m_blocks.size()) != this->chunks().num_chunks() ||
+      (!m_owners.empty() && static_cast<index_t>(m_owners.size()) != this->chunks().num_chunks())) {
+    throw shape_error(fmt::format("{} blocks and {} owners given for a grid of {} chunks", m_blocks.size(),
+                                  m_owners.size(), this->chunks().num_chunks()));
   }
   for (index_t c = 0; c < this->chunks().num_chunks(); ++c) {
+    if (!holds(c)) continue;
     const Block& b = m_blocks[static_cast<std::size_t>(c)];
     const Shape want = this->chunks().chunk_shape(this->chunks().chunk_coords(c));
     if (b.shape() != want || b.dtype() != dtype) {
@@ -120,5 +128,17 @@ ReduceExpr::ReduceExpr(ExprPtr input, std::vector<int> axes, bool keepdims, int 
 bool ReduceExpr::reduces(int axis) const noexcept {
   return std::find(m_axes.begin(), m_axes.end(), axis) != m_axes.end();
 }
+
+}  // namespace tessera
+
+namespace tessera {
+
+void Serializer<Partial>::write(const Partial& p, WireWriter& w) { Serializer<std::vector<Block>>::write(p.fields, w); }
+Partial Serializer<Partial>::read(WireReader& r) { return Partial{Serializer<std::vector<Block>>::read(r)}; }
+
+namespace {
+// Partials cross ranks in distributed reductions.
+const bool partial_registered = (register_serializer<Partial>(), true);
+}  // namespace
 
 }  // namespace tessera

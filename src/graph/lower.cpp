@@ -55,7 +55,8 @@ class Lowerer {
     switch (e->kind()) {
       case ExprKind::Data: {
         const auto& d = static_cast<const DataExpr&>(*e);
-        id = m_graph.add_value(label(e), coords, Value::make(d.block(c)));
+        id = m_graph.add_value(label(e), coords, d.holds(c) ? Value::make(d.block(c)) : Value());
+        if (d.owner(c) >= 0) m_graph.pin(id, d.owner(c));
         break;
       }
       case ExprKind::Blockwise:
@@ -77,6 +78,8 @@ class Lowerer {
         break;
       }
     }
+    // Placement weighs a task's inputs by their bytes.
+    m_graph.set_size_hint(id, static_cast<std::size_t>(shape_size(e->chunks().chunk_shape(coords))) * dtype_size(e->dtype()));
     m_memo.emplace(std::pair{e, c}, id);
     return id;
   }

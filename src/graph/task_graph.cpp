@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "tessera/graph/token.hpp"
+
 namespace tessera {
 
 std::uint32_t TaskGraph::add_label(std::string label) {
@@ -29,6 +31,8 @@ TaskId TaskGraph::add(std::uint32_t label, std::span<const std::int64_t> coords,
   m_deps.insert(m_deps.end(), deps.begin(), deps.end());
   m_dep_offset.push_back(static_cast<std::uint32_t>(m_deps.size()));
   m_priority.push_back(id);
+  m_pin.push_back(-1);
+  m_size_hint.push_back(0);
   return id;
 }
 
@@ -63,6 +67,20 @@ void TaskGraph::set_priorities(std::vector<std::int32_t> priority) {
     throw graph_error(fmt::format("{} priorities given for {} tasks", priority.size(), size()));
   }
   m_priority = std::move(priority);
+}
+
+std::uint64_t TaskGraph::fingerprint() const {
+  Tokenizer t;
+  t.add(size());
+  std::vector<Token> label_tokens;
+  label_tokens.reserve(m_labels.size());
+  for (const auto& l : m_labels) label_tokens.push_back(Tokenizer().add(std::string_view(l)).finish());
+  for (std::size_t i = 0; i < size(); ++i) {
+    t.add(label_tokens[m_task_label[i]]).add(m_pin[i]).add(m_dep_offset[i + 1] - m_dep_offset[i]);
+  }
+  t.add_bytes(m_deps.data(), m_deps.size() * sizeof(TaskId));
+  t.add_bytes(m_coords.data(), m_coords.size() * sizeof(std::int64_t));
+  return t.finish();
 }
 
 }  // namespace tessera

@@ -11,6 +11,18 @@
 
 namespace tessera {
 
+/// Where the outputs of a run end up (distributed schedulers; one process has them all).
+enum class ResultPlacement {
+  all_ranks,  ///< every rank gets every output (compute())
+  root,       ///< only rank 0 gets them; other ranks get empty Values
+  owners,     ///< each output stays on the rank that computed it (persist())
+};
+
+struct RunResult {
+  std::vector<Value> values;  ///< empty where this rank does not hold the output
+  std::vector<int> owners;    ///< the rank that holds each output (-1: every rank)
+};
+
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
@@ -22,7 +34,15 @@ class Scheduler {
   /// first failing task is thrown here. The scheduler stays usable afterwards.
   virtual std::vector<Value> run(const TaskGraph& graph, std::span<const TaskId> outputs) = 0;
 
+  /// run() with a choice of where the outputs end up. Collective for distributed schedulers:
+  /// every rank calls it with the same graph, in the same order.
+  virtual RunResult execute(const TaskGraph& graph, std::span<const TaskId> outputs,
+                            ResultPlacement placement);
+
   virtual std::string_view name() const noexcept = 0;
+  /// This process's rank and the number of ranks the scheduler runs on (0 and 1 in one process).
+  virtual int rank() const noexcept { return 0; }
+  virtual int num_ranks() const noexcept { return 1; }
   /// Worker threads that execute tasks (1 for the synchronous scheduler).
   virtual int num_threads() const noexcept = 0;
 };

@@ -22,6 +22,7 @@
 
 #include "tessera/core/block.hpp"
 #include "tessera/core/chunk_grid.hpp"
+#include "tessera/core/serialize.hpp"
 #include "tessera/graph/token.hpp"
 
 namespace tessera {
@@ -81,18 +82,31 @@ class SourceExpr : public Expr {
       : Expr(ExprKind::Source, std::move(shape), dtype, std::move(chunks), {}, params, name) {}
 };
 
-/// Chunks that exist already, one Block per chunk in row-major chunk order.
+/// Chunks that exist already, one per chunk in row-major chunk order: on every rank
+/// (a user's buffer that every rank holds), or each on its owner rank (a persisted result,
+/// a simulation's own blocks).
 class DataExpr final : public Expr {
  public:
+  /// Every rank holds every block.
   DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks,
            std::string_view name = "array");
+  /// Chunk c lives on rank owners[c] (-1: on every rank); blocks[c] is read only where it
+  /// lives (elsewhere it may be anything, e.g. an empty Block).
+  DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::vector<int> owners,
+           int this_rank, std::string_view name);
   const Block& block(index_t linear_chunk) const {
     return m_blocks[static_cast<std::size_t>(linear_chunk)];
   }
+  /// The rank that holds chunk `c` (-1: every rank).
+  int owner(index_t c) const { return m_owners.empty() ? -1 : m_owners[static_cast<std::size_t>(c)]; }
+  /// Whether this rank holds chunk `c`.
+  bool holds(index_t c) const { return owner(c) < 0 || owner(c) == m_rank; }
   std::string_view op_name() const override { return m_name; }
 
  private:
   std::vector<Block> m_blocks;
+  std::vector<int> m_owners;
+  int m_rank = 0;
   std::string m_name;
 };
 
@@ -120,6 +134,12 @@ class ElementwiseExpr : public Expr {
 /// output region's shape (keepdims form), e.g. (sum) or (count, mean, M2) or (value, index).
 struct Partial {
   std::vector<Block> fields;
+};
+
+template <> struct Serializer<Partial> {
+  static std::string name() { return "tessera.Partial"; }
+  static void write(const Partial& p, WireWriter& w);
+  static Partial read(WireReader& r);
 };
 
 /// A reduction over `axes()` of its single input. Lowered to one partial per input chunk

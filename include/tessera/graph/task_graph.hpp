@@ -52,6 +52,18 @@ class TaskGraph {
   std::int32_t priority(TaskId id) const { return m_priority[static_cast<std::size_t>(id)]; }
   void set_priorities(std::vector<std::int32_t> priority);
 
+  /// Placement hints for distributed schedulers. A pinned task runs on (its value lives on)
+  /// rank `rank`; -1 (the default) leaves the choice to the scheduler. A literal that is not
+  /// pinned is available on every rank (every rank built it).
+  void pin(TaskId id, int rank) { m_pin.at(static_cast<std::size_t>(id)) = rank; }
+  int pinned_rank(TaskId id) const { return m_pin[static_cast<std::size_t>(id)]; }
+  /// Expected size of the task's value in bytes (0: unknown); placement weighs inputs by it.
+  void set_size_hint(TaskId id, std::size_t bytes) { m_size_hint.at(static_cast<std::size_t>(id)) = bytes; }
+  std::size_t size_hint(TaskId id) const { return m_size_hint[static_cast<std::size_t>(id)]; }
+  /// A hash of the graph's structure (sizes, labels, dependencies, pins): equal on every rank
+  /// that built the same graph. Distributed schedulers compare it across ranks.
+  std::uint64_t fingerprint() const;
+
  private:
   std::vector<std::string> m_labels;
   std::vector<TaskFn> m_fns;
@@ -62,6 +74,8 @@ class TaskGraph {
   std::vector<std::uint32_t> m_dep_offset{0};  // size()+1 entries
   std::vector<TaskId> m_deps;
   std::vector<std::int32_t> m_priority;
+  std::vector<int> m_pin;
+  std::vector<std::size_t> m_size_hint;
 };
 
 }  // namespace tessera
