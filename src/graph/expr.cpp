@@ -136,9 +136,13 @@ namespace tessera {
 void Serializer<Partial>::write(const Partial& p, WireWriter& w) { Serializer<std::vector<Block>>::write(p.fields, w); }
 Partial Serializer<Partial>::read(WireReader& r) { return Partial{Serializer<std::vector<Block>>::read(r)}; }
 
-namespace {
-// Partials cross ranks in distributed reductions.
-const bool partial_registered = (register_serializer<Partial>(), true);
-}  // namespace
+namespace detail {
+void register_graph_serializers() {
+  // Partials cross ranks in distributed reductions. Registered on first use rather than by a
+  // static initialiser, which a static library may leave out of the link.
+  static const bool once = (register_serializer<Partial>(), true);
+  (void)once;
+}
+}  // namespace detail
 
 }  // namespace tessera

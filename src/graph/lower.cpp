@@ -285,6 +285,7 @@ class Lowerer {
 
 LoweredGraph lower(std::span<const ExprPtr> roots, std::span<const std::vector<index_t>> chunks,
                    const LowerOptions& options) {
+  detail::register_graph_serializers();
   Lowerer l(options);
   std::vector<const Expr*> canon;
   for (const auto& r : roots) canon.push_back(l.add_root(r));

@@ -142,6 +142,11 @@ template <> struct Serializer<Partial> {
   static Partial read(WireReader& r);
 };
 
+namespace detail {
+/// Registers the graph layer's value types (Partial) for transfer; idempotent. lower() calls it.
+void register_graph_serializers();
+}  // namespace detail
+
 /// A reduction over `axes()` of its single input. Lowered to one partial per input chunk
 /// (fused with the input's elementwise producers), combined in a tree with fan-in
 /// `split_every()`, then finalised into the output chunk.
