@@ -92,7 +92,8 @@ Array Array::persist(const ComputeOptions& options) const {
   for (std::size_t k = 0; k < r.values.size(); ++k) {
     if (!r.values[k].empty()) blocks[k] = r.values[k].get<Block>();
   }
-  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), std::move(r.owners), s.rank(), "persist"));
+  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), std::move(r.owners),
+                                          s.rank(), "persist"));
 }
 
 LoweredGraph Array::lower(const LowerOptions& options) const {

@@ -38,11 +38,13 @@ class Registry {
     add<std::vector<std::int64_t>>();
     add<std::vector<double>>();
   }
-  void insert(std::type_index type, const std::string& name, detail::EncodeFn e, detail::DecodeFn d) {
+  void insert(std::type_index type, const std::string& name, detail::EncodeFn e,
+              detail::DecodeFn d) {
     std::lock_guard lock(m_mutex);
     const std::uint64_t id = type_id(name);
     if (auto it = m_by_id.find(id); it != m_by_id.end() && it->second.name != name) {
-      throw value_error(fmt::format("serializer names '{}' and '{}' collide", name, it->second.name));
+      throw value_error(
+          fmt::format("serializer names '{}' and '{}' collide", name, it->second.name));
     }
     Codec c{id, name, e, d};
     m_by_type[type] = c;
@@ -52,23 +54,27 @@ class Registry {
     std::lock_guard lock(m_mutex);
     auto it = m_by_type.find(t);
     if (it == m_by_type.end()) {
-      throw dtype_error(fmt::format("values of type {} cannot cross ranks: no tessera::Serializer is registered for it",
-                                    t.name()));
+      throw dtype_error(fmt::format(
+          "values of type {} cannot cross ranks: no tessera::Serializer is registered for it",
+          t.name()));
     }
     return it->second;
   }
   Codec by_id(std::uint64_t id) const {
     std::lock_guard lock(m_mutex);
     auto it = m_by_id.find(id);
-    if (it == m_by_id.end()) throw dtype_error(fmt::format("received a value of unregistered type id {:016x}", id));
+    if (it == m_by_id.end())
+      throw dtype_error(fmt::format("received a value of unregistered type id {:016x}", id));
     return it->second;
   }
 
  private:
-  template <class T> void add() {
-    insert(typeid(T), std::string(Serializer<T>::name()),
-           [](const Value& v, WireWriter& w) { Serializer<T>::write(v.get<T>(), w); },
-           [](WireReader& r) { return Value::make<T>(Serializer<T>::read(r)); });
+  template <class T>
+  void add() {
+    insert(
+        typeid(T), std::string(Serializer<T>::name()),
+        [](const Value& v, WireWriter& w) { Serializer<T>::write(v.get<T>(), w); },
+        [](WireReader& r) { return Value::make<T>(Serializer<T>::read(r)); });
   }
   mutable std::mutex m_mutex;
   std::unordered_map<std::type_index, Codec> m_by_type;
@@ -86,19 +92,22 @@ constexpr std::size_t prefix_bytes(std::size_t segments) { return 8 + 4 + 8 * se
 }  // namespace
 
 namespace detail {
-void register_codec(std::type_index type, const std::string& name, EncodeFn encode, DecodeFn decode) {
+void register_codec(std::type_index type, const std::string& name, EncodeFn encode,
+                    DecodeFn decode) {
   registry().insert(type, name, encode, decode);
 }
 }  // namespace detail
 
 Segment WireReader::segment() {
-  if (m_next_segment >= m_segments.size()) throw value_error("malformed value: fewer segments than its header reads");
+  if (m_next_segment >= m_segments.size())
+    throw value_error("malformed value: fewer segments than its header reads");
   return m_segments[m_next_segment++];
 }
 
 std::span<const std::byte> WireReader::take(std::size_t n) {
   if (m_pos + n > m_header.size()) {
-    throw value_error(fmt::format("malformed value: header of {} bytes read past its end", m_header.size()));
+    throw value_error(
+        fmt::format("malformed value: header of {} bytes read past its end", m_header.size()));
   }
   auto s = m_header.subspan(m_pos, n);
   m_pos += n;
@@ -144,7 +153,8 @@ Segment allocate_segment(std::size_t size) {
   const std::size_t rounded = (std::max<std::size_t>(size, 1) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);
   if (p == nullptr) throw std::bad_alloc();
-  return Segment{std::shared_ptr<void>(p, [](void* q) { std::free(q); }), static_cast<std::byte*>(p), size};
+  return Segment{std::shared_ptr<void>(p, [](void* q) { std::free(q); }),
+                 static_cast<std::byte*>(p), size};
 }
 
 Value decode(std::span<const std::byte> header, std::vector<Segment> segments) {
@@ -171,7 +181,8 @@ Block Serializer<Block>::read(WireReader& r) {
   Segment s = r.segment();
   Block b = Block::adopt(dtype, std::move(shape), s.data, s.owner);
   if (b.nbytes() != s.size) {
-    throw value_error(fmt::format("received block of shape {} with {} bytes", shape_string(b.shape()), s.size));
+    throw value_error(
+        fmt::format("received block of shape {} with {} bytes", shape_string(b.shape()), s.size));
   }
   return b;
 }

@@ -26,7 +26,8 @@ void set_default_scheduler(Scheduler* s) { g_default_override.store(s, std::memo
 
 namespace tessera {
 
-RunResult Scheduler::execute(const TaskGraph& graph, std::span<const TaskId> outputs, ResultPlacement) {
+RunResult Scheduler::execute(const TaskGraph& graph, std::span<const TaskId> outputs,
+                             ResultPlacement) {
   // One process holds everything: every placement is the same.
   RunResult r;
   r.values = run(graph, outputs);

@@ -84,8 +84,8 @@ std::string Expr::label() const { return fmt::format("{}-{}", op_name(), short_t
 DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::string_view name)
     : DataExpr(std::move(chunks), dtype, std::move(blocks), {}, 0, name) {}
 
-DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::vector<int> owners,
-                   int this_rank, std::string_view name)
+DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks,
+                   std::vector<int> owners, int this_rank, std::string_view name)
     : Expr(ExprKind::Data, chunks.shape(), dtype, chunks, {}, unique_token(), name),
       m_blocks(std::move(blocks)),
       m_owners(std::move(owners)),
@@ -93,8 +93,8 @@ DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std
       m_name(name) {
   if (static_cast<index_t>(m_blocks.size()) != this->chunks().num_chunks() ||
       (!m_owners.empty() && static_cast<index_t>(m_owners.size()) != this->chunks().num_chunks())) {
-    throw shape_error(fmt::format("{} blocks and {} owners given for a grid of {} chunks", m_blocks.size(),
-                                  m_owners.size(), this->chunks().num_chunks()));
+    throw shape_error(fmt::format("{} blocks and {} owners given for a grid of {} chunks",
+                                  m_blocks.size(), m_owners.size(), this->chunks().num_chunks()));
   }
   for (index_t c = 0; c < this->chunks().num_chunks(); ++c) {
     if (!holds(c)) continue;
@@ -133,8 +133,12 @@ bool ReduceExpr::reduces(int axis) const noexcept {
 
 namespace tessera {
 
-void Serializer<Partial>::write(const Partial& p, WireWriter& w) { Serializer<std::vector<Block>>::write(p.fields, w); }
-Partial Serializer<Partial>::read(WireReader& r) { return Partial{Serializer<std::vector<Block>>::read(r)}; }
+void Serializer<Partial>::write(const Partial& p, WireWriter& w) {
+  Serializer<std::vector<Block>>::write(p.fields, w);
+}
+Partial Serializer<Partial>::read(WireReader& r) {
+  return Partial{Serializer<std::vector<Block>>::read(r)};
+}
 
 namespace detail {
 void register_graph_serializers() {

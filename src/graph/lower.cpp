@@ -79,7 +79,9 @@ class Lowerer {
       }
     }
     // Placement weighs a task's inputs by their bytes.
-    m_graph.set_size_hint(id, static_cast<std::size_t>(shape_size(e->chunks().chunk_shape(coords))) * dtype_size(e->dtype()));
+    m_graph.set_size_hint(id,
+                          static_cast<std::size_t>(shape_size(e->chunks().chunk_shape(coords))) *
+                              dtype_size(e->dtype()));
     m_memo.emplace(std::pair{e, c}, id);
     return id;
   }

@@ -74,7 +74,8 @@ std::uint64_t TaskGraph::fingerprint() const {
   t.add(size());
   std::vector<Token> label_tokens;
   label_tokens.reserve(m_labels.size());
-  for (const auto& l : m_labels) label_tokens.push_back(Tokenizer().add(std::string_view(l)).finish());
+  for (const auto& l : m_labels)
+    label_tokens.push_back(Tokenizer().add(std::string_view(l)).finish());
   for (std::size_t i = 0; i < size(); ++i) {
     t.add(label_tokens[m_task_label[i]]).add(m_pin[i]).add(m_dep_offset[i + 1] - m_dep_offset[i]);
   }

@@ -254,7 +254,8 @@ std::string scheduler_param_name(const ::testing::TestParamInfo<int>& info) {
   return std::string(s.name()) + (s.name() == "synchronous" ? "" : std::to_string(s.num_threads()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Schedulers, TaskErrors, ::testing::Range(0, 4), scheduler_param_name);
+INSTANTIATE_TEST_SUITE_P(Schedulers, TaskErrors, ::testing::Range(0, num_schedulers()),
+                         scheduler_param_name);
 
 Array throwing_array(index_t bad, const ChunkSpec& chunks) {
   return fromfunction<double>(

@@ -28,7 +28,8 @@ TEST(Serialize, ScalarsAndStrings) {
   EXPECT_EQ(round_trip(Value::make<std::int64_t>(-42)).get<std::int64_t>(), -42);
   EXPECT_EQ(round_trip(Value::make(2.5)).get<double>(), 2.5);
   EXPECT_EQ(round_trip(Value::make(true)).get<bool>(), true);
-  EXPECT_EQ(round_trip(Value::make(std::string("héllo\0x", 8))).get<std::string>(), std::string("héllo\0x", 8));
+  EXPECT_EQ(round_trip(Value::make(std::string("héllo\0x", 8))).get<std::string>(),
+            std::string("héllo\0x", 8));
   EXPECT_EQ(round_trip(Value::make(std::string())).get<std::string>(), "");
   const std::vector<double> v{1.5, -2, 3};
   EXPECT_EQ(round_trip(Value::make(v)).get<std::vector<double>>(), v);
@@ -40,7 +41,8 @@ TEST(Serialize, BlockTravelsAsOneSegmentWithoutCopyOnSend) {
   const Value v = Value::make(b);
   WireValue w = encode(v);
   ASSERT_EQ(w.segments.size(), 1u);
-  EXPECT_EQ(w.segments[0].data(), static_cast<const std::byte*>(b.data()));  // points into the block
+  EXPECT_EQ(w.segments[0].data(),
+            static_cast<const std::byte*>(b.data()));  // points into the block
   const Block back = round_trip(v).get<Block>();
   EXPECT_EQ(back.dtype(), DType::Int32);
   EXPECT_EQ(back.shape(), (Shape{3, 4}));

@@ -12,15 +12,54 @@
 #include <xtensor/xio.hpp>
 
 #include "tessera/tessera.hpp"
+#ifdef TESSERA_TEST_DISTRIBUTED
+#include "tessera/exec/distributed_scheduler.hpp"
+#endif
 
 namespace tessera::testing {
 
+#ifdef TESSERA_TEST_DISTRIBUTED
+/// Releases the distributed scheduler at the end of RUN_ALL_TESTS, before MPI is finalised.
+class SchedulerRelease : public ::testing::Environment {
+ public:
+  explicit SchedulerRelease(std::vector<std::shared_ptr<Scheduler>>* s) : m_s(s) {}
+  void TearDown() override { m_s->clear(); }
+
+ private:
+  std::vector<std::shared_ptr<Scheduler>>* m_s;
+};
+#endif
+
 /// Synchronous, and threaded with 1, 2 and 4 workers (4 oversubscribes a 2-core machine).
+/// Test executables built as MPI tests (TESSERA_TEST_DISTRIBUTED) add a DistributedScheduler
+/// over every rank, with 1 worker per rank: each computes collectively on 1 to 4 ranks.
 inline std::vector<std::shared_ptr<Scheduler>> all_schedulers() {
-  static std::vector<std::shared_ptr<Scheduler>> s = {
-      std::make_shared<SynchronousScheduler>(), std::make_shared<ThreadedScheduler>(1),
-      std::make_shared<ThreadedScheduler>(2), std::make_shared<ThreadedScheduler>(4)};
+  static std::vector<std::shared_ptr<Scheduler>> s = [] {
+    std::vector<std::shared_ptr<Scheduler>> v = {
+        std::make_shared<SynchronousScheduler>(), std::make_shared<ThreadedScheduler>(1),
+        std::make_shared<ThreadedScheduler>(2), std::make_shared<ThreadedScheduler>(4)};
+#ifdef TESSERA_TEST_DISTRIBUTED
+    v.push_back(std::make_shared<DistributedScheduler>(comm::Communicator::world(), 1));
+#endif
+    return v;
+  }();
+#ifdef TESSERA_TEST_DISTRIBUTED
+  static const bool registered = [] {
+    ::testing::AddGlobalTestEnvironment(new SchedulerRelease(&s));
+    return true;
+  }();
+  (void)registered;
+#endif
   return s;
+}
+
+/// How many schedulers all_schedulers() has (for parameterised test suites).
+constexpr int num_schedulers() {
+#ifdef TESSERA_TEST_DISTRIBUTED
+  return 5;
+#else
+  return 4;
+#endif
 }
 
 /// Chunk specs to sweep for `shape`: one chunk, single elements (when small), uneven sizes,

@@ -45,7 +45,7 @@ struct Segment {
 class WireWriter {
  public:
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put(const T& v) {
     const auto* p = reinterpret_cast<const std::byte*>(&v);
     m_header.insert(m_header.end(), p, p + sizeof(T));
@@ -70,13 +70,14 @@ class WireReader {
   WireReader(std::span<const std::byte> header, std::vector<Segment> segments)
       : m_header(header), m_segments(std::move(segments)) {}
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  T get() {
+  requires std::is_trivially_copyable_v<T> T get() {
     T v;
     std::memcpy(&v, take(sizeof(T)).data(), sizeof(T));
     return v;
   }
-  std::span<const std::byte> get_bytes() { return take(static_cast<std::size_t>(get<std::uint64_t>())); }
+  std::span<const std::byte> get_bytes() {
+    return take(static_cast<std::size_t>(get<std::uint64_t>()));
+  }
   /// The next received segment.
   Segment segment();
 
@@ -89,7 +90,8 @@ class WireReader {
 };
 
 /// The customisation point (see the file comment). Unspecialised: not serialisable.
-template <class T> struct Serializer;
+template <class T>
+struct Serializer;
 
 /// Whether values of T can cross ranks.
 template <class T>
@@ -117,19 +119,27 @@ Segment allocate_segment(std::size_t size);
 namespace detail {
 using EncodeFn = void (*)(const Value&, WireWriter&);
 using DecodeFn = Value (*)(WireReader&);
-void register_codec(std::type_index type, const std::string& name, EncodeFn encode, DecodeFn decode);
+void register_codec(std::type_index type, const std::string& name, EncodeFn encode,
+                    DecodeFn decode);
 
-template <class U> constexpr const char* arithmetic_name() {
-  if constexpr (std::is_same_v<U, bool>) return "bool";
-  else if constexpr (std::is_same_v<U, char>) return "char";
-  else if constexpr (std::is_floating_point_v<U>) return sizeof(U) == 4 ? "f32" : sizeof(U) == 8 ? "f64" : "f128";
-  else if constexpr (std::is_signed_v<U>) return sizeof(U) == 1 ? "i8" : sizeof(U) == 2 ? "i16" : sizeof(U) == 4 ? "i32" : "i64";
-  else return sizeof(U) == 1 ? "u8" : sizeof(U) == 2 ? "u16" : sizeof(U) == 4 ? "u32" : "u64";
+template <class U>
+constexpr const char* arithmetic_name() {
+  if constexpr (std::is_same_v<U, bool>)
+    return "bool";
+  else if constexpr (std::is_same_v<U, char>)
+    return "char";
+  else if constexpr (std::is_floating_point_v<U>)
+    return sizeof(U) == 4 ? "f32" : sizeof(U) == 8 ? "f64" : "f128";
+  else if constexpr (std::is_signed_v<U>)
+    return sizeof(U) == 1 ? "i8" : sizeof(U) == 2 ? "i16" : sizeof(U) == 4 ? "i32" : "i64";
+  else
+    return sizeof(U) == 1 ? "u8" : sizeof(U) == 2 ? "u16" : sizeof(U) == 4 ? "u32" : "u64";
 }
 }  // namespace detail
 
 /// Makes values of T transferable between ranks. Idempotent; call on every rank.
-template <Serializable T> void register_serializer() {
+template <Serializable T>
+void register_serializer() {
   detail::register_codec(
       typeid(T), std::string(Serializer<T>::name()),
       [](const Value& v, WireWriter& w) { Serializer<T>::write(v.get<T>(), w); },
@@ -139,14 +149,15 @@ template <Serializable T> void register_serializer() {
 // --- built-in serializers ---------------------------------------------------------------------
 
 template <class T>
-  requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 struct Serializer<T> {
   static std::string name() { return detail::arithmetic_name<T>(); }
   static void write(const T& v, WireWriter& w) { w.put(v); }
   static T read(WireReader& r) { return r.get<T>(); }
 };
 
-template <Serializable T> struct Serializer<std::vector<T>> {
+template <Serializable T>
+struct Serializer<std::vector<T>> {
   static std::string name() { return "vector<" + std::string(Serializer<T>::name()) + ">"; }
   static void write(const std::vector<T>& v, WireWriter& w) {
     w.put<std::uint64_t>(v.size());
@@ -159,16 +170,20 @@ template <Serializable T> struct Serializer<std::vector<T>> {
   }
 };
 
-template <> struct Serializer<std::string> {
+template <>
+struct Serializer<std::string> {
   static std::string name() { return "string"; }
-  static void write(const std::string& v, WireWriter& w) { w.put_bytes(std::as_bytes(std::span(v.data(), v.size()))); }
+  static void write(const std::string& v, WireWriter& w) {
+    w.put_bytes(std::as_bytes(std::span(v.data(), v.size())));
+  }
   static std::string read(WireReader& r) {
     const auto b = r.get_bytes();
     return std::string(reinterpret_cast<const char*>(b.data()), b.size());
   }
 };
 
-template <> struct Serializer<Block> {
+template <>
+struct Serializer<Block> {
   static std::string name() { return "tessera.Block"; }
   static void write(const Block& b, WireWriter& w);
   static Block read(WireReader& r);

@@ -98,7 +98,9 @@ class DataExpr final : public Expr {
     return m_blocks[static_cast<std::size_t>(linear_chunk)];
   }
   /// The rank that holds chunk `c` (-1: every rank).
-  int owner(index_t c) const { return m_owners.empty() ? -1 : m_owners[static_cast<std::size_t>(c)]; }
+  int owner(index_t c) const {
+    return m_owners.empty() ? -1 : m_owners[static_cast<std::size_t>(c)];
+  }
   /// Whether this rank holds chunk `c`.
   bool holds(index_t c) const { return owner(c) < 0 || owner(c) == m_rank; }
   std::string_view op_name() const override { return m_name; }
@@ -136,7 +138,8 @@ struct Partial {
   std::vector<Block> fields;
 };
 
-template <> struct Serializer<Partial> {
+template <>
+struct Serializer<Partial> {
   static std::string name() { return "tessera.Partial"; }
   static void write(const Partial& p, WireWriter& w);
   static Partial read(WireReader& r);

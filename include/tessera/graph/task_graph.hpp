@@ -58,7 +58,9 @@ class TaskGraph {
   void pin(TaskId id, int rank) { m_pin.at(static_cast<std::size_t>(id)) = rank; }
   int pinned_rank(TaskId id) const { return m_pin[static_cast<std::size_t>(id)]; }
   /// Expected size of the task's value in bytes (0: unknown); placement weighs inputs by it.
-  void set_size_hint(TaskId id, std::size_t bytes) { m_size_hint.at(static_cast<std::size_t>(id)) = bytes; }
+  void set_size_hint(TaskId id, std::size_t bytes) {
+    m_size_hint.at(static_cast<std::size_t>(id)) = bytes;
+  }
   std::size_t size_hint(TaskId id) const { return m_size_hint[static_cast<std::size_t>(id)]; }
   /// A hash of the graph's structure (sizes, labels, dependencies, pins): equal on every rank
   /// that built the same graph. Distributed schedulers compare it across ranks.
