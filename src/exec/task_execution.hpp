@@ -20,7 +20,9 @@
 namespace tessera::detail {
 
 /// Per-task flags of a RunPlan.
-enum RunFlag : std::uint8_t { kNeeded = 1, kOutput = 2 };
+/// kRemote (distributed runs): the task runs on another rank and its value arrives through
+/// DataflowRun::deliver; kPublish: other ranks need the task's value once it has run here.
+enum RunFlag : std::uint8_t { kNeeded = 1, kOutput = 2, kRemote = 4, kPublish = 8 };
 
 /// The part of a graph one run needs. Arrays cover tasks 0..extent-1 only: no task above the
 /// largest output can be needed, since dependencies always have smaller ids.
@@ -35,6 +37,12 @@ struct RunPlan {
 
   bool needed(TaskId id) const noexcept { return (flags[index(id)] & kNeeded) != 0; }
   bool output(TaskId id) const noexcept { return (flags[index(id)] & kOutput) != 0; }
+  bool remote(TaskId id) const noexcept { return (flags[index(id)] & kRemote) != 0; }
+  bool publish(TaskId id) const noexcept { return (flags[index(id)] & kPublish) != 0; }
+  /// A task this rank runs itself.
+  bool runs_here(TaskId id) const noexcept {
+    return (flags[index(id)] & (kNeeded | kRemote)) == kNeeded;
+  }
   static std::size_t index(TaskId id) noexcept { return static_cast<std::size_t>(id); }
 };
 
@@ -65,7 +73,8 @@ inline RunPlan plan_run(const TaskGraph& graph, std::span<const TaskId> outputs)
   return plan;
 }
 
-/// Successor lists of the needed tasks in CSR form; each list is in increasing id order and
+/// Successor lists of the needed tasks that run here (remote tasks have no inputs here) in CSR
+/// form; each list is in increasing id order and
 /// has one entry per dependency entry (so its length is plan.consumers of the task).
 struct Successors {
   std::vector<std::uint32_t> offset;  // extent + 1 entries
@@ -89,7 +98,7 @@ inline Successors build_successors(const TaskGraph& graph, const RunPlan& plan) 
   // Filling from the back, in decreasing consumer order, leaves offset[i + 1] at the start of
   // task i + 1's list (that is, the end of task i's) and the lists in increasing order.
   for (auto id = static_cast<TaskId>(plan.extent) - 1; id >= 0; --id) {
-    if (!plan.needed(id)) continue;
+    if (!plan.runs_here(id)) continue;
     for (TaskId dep : graph.deps(id)) s.ids[--s.offset[RunPlan::index(dep) + 1]] = id;
   }
   // offset[i + 1] now is the start of task i's list; shift the array to the usual CSR layout.

@@ -56,12 +56,14 @@ TEST(Compute, ComputeReturnsTheWholeArray) {
       auto calls = std::make_shared<std::atomic<std::int64_t>>(0);
       const Array x = counted(calls, shape, spec);
       for (const auto& s : all_schedulers()) {
+        calls->store(0);
         const xt::xarray<double> got = x.compute<double>({.scheduler = s.get()});
         EXPECT_EQ(Shape(got.shape().begin(), got.shape().end()), shape);
         EXPECT_EQ(got, ref) << shape_string(shape) << " chunks " << x.chunks().to_string() << " on "
                             << s->name();
+        // Each element once per compute (on one rank, under a distributed scheduler).
+        EXPECT_EQ(sum_over_ranks(calls->load()), copies_of_work(*s) * shape_size(shape));
       }
-      EXPECT_EQ(calls->load(), 4 * shape_size(shape));  // each element once per compute
     }
   }
 }
@@ -171,7 +173,8 @@ TEST(Compute, PersistDoesNotRerunTheProducer) {
     auto calls = std::make_shared<std::atomic<std::int64_t>>(0);
     const Array x = counted(calls, shape, ChunkSpec{7, 6});
     const Array y = (x * 2.0 + 1.0).persist({.scheduler = s.get()});
-    EXPECT_EQ(calls->load(), 600);
+    const std::int64_t once = copies_of_work(*s) * 600;
+    EXPECT_EQ(sum_over_ranks(calls->load()), once);
     EXPECT_EQ(y.shape(), shape);
     EXPECT_EQ(y.dtype(), DType::Float64);
     EXPECT_EQ(y.chunks(), x.chunks());
@@ -181,16 +184,19 @@ TEST(Compute, PersistDoesNotRerunTheProducer) {
     EXPECT_DOUBLE_EQ(y.sum().item<double>({.scheduler = s.get()}), xt::sum(ref * 2.0 + 1.0)());
     EXPECT_EQ((y[{Slice{3, 9}, 4}].compute<double>({.scheduler = s.get()})),
               xt::xarray<double>(xt::view(ref * 2.0 + 1.0, xt::range(3, 9), 4)));
-    EXPECT_EQ(calls->load(), 600) << "a persisted array re-ran its producer on " << s->name();
-    // Its graph is nothing but the stored chunks.
+    EXPECT_EQ(sum_over_ranks(calls->load()), once)
+        << "a persisted array re-ran its producer on " << s->name();
+    // Its graph is nothing but the stored chunks: here, or (distributed) on their owners.
     const LoweredGraph lg = y.lower();
     EXPECT_EQ(lg.graph.size(), static_cast<std::size_t>(y.chunks().num_chunks()));
-    for (TaskId t = 0; t < static_cast<TaskId>(lg.graph.size()); ++t)
-      EXPECT_FALSE(lg.graph.literal(t).empty());
+    for (TaskId t = 0; t < static_cast<TaskId>(lg.graph.size()); ++t) {
+      const int pin = lg.graph.pinned_rank(t);
+      EXPECT_EQ(lg.graph.literal(t).empty(), pin >= 0 && pin != s->rank());
+    }
     // Persisting again is free and keeps the token.
     const Array z = y.persist();
     EXPECT_EQ(z.token(), y.token());
-    EXPECT_EQ(calls->load(), 600);
+    EXPECT_EQ(sum_over_ranks(calls->load()), once);
   }
 }
 
@@ -200,32 +206,35 @@ TEST(Compute, PersistedArraysCombineWithLazyOnes) {
   auto calls = std::make_shared<std::atomic<std::int64_t>>(0);
   const Array x = counted(calls, shape, ChunkSpec{5, 4});
   const Array p = x.persist();
-  EXPECT_EQ(calls->load(), 120);
+  const std::int64_t ranks = test_ranks();  // the default scheduler is local: every rank runs it
+  EXPECT_EQ(sum_over_ranks(calls->load()), ranks * 120);
   for (const auto& s : all_schedulers()) {
     const ComputeOptions o{.scheduler = s.get()};
+    const std::int64_t copies = copies_of_work(*s);
     calls->store(0);
     // p + x: the lazy operand runs once, the persisted one not at all.
     EXPECT_EQ((p + x).compute<double>(o), xt::xarray<double>(2.0 * ref));
-    EXPECT_EQ(calls->load(), 120);
+    EXPECT_EQ(sum_over_ranks(calls->load()), copies * 120);
     calls->store(0);
     const xt::xarray<double> row = xt::view(ref, 3, xt::all());
     EXPECT_EQ((p - x[{3}]).compute<double>(o), xt::xarray<double>(ref - row));
-    EXPECT_EQ(calls->load(), 50);  // only the chunks of the lazy one that hold row 3 (5 x 10)
+    // Only the chunks of the lazy one that hold row 3 (5 x 10).
+    EXPECT_EQ(sum_over_ranks(calls->load()), copies * 50);
     calls->store(0);
     EXPECT_EQ((p * p).sum(1).compute<double>(o), xt::xarray<double>(xt::sum(ref * ref, {1})));
-    EXPECT_EQ(calls->load(), 0);
+    EXPECT_EQ(sum_over_ranks(calls->load()), 0);
     // A persisted array with a different chunking than its lazy partner.
     const Array q = from_xtensor(ref, 3).persist(o);
     EXPECT_EQ((q + x).compute<double>(o), xt::xarray<double>(2.0 * ref));
-    EXPECT_EQ(calls->load(), 120);
+    EXPECT_EQ(sum_over_ranks(calls->load()), copies * 120);
   }
   // Persisting a reduction.
   calls->store(0);
   const Array m = x.mean(0).persist();
-  EXPECT_EQ(calls->load(), 120);
+  EXPECT_EQ(sum_over_ranks(calls->load()), ranks * 120);
   EXPECT_TRUE(
       matches<double>(x - m, xt::xarray<double>(ref - xt::mean(ref, {0})), *all_schedulers()[3]));
-  EXPECT_EQ(calls->load(), 240);
+  EXPECT_EQ(sum_over_ranks(calls->load()), ranks * 240);
 }
 
 TEST(Compute, PersistOfDataReturnsItself) {

@@ -62,6 +62,33 @@ constexpr int num_schedulers() {
 #endif
 }
 
+/// The number of ranks running the test executable (1 unless it is an MPI test).
+inline int test_ranks() {
+#ifdef TESSERA_TEST_DISTRIBUTED
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+#else
+  return 1;
+#endif
+}
+
+/// `local` summed over the ranks running the test (collective in MPI tests): counts of calls
+/// that a distributed scheduler splits between ranks.
+inline std::int64_t sum_over_ranks(std::int64_t local) {
+#ifdef TESSERA_TEST_DISTRIBUTED
+  std::int64_t sum = 0;
+  MPI_Allreduce(&local, &sum, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  return sum;
+#else
+  return local;
+#endif
+}
+
+/// How many ranks compute a whole graph when it runs on `s`: a distributed scheduler splits
+/// the work between all ranks (1 copy), a local one runs it on every rank of the test.
+inline int copies_of_work(const Scheduler& s) { return s.name() == "distributed" ? 1 : test_ranks(); }
+
 /// Chunk specs to sweep for `shape`: one chunk, single elements (when small), uneven sizes,
 /// and an explicit irregular grid.
 inline std::vector<ChunkSpec> chunkings(const Shape& shape) {

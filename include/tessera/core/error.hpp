@@ -44,17 +44,21 @@ class graph_error : public error {
   using error::error;
 };
 
-/// A task raised while the graph ran. The message names the task and carries the original
-/// message; `task()` is the task's name, `what_original()` the inner message.
+/// A task raised while the graph ran. The message names the task (and, in a distributed run,
+/// the rank it ran on) and carries the original message: "task ('sum-3fa2c1de', 2) failed on
+/// rank 1: ...". `task()` is the task's name, `what_original()` the inner message, `rank()`
+/// the rank (-1 when the run was not distributed).
 class task_error : public error {
  public:
-  task_error(std::string task, std::string original);
+  task_error(std::string task, std::string original, int rank = -1);
   const std::string& task() const noexcept { return m_task; }
   const std::string& what_original() const noexcept { return m_original; }
+  int rank() const noexcept { return m_rank; }
 
  private:
   std::string m_task;
   std::string m_original;
+  int m_rank;
 };
 
 }  // namespace tessera

@@ -3,6 +3,7 @@
 /// `Scheduler`: runs a TaskGraph. One interface for the synchronous and threaded
 /// schedulers (and, later, the distributed one), chosen per call or by default.
 
+#include <cstddef>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,15 @@ class Scheduler {
   /// every rank calls it with the same graph, in the same order.
   virtual RunResult execute(const TaskGraph& graph, std::span<const TaskId> outputs,
                             ResultPlacement placement);
+
+  /// run() where output k ends up on the ranks `destinations[k]` as well as on the rank that
+  /// computed it (`owners` in the result). Collective, like execute().
+  virtual RunResult execute_to(const TaskGraph& graph, std::span<const TaskId> outputs,
+                               std::span<const std::vector<int>> destinations);
+
+  /// Every rank's `mine`, in rank order: the one collective that collections need outside a
+  /// graph (e.g. from_local learning the blocks of all ranks). One process: `{mine}`.
+  virtual std::vector<std::vector<std::byte>> allgather(std::span<const std::byte> mine);
 
   virtual std::string_view name() const noexcept = 0;
   /// This process's rank and the number of ranks the scheduler runs on (0 and 1 in one process).

@@ -152,6 +152,8 @@ class ThreadPool::WaitGroup {
   /// not called done() yet, or before the first done()).
   void add(std::int64_t n) noexcept { m_count.fetch_add(n, std::memory_order_relaxed); }
   void done() noexcept;
+  /// Jobs announced and not done yet (a snapshot).
+  std::int64_t pending() const noexcept { return m_count.load(std::memory_order_acquire); }
   /// Blocks until the count reaches zero. On a worker of `pool` it runs other jobs while it
   /// waits (so a task may itself run a graph on the pool it runs on without deadlock).
   void wait(ThreadPool& pool);

@@ -1,0 +1,64 @@
+#pragma once
+/// @file
+/// `comm::Communicator`: an owning or borrowing handle on an MPI communicator, with the few
+/// typed collectives the engine needs. Every member that communicates is collective over the
+/// communicator unless it says otherwise.
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace tessera::comm {
+
+class Communicator {
+ public:
+  /// MPI_COMM_WORLD, borrowed (never freed).
+  static Communicator world();
+  /// Borrows `comm`: the caller keeps it alive and frees it.
+  static Communicator borrow(MPI_Comm comm);
+
+  /// A borrowed MPI_COMM_SELF.
+  Communicator() : Communicator(MPI_COMM_SELF, false) {}
+  ~Communicator();
+  /// Copies duplicate (MPI_Comm_dup, collective): a copy never shares message matching with
+  /// its source, so libraries cannot intercept each other's messages.
+  Communicator(const Communicator& other);
+  Communicator& operator=(const Communicator& other);
+  Communicator(Communicator&& other) noexcept;
+  Communicator& operator=(Communicator&& other) noexcept;
+
+  /// A duplicate that this object owns, with MPI_ERRORS_RETURN set. Collective.
+  Communicator dup() const;
+
+  int rank() const noexcept { return m_rank; }
+  int size() const noexcept { return m_size; }
+  MPI_Comm native() const noexcept { return m_comm; }
+  /// The largest tag usable on this communicator (MPI_TAG_UB, at least 32767).
+  int tag_ub() const;
+
+  // --- collectives ---------------------------------------------------------------------------
+
+  void barrier() const;
+  /// Every rank's `mine`, in rank order (sizes may differ).
+  std::vector<std::vector<std::byte>> allgather_bytes(std::span<const std::byte> mine) const;
+  /// `data` from `root` on every rank (`data` is resized on the others).
+  void bcast_bytes(std::vector<std::byte>& data, int root) const;
+  /// The minimum or maximum of `v` over every rank.
+  std::int64_t allreduce_min(std::int64_t v) const;
+  std::int64_t allreduce_max(std::int64_t v) const;
+
+ private:
+  Communicator(MPI_Comm comm, bool owned);
+  void release() noexcept;
+
+  MPI_Comm m_comm = MPI_COMM_NULL;
+  bool m_owned = false;
+  int m_rank = 0;
+  int m_size = 1;
+};
+
+}  // namespace tessera::comm

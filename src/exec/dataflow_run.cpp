@@ -1,0 +1,213 @@
+#include "exec/dataflow_run.hpp"
+
+#include <algorithm>
+#include <memory>
+
+namespace tessera::detail {
+
+void DataflowTaskJob::execute(ThreadPool::Worker& self) {
+  DataflowRun& run = *m_run;  // *this lives in the run's storage: done() must come last
+  run.run_chain(self, m_id);
+  run.job_done();
+}
+
+void DataflowRootFeeder::execute(ThreadPool::Worker& self) { m_run->feed_roots(self); }
+
+DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan, RemoteLink* link)
+    : m_pool(pool),
+      m_graph(graph),
+      m_plan(std::move(plan)),
+      m_link(link),
+      m_successors(build_successors(graph, m_plan)),
+      m_remaining(dependency_counts(graph, m_plan)),
+      m_results(m_plan.extent),
+      m_roots(sorted_roots(graph, m_plan)),
+      // Claiming roots a few at a time keeps two workers from interleaving neighbouring roots
+      // (they would share the cache lines of counters and values on every task) while staying
+      // close to the global priority order; a worker runs the roots it claimed in order.
+      m_root_chunk(std::clamp<std::int64_t>(
+          static_cast<std::int64_t>(m_roots.size()) / (std::int64_t{pool.num_threads()} * 64), 1,
+          16)),
+      m_jobs(std::allocator<DataflowTaskJob>().allocate(m_plan.extent)),
+      m_feeders(std::min<std::int64_t>(
+          (static_cast<std::int64_t>(m_roots.size()) + m_root_chunk - 1) / m_root_chunk,
+          pool.num_threads())),
+      // The driver's token: held by distributed runs until finish(); run() releases it at once.
+      m_wait(m_feeders + 1) {}
+
+std::vector<std::int32_t> DataflowRun::dependency_counts(const TaskGraph& graph,
+                                                         const RunPlan& plan) {
+  std::vector<std::int32_t> counts(plan.extent, 0);
+  for (TaskId id = 0; static_cast<std::size_t>(id) < plan.extent; ++id) {
+    if (plan.remote(id)) {
+      counts[static_cast<std::size_t>(id)] = 1;  // its delivery
+    } else if (plan.needed(id)) {
+      counts[static_cast<std::size_t>(id)] = static_cast<std::int32_t>(graph.deps(id).size());
+    }
+  }
+  return counts;
+}
+
+std::vector<TaskId> DataflowRun::sorted_roots(const TaskGraph& graph, const RunPlan& plan) {
+  std::vector<TaskId> roots;
+  for (TaskId id = 0; static_cast<std::size_t>(id) < plan.extent; ++id) {
+    if (plan.runs_here(id) && graph.deps(id).empty()) roots.push_back(id);
+  }
+  const auto before = [&](TaskId a, TaskId b) { return runs_before(graph, a, b); };
+  if (!std::is_sorted(roots.begin(), roots.end(), before)) {
+    std::sort(roots.begin(), roots.end(), before);
+  }
+  return roots;
+}
+
+DataflowRun::~DataflowRun() {
+  // The jobs are trivially destructible: the storage can go without destroying the jobs in it.
+  static_assert(std::is_trivially_destructible_v<DataflowTaskJob>);
+  std::allocator<DataflowTaskJob>().deallocate(m_jobs, m_plan.extent);
+}
+
+std::vector<Value> DataflowRun::run(std::span<const TaskId> outputs) {
+  start();
+  m_wait.done();  // no deliveries in one process
+  m_wait.wait(m_pool);
+  if (m_error) std::rethrow_exception(m_error);
+  std::vector<Value> values;
+  values.reserve(outputs.size());
+  for (TaskId out : outputs) values.push_back(result(out));
+  return values;
+}
+
+void DataflowRun::start() {
+  for (std::int64_t i = 0; i < m_feeders; ++i) m_pool.submit(m_feeder);
+}
+
+void DataflowRun::finish() {
+  m_wait.done();
+  m_wait.wait(m_pool);
+}
+
+std::exception_ptr DataflowRun::error() const {
+  std::lock_guard lock(m_error_mutex);
+  return m_error;
+}
+
+void DataflowRun::job_done() noexcept {
+  // A distributed run's driver holds its token until finish(), so *this outlives this call
+  // even when done() leaves only that token.
+  RemoteLink* link = m_link;
+  m_wait.done();
+  // Wake the driver only when it has something to see (waking it per job would cost a
+  // system call per job); it also polls.
+  if (link && (m_wait.pending() == 1 || failed())) link->wake();
+}
+
+void DataflowRun::feed_roots(ThreadPool::Worker& self) {
+  const auto num_roots = static_cast<std::int64_t>(m_roots.size());
+  while (!failed()) {
+    const std::int64_t begin = m_next_root.fetch_add(m_root_chunk, std::memory_order_relaxed);
+    if (begin >= num_roots) break;
+    const std::int64_t end = std::min(begin + m_root_chunk, num_roots);
+    for (std::int64_t i = begin; i < end; ++i) {
+      run_chain(self, m_roots[static_cast<std::size_t>(i)]);
+      // Finish what this root made ready before starting the next one (depth-first).
+      while (ThreadPool::Job* job = self.pop()) job->execute(self);
+    }
+  }
+  job_done();  // the last touch of *this
+}
+
+void DataflowRun::run_chain(ThreadPool::Worker& self, TaskId id) {
+  while (id >= 0 && !failed()) {
+    if (!execute_task(id)) return;
+    id = release_successors(self, id);
+  }
+}
+
+void DataflowRun::store(TaskId id, Value value) {
+  // A value that only other ranks read is held by the link until it is sent, not here.
+  if (m_plan.consumers[static_cast<std::size_t>(id)] > 0 || m_plan.output(id)) {
+    result_ref(id) = std::move(value);
+  }
+}
+
+bool DataflowRun::execute_task(TaskId id) {
+  const auto deps = m_graph.deps(id);
+  Value value;
+  try {
+    InputBuffer inputs(deps.size());
+    for (std::size_t k = 0; k < deps.size(); ++k) {
+      const TaskId dep = deps[k];
+      // A consumer count of 1 means every other consumer has finished with the value (each
+      // reads it before it decrements): the last one takes the value instead of sharing it, so
+      // that it dies with the input buffer, as early as possible.
+      if (consumers(dep).load(std::memory_order_acquire) == 1 && !m_plan.output(dep)) {
+        inputs[k] = std::move(result_ref(dep));
+      } else {
+        inputs[k] = result_ref(dep);
+      }
+    }
+    value = invoke_task(m_graph, id, inputs.span());
+    if (m_plan.publish(id)) m_link->publish(id, value);
+  } catch (...) {
+    fail(std::current_exception());
+    return false;
+  }
+  store(id, std::move(value));
+  for (TaskId dep : deps) {
+    if (consumers(dep).fetch_sub(1, std::memory_order_acq_rel) == 1 && !m_plan.output(dep)) {
+      result_ref(dep) = Value();
+    }
+  }
+  return true;
+}
+
+void DataflowRun::deliver(TaskId id, Value value) {
+  store(id, std::move(value));
+  for (TaskId succ : m_successors.of(id)) {
+    if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
+    if (failed()) continue;
+    m_wait.add(1);  // the driver's token keeps the count above zero meanwhile
+    m_pool.submit(*std::construct_at(m_jobs + succ, *this, succ));
+  }
+}
+
+TaskId DataflowRun::release_successors(ThreadPool::Worker& self, TaskId id) {
+  // Scratch for the ready successors other than the one run next; per thread, so it keeps its
+  // capacity across tasks (this function never re-enters on one thread).
+  thread_local std::vector<TaskId> others;
+  others.clear();
+  TaskId next = -1;
+  for (TaskId succ : m_successors.of(id)) {
+    // acq_rel: the release publishes result(id); the acquire by whoever brings the count to
+    // zero makes the results of all of succ's dependencies visible to it.
+    if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
+    if (next < 0) {
+      next = succ;
+    } else if (runs_before(m_graph, succ, next)) {
+      others.push_back(next);
+      next = succ;
+    } else {
+      others.push_back(succ);
+    }
+  }
+  if (others.empty() || failed()) return next;
+  // Least urgent first, so that the most urgent ends up on top, where this worker pops next.
+  std::sort(others.begin(), others.end(),
+            [&](TaskId a, TaskId b) { return runs_before(m_graph, b, a); });
+  m_wait.add(static_cast<std::int64_t>(others.size()));
+  for (TaskId succ : others) {
+    self.push(*std::construct_at(m_jobs + succ, *this, succ));
+  }
+  return next;
+}
+
+void DataflowRun::fail(std::exception_ptr error) noexcept {
+  {
+    std::lock_guard lock(m_error_mutex);
+    if (!m_error) m_error = std::move(error);
+    m_failed.store(true, std::memory_order_relaxed);
+  }
+  if (m_link) m_link->wake();
+}
+
+}  // namespace tessera::detail

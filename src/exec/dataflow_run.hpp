@@ -1,0 +1,145 @@
+#pragma once
+/// @file
+/// `DataflowRun`: one run of a task graph on a work-stealing pool, driven by dataflow. The
+/// threaded scheduler runs whole graphs with it; the distributed scheduler runs each rank's
+/// share of a graph with it, feeding in the values that other ranks computed.
+///
+/// Each run counts, per task, the dependencies still missing and the consumers still to run.
+/// A worker that finishes a task decrements its successors' counters, runs the most urgent
+/// newly ready successor itself right away (no queue round trip, inputs still in cache) and
+/// pushes the others on its own deque, where idle workers can steal them. Tasks without
+/// dependencies are claimed in priority order from a shared list, a few at a time, and each
+/// worker finishes the work a root made ready before it claims the next one: execution stays
+/// depth-first, which is what keeps memory low for reductions.
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "exec/task_execution.hpp"
+#include "tessera/exec/thread_pool.hpp"
+
+namespace tessera::detail {
+
+class DataflowRun;
+
+/// A ready task waiting on a deque. Built in place, in its run's job storage, at the moment the
+/// task becomes ready (each task is pushed at most once per run), so the pool never allocates.
+class DataflowTaskJob final : public ThreadPool::Job {
+ public:
+  DataflowTaskJob(DataflowRun& run, TaskId id) noexcept : m_run(&run), m_id(id) {}
+  void execute(ThreadPool::Worker& self) override;
+
+ private:
+  DataflowRun* m_run;
+  TaskId m_id;
+};
+
+/// Claims tasks without dependencies (roots) in priority order; queued once per worker that
+/// takes part in a run.
+class DataflowRootFeeder final : public ThreadPool::Job {
+ public:
+  explicit DataflowRootFeeder(DataflowRun& run) noexcept : m_run(&run) {}
+  void execute(ThreadPool::Worker& self) override;
+
+ private:
+  DataflowRun* m_run;
+};
+
+/// What a distributed run plugs into a DataflowRun.
+class RemoteLink {
+ public:
+  /// A task flagged kPublish has run here with `value`. Called on the worker thread, before
+  /// the task counts as finished (so before DataflowRun::idle() can become true).
+  virtual void publish(TaskId id, const Value& value) = 0;
+  /// A job has finished (the link may now find the run idle). Must not block.
+  virtual void wake() noexcept = 0;
+
+ protected:
+  ~RemoteLink() = default;
+};
+
+class DataflowRun {
+ public:
+  /// `plan` says which tasks run here, which arrive from elsewhere (kRemote: each must be
+  /// delivered once) and which to publish; `link` is required when any task is remote or
+  /// published. The run lives on the caller's stack and must outlive every job it queues:
+  /// run() and finish() guarantee that.
+  DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan, RemoteLink* link = nullptr);
+  ~DataflowRun();
+  DataflowRun(const DataflowRun&) = delete;
+  DataflowRun& operator=(const DataflowRun&) = delete;
+
+  /// One process: starts, waits, and returns the outputs (rethrowing the first task error).
+  std::vector<Value> run(std::span<const TaskId> outputs);
+
+  // --- distributed use, all from the one thread that drives the run --------------------------
+
+  /// Queues the roots. Nothing runs before this.
+  void start();
+  /// The value of remote task `id` has arrived: its local consumers may run.
+  void deliver(TaskId id, Value value);
+  /// Nothing is queued or running: every local task has run, or waits for a delivery, or the
+  /// run has failed and drained. Safe from any thread.
+  bool idle() const noexcept { return m_wait.pending() == 1; }
+  /// Stops the run: no new task starts. The first error recorded is the run's error.
+  void fail(std::exception_ptr error) noexcept;
+  bool failed() const noexcept { return m_failed.load(std::memory_order_relaxed); }
+  std::exception_ptr error() const;
+  /// Ends a started distributed run: waits until no job is left. Call once, when idle().
+  void finish();
+
+  /// A task's value after the run (empty when it was released or is not held here).
+  const Value& result(TaskId id) const noexcept { return m_results[static_cast<std::size_t>(id)]; }
+
+  // --- called by the run's jobs --------------------------------------------------------------
+  void feed_roots(ThreadPool::Worker& self);
+  /// Runs `id`, then, for as long as each task makes one ready, its most urgent successor.
+  void run_chain(ThreadPool::Worker& self, TaskId id);
+  void job_done() noexcept;
+
+ private:
+  /// Runs one task and releases its inputs; false when it threw (the error is recorded).
+  bool execute_task(TaskId id);
+  /// Counts `id` as done for its successors. Returns the most urgent one that became ready
+  /// (or -1), and pushes the others on `self`'s deque, most urgent on top.
+  TaskId release_successors(ThreadPool::Worker& self, TaskId id);
+  /// Stores a finished task's value, unless nothing here will read it.
+  void store(TaskId id, Value value);
+
+  std::atomic_ref<std::int32_t> remaining(TaskId id) noexcept {
+    return std::atomic_ref<std::int32_t>(m_remaining[static_cast<std::size_t>(id)]);
+  }
+  std::atomic_ref<std::int32_t> consumers(TaskId id) noexcept {
+    return std::atomic_ref<std::int32_t>(m_plan.consumers[static_cast<std::size_t>(id)]);
+  }
+  Value& result_ref(TaskId id) noexcept { return m_results[static_cast<std::size_t>(id)]; }
+  static std::vector<std::int32_t> dependency_counts(const TaskGraph& graph, const RunPlan& plan);
+  static std::vector<TaskId> sorted_roots(const TaskGraph& graph, const RunPlan& plan);
+
+  ThreadPool& m_pool;
+  const TaskGraph& m_graph;
+  RunPlan m_plan;  // during the run, `consumers` is only accessed atomically
+  RemoteLink* m_link;
+  Successors m_successors;
+  std::vector<std::int32_t> m_remaining;  // dependencies not done yet; accessed atomically
+  std::vector<Value> m_results;
+  std::vector<TaskId> m_roots;  // sorted by (priority, id)
+  std::int64_t m_root_chunk;    // roots claimed at a time
+  DataflowTaskJob* m_jobs;      // uninitialised storage for one job per task
+
+  alignas(64) std::atomic<std::int64_t> m_next_root{0};
+  alignas(64) std::atomic<bool> m_failed{false};
+  mutable std::mutex m_error_mutex;
+  std::exception_ptr m_error;  // guarded by m_error_mutex until the run is over
+
+  std::int64_t m_feeders;  // copies of the feeder queued: one per worker with roots to claim
+  /// Counts the queued or running jobs, plus one token that a distributed run's driver holds
+  /// until finish() (deliveries can make new jobs until then).
+  ThreadPool::WaitGroup m_wait;
+  DataflowRootFeeder m_feeder{*this};
+};
+
+}  // namespace tessera::detail

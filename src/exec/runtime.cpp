@@ -1,0 +1,78 @@
+#include "tessera/exec/runtime.hpp"
+
+#include <sched.h>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <string_view>
+#include <thread>
+
+#include "tessera/comm/mpi_error.hpp"
+#include "tessera/exec/threaded_scheduler.hpp"
+
+namespace tessera {
+
+namespace {
+
+/// A positive integer from the environment; 0 when unset.
+int env_count(const char* name) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return 0;
+  const std::string_view s(text);
+  int n = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n < 1) {
+    throw value_error(fmt::format("{} must be a positive integer, got '{}'", name, s));
+  }
+  return n;
+}
+
+/// Ranks of `world` on this node (MPI_COMM_TYPE_SHARED). Collective.
+int ranks_on_node(const comm::Communicator& world) {
+  MPI_Comm node = MPI_COMM_NULL;
+  detail::check_mpi(
+      MPI_Comm_split_type(world.native(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
+      "MPI_Comm_split_type");
+  int n = 1;
+  MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  return n;
+}
+
+}  // namespace
+
+int Runtime::default_threads(const comm::Communicator& world) {
+  const int local_ranks = ranks_on_node(world);  // collective: before any early return
+  if (const int n = env_count("TESSERA_NUM_THREADS")) return n;
+  if (const int n = env_count("SLURM_CPUS_PER_TASK")) return n;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int bound = CPU_COUNT(&set);
+    if (bound > 0 && bound < cores) return bound;
+  }
+  return std::max(1, cores / std::max(1, local_ranks));
+}
+
+Runtime::Runtime(int& argc, char**& argv, RuntimeOptions options)
+    : m_env(&argc, &argv), m_world(comm::Communicator::world()) {
+  const int threads = options.threads > 0 ? options.threads : default_threads(m_world);
+  m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads);
+  set_default_scheduler(m_scheduler.get());
+}
+
+Runtime::Runtime(RuntimeOptions options) : m_env(), m_world(comm::Communicator::world()) {
+  const int threads = options.threads > 0 ? options.threads : default_threads(m_world);
+  m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads);
+  set_default_scheduler(m_scheduler.get());
+}
+
+Runtime::~Runtime() {
+  set_default_scheduler(nullptr);
+  m_scheduler.reset();
+}
+
+}  // namespace tessera

@@ -1,0 +1,65 @@
+// The main of every MPI test executable (STYLE.md section 4): MPI is initialised in a visible
+// scope, every rank runs the same tests in the same order, only rank 0 prints the usual
+// report, other ranks print their failures prefixed with their rank, and the exit code is the
+// maximum over all ranks, so mpiexec (and ctest) fail when any rank failed.
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cstdio>
+
+#include "tessera/comm/environment.hpp"
+
+namespace {
+
+/// Prints only failed assertions, as "[rank r] file:line: Failure ...".
+class RankFailurePrinter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit RankFailurePrinter(int rank) : m_rank(rank) {}
+  void OnTestPartResult(const ::testing::TestPartResult& r) override {
+    if (!r.failed()) return;
+    std::fprintf(stderr, "[rank %d] %s:%d: Failure\n%s\n", m_rank,
+                 r.file_name() ? r.file_name() : "?", r.line_number(), r.summary());
+  }
+
+ private:
+  int m_rank;
+};
+
+/// One collective per test: rank 0's report names the tests that failed on other ranks.
+class FailureCollector : public ::testing::EmptyTestEventListener {
+ public:
+  explicit FailureCollector(int rank) : m_rank(rank) {}
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    int failed = info.result()->Failed() ? 1 : 0, any = 0;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (m_rank == 0 && any && !failed) {
+      std::fprintf(stderr, "[rank 0] %s.%s failed on another rank\n", info.test_suite_name(),
+                   info.name());
+      ADD_FAILURE() << "failed on another rank";
+    }
+  }
+
+ private:
+  int m_rank;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tessera::comm::Environment env(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+  if (rank != 0) {
+    delete listeners.Release(listeners.default_result_printer());
+    delete listeners.Release(listeners.default_xml_generator());
+    listeners.Append(new RankFailurePrinter(rank));
+  }
+  listeners.Append(new FailureCollector(rank));
+  int rc = RUN_ALL_TESTS();
+  int worst = 0;
+  MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return worst;
+}
