@@ -5,6 +5,7 @@
 #include "tessera/array/array.hpp"
 #include "tessera/array/creation.hpp"
 #include "tessera/array/elementwise.hpp"
+#include "tessera/array/local.hpp"
 #include "tessera/array/random.hpp"
 #include "tessera/array/reductions.hpp"
 #include "tessera/comm/communicator.hpp"

@@ -53,6 +53,13 @@ inline std::vector<std::shared_ptr<Scheduler>> all_schedulers() {
   return s;
 }
 
+#ifdef TESSERA_TEST_DISTRIBUTED
+/// The distributed scheduler of all_schedulers() (MPI tests only).
+inline DistributedScheduler& distributed() {
+  return static_cast<DistributedScheduler&>(*all_schedulers().back());
+}
+#endif
+
 /// How many schedulers all_schedulers() has (for parameterised test suites).
 constexpr int num_schedulers() {
 #ifdef TESSERA_TEST_DISTRIBUTED

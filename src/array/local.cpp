@@ -1,0 +1,329 @@
+#include "tessera/array/local.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+namespace tessera {
+
+namespace {
+
+Scheduler& scheduler_or_default(Scheduler* s) { return s ? *s : default_scheduler(); }
+
+// --- a small byte codec for what ranks tell each other ---------------------------------------
+
+class Writer {
+ public:
+  template <class T>
+  void put(const T& v) {
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    m_bytes.insert(m_bytes.end(), p, p + sizeof(T));
+  }
+  void put_shape(const Shape& s) {
+    put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
+    for (index_t v : s) put(v);
+  }
+  void put_string(const std::string& s) {
+    put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
+    const auto* p = reinterpret_cast<const std::byte*>(s.data());
+    m_bytes.insert(m_bytes.end(), p, p + s.size());
+  }
+  const std::vector<std::byte>& bytes() const noexcept { return m_bytes; }
+
+ private:
+  std::vector<std::byte> m_bytes;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const std::byte> b) : m_bytes(b) {}
+  template <class T>
+  T get() {
+    T v;
+    std::memcpy(&v, m_bytes.data() + m_pos, sizeof(T));
+    m_pos += sizeof(T);
+    return v;
+  }
+  Shape get_shape() {
+    Shape s(get<std::uint32_t>());
+    for (auto& v : s) v = get<index_t>();
+    return s;
+  }
+  std::string get_string() {
+    const auto n = get<std::uint32_t>();
+    std::string s(reinterpret_cast<const char*>(m_bytes.data() + m_pos), n);
+    m_pos += n;
+    return s;
+  }
+
+ private:
+  std::span<const std::byte> m_bytes;
+  std::size_t m_pos = 0;
+};
+
+struct RankBlock {
+  DType dtype;
+  Shape offset, shape;
+  std::string problem;
+  bool empty() const { return shape_size(shape) == 0; }
+};
+
+std::string describe(const std::vector<RankBlock>& blocks) {
+  std::string out;
+  for (std::size_t r = 0; r < blocks.size(); ++r) {
+    out += fmt::format("{}rank {}: offset {} shape {}", r ? "; " : "", r,
+                       shape_string(blocks[r].offset), shape_string(blocks[r].shape));
+  }
+  return out;
+}
+
+[[noreturn]] void throw_decomposition(const std::string& what, const std::vector<RankBlock>& b) {
+  throw shape_error(fmt::format("from_local: {} ({})", what, describe(b)));
+}
+
+/// The chunk grid the blocks form, and which rank holds each chunk; throws shape_error (on
+/// every rank alike: all decide from the same gathered description) when they do not tile it.
+std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock>& blocks) {
+  const auto nd = blocks[0].offset.size();
+  for (std::size_t r = 0; r < blocks.size(); ++r) {
+    if (blocks[r].offset.size() != nd || blocks[r].shape.size() != nd) {
+      throw_decomposition(fmt::format("ranks disagree on the number of dimensions (rank {})", r),
+                          blocks);
+    }
+    if (blocks[r].dtype != blocks[0].dtype) {
+      throw shape_error(fmt::format("from_local: rank {} has dtype {}, rank 0 has {}", r,
+                                    dtype_name(blocks[r].dtype), dtype_name(blocks[0].dtype)));
+    }
+    for (std::size_t a = 0; a < nd; ++a) {
+      if (blocks[r].offset[a] < 0) {
+        throw_decomposition(fmt::format("rank {} has a negative offset", r), blocks);
+      }
+    }
+  }
+  // Per axis: the boundaries of the non-empty blocks are the grid's.
+  std::vector<std::vector<index_t>> bounds(nd);
+  Shape extent(nd, 0);
+  for (const auto& b : blocks) {
+    for (std::size_t a = 0; a < nd; ++a) extent[a] = std::max(extent[a], b.offset[a] + b.shape[a]);
+    if (b.empty()) continue;
+    for (std::size_t a = 0; a < nd; ++a) {
+      bounds[a].push_back(b.offset[a]);
+      bounds[a].push_back(b.offset[a] + b.shape[a]);
+    }
+  }
+  const bool any = std::any_of(blocks.begin(), blocks.end(), [](auto& b) { return !b.empty(); });
+  if (!any) {
+    if (shape_size(extent) != 0) throw_decomposition("no rank holds any element", blocks);
+    std::vector<std::vector<index_t>> sizes(nd);
+    for (std::size_t a = 0; a < nd; ++a) sizes[a] = {extent[a]};
+    return {ChunkGrid(sizes), std::vector<int>(1, 0)};
+  }
+  std::vector<std::vector<index_t>> sizes(nd);
+  for (std::size_t a = 0; a < nd; ++a) {
+    auto& v = bounds[a];
+    v.push_back(0);
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    for (std::size_t k = 1; k < v.size(); ++k) sizes[a].push_back(v[k] - v[k - 1]);
+  }
+  const ChunkGrid grid(sizes);
+  std::vector<int> owners(static_cast<std::size_t>(grid.num_chunks()), -1);
+  for (std::size_t r = 0; r < blocks.size(); ++r) {
+    const auto& b = blocks[r];
+    if (b.empty()) continue;
+    Shape coords(nd);
+    for (std::size_t a = 0; a < nd; ++a) {
+      const auto& v = bounds[a];
+      const auto k = std::lower_bound(v.begin(), v.end(), b.offset[a]) - v.begin();
+      if (v[static_cast<std::size_t>(k) + 1] != b.offset[a] + b.shape[a]) {
+        throw_decomposition(
+            fmt::format("the blocks do not form a grid: rank {}'s block spans several cells "
+                        "along axis {}",
+                        r, a),
+            blocks);
+      }
+      coords[a] = k;
+    }
+    auto& o = owners[static_cast<std::size_t>(grid.chunk_linear(coords))];
+    if (o >= 0) throw_decomposition(fmt::format("ranks {} and {} overlap", o, r), blocks);
+    o = static_cast<int>(r);
+  }
+  for (std::size_t c = 0; c < owners.size(); ++c) {
+    if (owners[c] < 0) {
+      throw_decomposition(
+          fmt::format("no rank holds the block at offset {}",
+                      shape_string(grid.chunk_offset(grid.chunk_coords(static_cast<index_t>(c))))),
+          blocks);
+    }
+  }
+  return {grid, owners};
+}
+
+/// Copies the part of `chunk` (at global offset `coff`) that lies in the region
+/// [roff, roff + rshape) into `dst`, the region's row-major buffer.
+void copy_intersection(const Block& chunk, const Shape& coff, std::byte* dst, const Shape& roff,
+                       const Shape& rshape) {
+  const std::size_t nd = rshape.size();
+  const std::size_t es = dtype_size(chunk.dtype());
+  if (nd == 0) {
+    std::memcpy(dst, chunk.data(), es);
+    return;
+  }
+  const Shape& cs = chunk.shape();
+  Shape lo(nd), hi(nd);
+  for (std::size_t a = 0; a < nd; ++a) {
+    lo[a] = std::max(coff[a], roff[a]);
+    hi[a] = std::min(coff[a] + cs[a], roff[a] + rshape[a]);
+    if (lo[a] >= hi[a]) return;
+  }
+  const Shape cstride = row_major_strides(cs), rstride = row_major_strides(rshape);
+  const auto run = static_cast<std::size_t>(hi[nd - 1] - lo[nd - 1]) * es;
+  Shape idx = lo;
+  const auto* src = static_cast<const std::byte*>(chunk.data());
+  for (;;) {
+    index_t s = 0, d = 0;
+    for (std::size_t a = 0; a < nd; ++a) {
+      s += (idx[a] - coff[a]) * cstride[a];
+      d += (idx[a] - roff[a]) * rstride[a];
+    }
+    std::memcpy(dst + static_cast<std::size_t>(d) * es, src + static_cast<std::size_t>(s) * es, run);
+    std::size_t a = nd - 1;
+    for (;;) {
+      if (a == 0) return;
+      --a;
+      if (++idx[a] < hi[a]) break;
+      idx[a] = lo[a];
+    }
+  }
+}
+
+bool intersects(const Shape& aoff, const Shape& ashape, const Shape& boff, const Shape& bshape) {
+  for (std::size_t a = 0; a < aoff.size(); ++a) {
+    if (std::max(aoff[a], boff[a]) >= std::min(aoff[a] + ashape[a], boff[a] + bshape[a])) {
+      return false;
+    }
+  }
+  return shape_size(ashape) > 0 && shape_size(bshape) > 0;
+}
+
+}  // namespace
+
+namespace detail {
+
+Array from_local(const Block& local, const Shape& offset, const std::string& problem,
+                 Scheduler* scheduler) {
+  Scheduler& s = scheduler_or_default(scheduler);
+  std::string mine = problem;
+  if (mine.empty() && offset.size() != local.shape().size()) {
+    mine = fmt::format("offset {} and block shape {} differ in length", shape_string(offset),
+                       shape_string(local.shape()));
+  }
+  Writer w;
+  w.put(static_cast<std::uint8_t>(local.dtype()));
+  w.put_shape(mine.empty() ? offset : Shape(local.shape().size(), 0));
+  w.put_shape(local.shape());
+  w.put_string(mine);
+  const auto all = s.allgather(w.bytes());
+  std::vector<RankBlock> blocks;
+  for (const auto& bytes : all) {
+    Reader r(bytes);
+    RankBlock b;
+    b.dtype = static_cast<DType>(r.get<std::uint8_t>());
+    b.offset = r.get_shape();
+    b.shape = r.get_shape();
+    b.problem = r.get_string();
+    blocks.push_back(std::move(b));
+  }
+  for (std::size_t r = 0; r < blocks.size(); ++r) {
+    if (!blocks[r].problem.empty()) {
+      throw shape_error(fmt::format("from_local: rank {}: {}", r, blocks[r].problem));
+    }
+  }
+  auto [grid, owners] = decomposition(blocks);
+  std::vector<Block> chunks(static_cast<std::size_t>(grid.num_chunks()));
+  const int me = s.rank();
+  for (std::size_t c = 0; c < owners.size(); ++c) {
+    if (owners[c] != me) continue;
+    // The empty-array case: the one chunk is rank 0's, whatever shape rank 0 passed.
+    chunks[c] = local.size() == 0 ? Block(local.dtype(), grid.shape()) : local;
+  }
+  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks),
+                                          std::move(owners), me, "from_local"));
+}
+
+}  // namespace detail
+
+Array from_local(const Block& local, const Shape& offset, Scheduler* scheduler) {
+  return detail::from_local(local, offset, {}, scheduler);
+}
+
+void to_local(const Array& x, void* out, std::size_t out_elements, DType out_dtype,
+              const Shape& offset, const Shape& shape, const ComputeOptions& options) {
+  Scheduler& s = scheduler_or_default(options.scheduler);
+  // Check locally, then tell every rank: a bad region on one rank fails the call on all.
+  std::string problem;
+  if (out_dtype != x.dtype()) {
+    problem = fmt::format("the buffer holds {}, the array is {}", dtype_name(out_dtype),
+                          dtype_name(x.dtype()));
+  } else if (offset.size() != shape.size() || static_cast<int>(shape.size()) != x.ndim()) {
+    problem = fmt::format("region offset {} shape {} for an array of shape {}",
+                          shape_string(offset), shape_string(shape), shape_string(x.shape()));
+  } else if (static_cast<index_t>(out_elements) != shape_size(shape)) {
+    problem = fmt::format("the buffer has {} elements, the region {} needs {}", out_elements,
+                          shape_string(shape), shape_size(shape));
+  } else {
+    for (std::size_t a = 0; a < shape.size(); ++a) {
+      if (offset[a] < 0 || shape[a] < 0 || offset[a] + shape[a] > x.shape()[a]) {
+        problem = fmt::format("region offset {} shape {} lies outside the array's shape {}",
+                              shape_string(offset), shape_string(shape), shape_string(x.shape()));
+        break;
+      }
+    }
+  }
+  Writer w;
+  w.put_shape(problem.empty() ? offset : Shape{});
+  w.put_shape(problem.empty() ? shape : Shape{});
+  w.put_string(problem);
+  const auto all = s.allgather(w.bytes());
+  std::vector<std::pair<Shape, Shape>> regions;
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    Reader rd(all[r]);
+    Shape o = rd.get_shape(), sh = rd.get_shape();
+    const std::string p = rd.get_string();
+    if (!p.empty()) throw value_error(fmt::format("to_local: rank {}: {}", r, p));
+    regions.emplace_back(std::move(o), std::move(sh));
+  }
+  // The chunks someone needs, and who needs each.
+  const ChunkGrid& grid = x.chunks();
+  std::vector<index_t> needed;
+  std::vector<std::vector<int>> destinations;
+  for (index_t c = 0; c < grid.num_chunks(); ++c) {
+    const Shape coords = grid.chunk_coords(c);
+    const Shape coff = grid.chunk_offset(coords), cshape = grid.chunk_shape(coords);
+    std::vector<int> ranks;
+    for (std::size_t r = 0; r < regions.size(); ++r) {
+      const bool zero_d = x.ndim() == 0;
+      if (zero_d || intersects(coff, cshape, regions[r].first, regions[r].second)) {
+        ranks.push_back(static_cast<int>(r));
+      }
+    }
+    if (ranks.empty()) continue;
+    needed.push_back(c);
+    destinations.push_back(std::move(ranks));
+  }
+  if (needed.empty()) return;
+  const ExprPtr roots[] = {x.expr()};
+  const std::vector<index_t> chunk_lists[] = {needed};
+  LoweredGraph lg = lower(roots, chunk_lists, options.lowering);
+  const RunResult result = s.execute_to(lg.graph, lg.outputs[0], destinations);
+  auto* dst = static_cast<std::byte*>(out);
+  for (std::size_t k = 0; k < needed.size(); ++k) {
+    if (result.values[k].empty()) continue;  // not for this rank
+    const Shape coords = grid.chunk_coords(needed[k]);
+    copy_intersection(result.values[k].get<Block>(), grid.chunk_offset(coords), dst, offset, shape);
+  }
+}
+
+}  // namespace tessera

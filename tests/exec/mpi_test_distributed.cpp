@@ -1,0 +1,226 @@
+// The distributed scheduler at 1-4 ranks: errors raised on every rank with one message,
+// mismatched graphs detected, result placements, large values, ranks without work, and
+// random arrays bit-identical to a serial run.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xview.hpp>
+
+#include "support/test_support.hpp"
+#include "tessera/tessera.hpp"
+
+namespace tessera::testing {
+namespace {
+
+int rank() { return distributed().rank(); }
+int ranks() { return distributed().num_ranks(); }
+
+/// Every rank's `text`, in rank order.
+std::vector<std::string> gather_strings(const std::string& text) {
+  const auto all = distributed().allgather(std::as_bytes(std::span(text.data(), text.size())));
+  std::vector<std::string> out;
+  for (const auto& b : all) out.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
+  return out;
+}
+
+/// x[i] = i over 100 elements in 10 chunks, except element `bad`, which throws. The default
+/// distribution gives chunk c to rank c * ranks / 10, so chunk 9 runs on the last rank.
+Array failing_at(index_t bad) {
+  return fromfunction<double>(
+      [bad](index_t i) -> double {
+        if (i == bad) throw value_error("bad element " + std::to_string(i));
+        return static_cast<double>(i);
+      },
+      {100}, 10);
+}
+
+TEST(Distributed, TaskErrorOnTheLastRankReachesEveryRankWithOneMessage) {
+  const ComputeOptions o{.scheduler = &distributed()};
+  std::string what;
+  int failed_rank = -2;
+  try {
+    (failing_at(95) * 2.0).sum().item<double>(o);
+    ADD_FAILURE() << "no error";
+  } catch (const task_error& e) {
+    what = e.what();
+    failed_rank = e.rank();
+    EXPECT_EQ(e.what_original(), "bad element 95");
+    // The fused task that generates and sums chunk 9.
+    EXPECT_NE(e.task().find(", 9)"), std::string::npos) << e.task();
+  }
+  EXPECT_EQ(failed_rank, ranks() - 1);
+  EXPECT_NE(what.find("on rank " + std::to_string(ranks() - 1)), std::string::npos) << what;
+  for (const auto& w : gather_strings(what)) EXPECT_EQ(w, what);
+  // The scheduler stays usable: the same graph without the bad element, and a persist.
+  EXPECT_EQ(failing_at(-1).sum().item<double>(o), 4950.0);
+  EXPECT_THROW(failing_at(3).persist(o), task_error);
+  EXPECT_EQ((failing_at(-1).persist(o) * 2.0).sum().item<double>(o), 9900.0);
+}
+
+TEST(Distributed, FailuresOnSeveralRanksReportTheLowestRank) {
+  const ComputeOptions o{.scheduler = &distributed()};
+  // Every chunk fails: every rank that runs one fails; the lowest failing rank is 0.
+  const Array x = fromfunction<double>([](index_t) -> double { throw value_error("all bad"); },
+                                       {100}, 10);
+  try {
+    x.sum().item<double>(o);
+    ADD_FAILURE() << "no error";
+  } catch (const task_error& e) {
+    EXPECT_EQ(e.rank(), 0);
+    for (const auto& w : gather_strings(e.what())) EXPECT_EQ(w, e.what());
+  }
+}
+
+TEST(Distributed, FailureInARawGraphOnRankOne) {
+  // A literal pinned to rank 1 (or 0 at one rank) pulls its consumer there, which throws.
+  const int where = std::min(1, ranks() - 1);
+  TaskGraph g;
+  const auto label = g.add_label("pinned");
+  const std::int64_t zero = 0;
+  const TaskId data = g.add_value(label, std::span(&zero, 1), Value::make(std::int64_t{41}));
+  g.pin(data, where);
+  const TaskId deps[] = {data};
+  const TaskId bad = g.add(g.add_label("explode"), {}, deps, [](std::span<const Value>) -> Value {
+    throw std::runtime_error("exploded");
+  });
+  const TaskId outputs[] = {bad};
+  try {
+    distributed().run(g, outputs);
+    ADD_FAILURE() << "no error";
+  } catch (const task_error& e) {
+    EXPECT_EQ(e.rank(), where);
+    EXPECT_EQ(e.task(), "'explode'");
+    EXPECT_EQ(e.what_original(), "exploded");
+  }
+}
+
+TEST(Distributed, DifferentGraphsOnDifferentRanksAreAnErrorOnEveryRank) {
+  TaskGraph g;
+  const auto label = g.add_label("task");
+  // Rank 1 builds one task more than the others.
+  const int n = 3 + (rank() == 1 ? 1 : 0);
+  std::vector<TaskId> ids;
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t c = i;
+    ids.push_back(g.add(label, std::span(&c, 1), {},
+                        [i](std::span<const Value>) { return Value::make(std::int64_t{i}); }));
+  }
+  const TaskId outputs[] = {ids[2]};
+  if (ranks() == 1) {
+    EXPECT_EQ(distributed().run(g, outputs)[0].get<std::int64_t>(), 2);
+    return;
+  }
+  try {
+    distributed().run(g, outputs);
+    ADD_FAILURE() << "no error";
+  } catch (const graph_error& e) {
+    EXPECT_NE(std::string(e.what()).find("different task graphs"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("rank 1"), std::string::npos) << e.what();
+  }
+  // Still usable.
+  EXPECT_EQ(arange(index_t{10}, ChunkSpec(3)).sum().item<std::int64_t>({.scheduler = &distributed()}), 45);
+}
+
+TEST(Distributed, ResultPlacements) {
+  const Array x = arange(index_t{40}, ChunkSpec(7)) * 3;  // 6 chunks
+  const LoweredGraph lg = x.lower();
+  const auto outputs = lg.all_outputs();
+  const xt::xarray<std::int64_t> ref = xt::arange<std::int64_t>(40) * 3;
+  const auto chunk_ref = [&](std::size_t k) {
+    const index_t start = static_cast<index_t>(k) * 7;
+    return xt::xarray<std::int64_t>(
+        xt::view(ref, xt::range(start, std::min<index_t>(start + 7, 40))));
+  };
+  for (ResultPlacement p : {ResultPlacement::all_ranks, ResultPlacement::root,
+                            ResultPlacement::owners}) {
+    const RunResult r = distributed().execute(lg.graph, outputs, p);
+    ASSERT_EQ(r.values.size(), outputs.size());
+    int held_here = 0;
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+      const bool want = p == ResultPlacement::all_ranks || r.owners[k] == rank() ||
+                        (p == ResultPlacement::root && rank() == 0);
+      EXPECT_EQ(!r.values[k].empty(), want) << "output " << k << " placement " << int(p);
+      if (!r.values[k].empty()) {
+        ++held_here;
+        EXPECT_EQ(xt::xarray<std::int64_t>(r.values[k].get<Block>().view<std::int64_t>()),
+                  chunk_ref(k));
+      }
+      EXPECT_GE(r.owners[k], 0);
+      EXPECT_LT(r.owners[k], ranks());
+    }
+    if (p == ResultPlacement::owners) {
+      // Every chunk is held by exactly one rank.
+      EXPECT_EQ(sum_over_ranks(held_here), static_cast<std::int64_t>(outputs.size()));
+    }
+  }
+}
+
+TEST(Distributed, LargeChunksTravelInPieces) {
+  // 2000 x 100 float64 in chunks of 300 x 100 (240 KB each, above the inline size).
+  const Array x = default_rng(3).uniform(-1, 1, {2000, 100}, ChunkSpec{300, 100});
+  SynchronousScheduler sync;
+  const xt::xarray<double> ref = x.compute<double>({.scheduler = &sync});
+  EXPECT_EQ(x.compute<double>({.scheduler = &distributed()}), ref);
+  const TransferCounts t = distributed().last_transfers();
+  // Every chunk reaches every other rank.
+  if (ranks() > 1) {
+    EXPECT_GT(sum_over_ranks(t.bytes_sent), 0);
+    EXPECT_EQ(sum_over_ranks(t.values_received), 7 * (ranks() - 1));
+  }
+  EXPECT_EQ(sum_over_ranks(t.tasks_here), 7);
+  // A column reduction: partials combine locally, then across ranks.
+  EXPECT_EQ(x.sum(0).compute<double>({.scheduler = &distributed()}),
+            x.sum(0).compute<double>({.scheduler = &sync}));
+}
+
+TEST(Distributed, RanksWithoutChunks) {
+  // 3 chunks: at 4 ranks one rank has nothing to compute, yet takes part and gets the result.
+  const Array x = arange(index_t{3}, ChunkSpec(1)).astype(DType::Float64) + 0.5;
+  EXPECT_EQ(x.sum().item<double>({.scheduler = &distributed()}), 4.5);
+  EXPECT_EQ(x.compute<double>({.scheduler = &distributed()}), (xt::xarray<double>{0.5, 1.5, 2.5}));
+  const std::int64_t tasks = distributed().last_transfers().tasks_here;
+  EXPECT_EQ(sum_over_ranks(tasks), 3);
+  // An empty array.
+  const Array e = zeros({0, 4}, ChunkSpec{2, 2});
+  EXPECT_EQ(e.sum().item<double>({.scheduler = &distributed()}), 0.0);
+}
+
+TEST(Distributed, RandomArraysAreBitIdenticalToASerialRun) {
+  SynchronousScheduler sync;
+  for (const ChunkSpec& spec : {ChunkSpec{7, 5}, ChunkSpec{64, 64}, ChunkSpec{1, 33}}) {
+    const Array x = default_rng(2024).normal(10, 0.1, {64, 33}, spec);
+    EXPECT_EQ(x.compute<double>({.scheduler = &distributed()}),
+              x.compute<double>({.scheduler = &sync}));
+    // The reduction tree is part of the graph, not of the placement: sums match exactly too.
+    EXPECT_EQ(x.mean(0).compute<double>({.scheduler = &distributed()}),
+              x.mean(0).compute<double>({.scheduler = &sync}));
+    EXPECT_EQ(x.std().item<double>({.scheduler = &distributed()}),
+              x.std().item<double>({.scheduler = &sync}));
+  }
+}
+
+TEST(Distributed, ArraysPersistedOnTheirOwners) {
+  const Array x = default_rng(5).uniform(0, 1, {90, 40}, ChunkSpec{20, 15});
+  const Array p = (x * x).persist({.scheduler = &distributed()});
+  SynchronousScheduler sync;
+  EXPECT_EQ(p.compute<double>({.scheduler = &distributed()}),
+            (x * x).compute<double>({.scheduler = &sync}));
+  // Each chunk is held by one rank only.
+  std::int64_t held = 0;
+  const LoweredGraph lg = p.lower();
+  for (TaskId t = 0; t < static_cast<TaskId>(lg.graph.size()); ++t) {
+    held += lg.graph.literal(t).empty() ? 0 : 1;
+  }
+  EXPECT_EQ(sum_over_ranks(held), p.chunks().num_chunks());
+  // A second compute moves only what it must: a row sum needs no chunk to cross ranks
+  // except partials.
+  EXPECT_EQ(p.sum(1).compute<double>({.scheduler = &distributed()}),
+            (x * x).sum(1).compute<double>({.scheduler = &sync}));
+}
+
+}  // namespace
+}  // namespace tessera::testing
