@@ -74,8 +74,9 @@ int main(int argc, char** argv) {
     double total = 0;
     const double t1 =
         seconds([&] { total = linspace(1, 10, 1'000'000, 1000).sum().item<double>(on); });
-    print(fmt::format("linspace_sum       sum(linspace(1, 10, 1e6), 1000 chunks) = {:.6f}   {:.4f} s",
-                      total, t1));
+    print(
+        fmt::format("linspace_sum       sum(linspace(1, 10, 1e6), 1000 chunks) = {:.6f}   {:.4f} s",
+                    total, t1));
     print(fmt::format("result linspace_sum {:.9f}", total));
 
     // 2. normal_mean_axis0
@@ -99,8 +100,9 @@ int main(int argc, char** argv) {
       Array x = arange(0.0, static_cast<double>(len), 1.0, 10'000'000) / static_cast<double>(len);
       poly = pow(2 * x + 1, 3).sum().item<double>(on);
     });
-    print(fmt::format("poly_sum           sum((2*x + 1) ** 3), x = arange({}) / {} = {:.6f}   {:.4f} s",
-                      len, len, poly, t3));
+    print(fmt::format(
+        "poly_sum           sum((2*x + 1) ** 3), x = arange({}) / {} = {:.6f}   {:.4f} s", len, len,
+        poly, t3));
     print(fmt::format("result poly_sum {:.6f}", poly));
   } catch (const std::exception& e) {
     // Errors of collective computes arrive on every rank with the same message.

@@ -188,7 +188,8 @@ void copy_intersection(const Block& chunk, const Shape& coff, std::byte* dst, co
       s += (idx[a] - coff[a]) * cstride[a];
       d += (idx[a] - roff[a]) * rstride[a];
     }
-    std::memcpy(dst + static_cast<std::size_t>(d) * es, src + static_cast<std::size_t>(s) * es, run);
+    std::memcpy(dst + static_cast<std::size_t>(d) * es, src + static_cast<std::size_t>(s) * es,
+                run);
     std::size_t a = nd - 1;
     for (;;) {
       if (a == 0) return;

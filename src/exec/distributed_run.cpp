@@ -84,7 +84,8 @@ std::exception_ptr decode_error(std::span<const std::byte> in, int rank) {
   const auto kind = take<std::uint8_t>(in);
   std::string task = take_string(in);
   std::string message = take_string(in);
-  if (kind == 0) return std::make_exception_ptr(task_error(std::move(task), std::move(message), rank));
+  if (kind == 0)
+    return std::make_exception_ptr(task_error(std::move(task), std::move(message), rank));
   return std::make_exception_ptr(error(fmt::format("rank {} failed: {}", rank, message)));
 }
 
@@ -105,12 +106,11 @@ struct DistributedRun::PendingRecv {
 };
 
 DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph, Channels channels,
-                               std::span<const std::int32_t> owner,
-                               std::span<const TaskId> outputs,
+                               std::span<const std::int32_t> owner, std::span<const TaskId> outputs,
                                const OutputDestinations& destinations, std::uint32_t seq)
     : m_graph(graph), m_ch(channels), m_seq(seq) {
-  m_run = std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations),
-                                        this);
+  m_run =
+      std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this);
 }
 
 DistributedRun::~DistributedRun() = default;
@@ -385,7 +385,8 @@ bool DistributedRun::test_requests() {
             "MPI_Testsome");
   if (count == MPI_UNDEFINED || count == 0) return false;
   for (int k = 0; k < count; ++k) {
-    const Request info = m_request_info[static_cast<std::size_t>(done[static_cast<std::size_t>(k)])];
+    const Request info =
+        m_request_info[static_cast<std::size_t>(done[static_cast<std::size_t>(k)])];
     --m_live_requests;
     if (info.send) {
       PendingSend& s = m_sends[info.record];
@@ -403,7 +404,8 @@ bool DistributedRun::test_requests() {
   if (m_live_requests == 0) {
     m_requests.clear();
     m_request_info.clear();
-  } else if (m_requests.size() > 64 && m_requests.size() > 4 * static_cast<std::size_t>(m_live_requests)) {
+  } else if (m_requests.size() > 64 &&
+             m_requests.size() > 4 * static_cast<std::size_t>(m_live_requests)) {
     std::size_t out = 0;
     for (std::size_t i = 0; i < m_requests.size(); ++i) {
       if (m_requests[i] == MPI_REQUEST_NULL) continue;
@@ -472,8 +474,8 @@ void DistributedRun::run() {
   }
   if (agreed != INT_MAX) throw_agreed_error(agreed);
   if (m_expected != 0) {
-    throw graph_error(fmt::format("rank {}: {} value(s) from other ranks never arrived", m_ch.rank,
-                                  m_expected));
+    throw graph_error(
+        fmt::format("rank {}: {} value(s) from other ranks never arrived", m_ch.rank, m_expected));
   }
 }
 

@@ -46,8 +46,8 @@ struct Channels {
 
 /// Where outputs must end up besides the rank that computes them.
 struct OutputDestinations {
-  bool all_ranks = false;                 ///< every rank gets every output
-  std::vector<std::vector<int>> ranks;    ///< else per output (may be empty: nowhere else)
+  bool all_ranks = false;               ///< every rank gets every output
+  std::vector<std::vector<int>> ranks;  ///< else per output (may be empty: nowhere else)
 };
 
 /// Counters of one run, for benchmarks and tests.
@@ -107,7 +107,7 @@ class DistributedRun final : public RemoteLink {
   Channels m_ch;
   std::uint32_t m_seq;
   /// Per local task that other ranks need: their ranks (CSR over m_publish_tasks).
-  std::vector<TaskId> m_publish_tasks;   // sorted
+  std::vector<TaskId> m_publish_tasks;  // sorted
   std::vector<std::uint32_t> m_dest_offset;
   std::vector<int> m_dest_ranks;
   std::int64_t m_expected = 0;  // remote values still to arrive

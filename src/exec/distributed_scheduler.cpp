@@ -73,14 +73,13 @@ RunResult DistributedScheduler::execute(const TaskGraph& graph, std::span<const 
   Destinations d;
   d.all_ranks = placement == ResultPlacement::all_ranks;
   if (!d.all_ranks) {
-    d.ranks.assign(outputs.size(), placement == ResultPlacement::root ? std::vector<int>{0}
-                                                                      : std::vector<int>{});
+    d.ranks.assign(outputs.size(),
+                   placement == ResultPlacement::root ? std::vector<int>{0} : std::vector<int>{});
   }
   return execute_impl(graph, outputs, d);
 }
 
-RunResult DistributedScheduler::execute_to(const TaskGraph& graph,
-                                           std::span<const TaskId> outputs,
+RunResult DistributedScheduler::execute_to(const TaskGraph& graph, std::span<const TaskId> outputs,
                                            std::span<const std::vector<int>> destinations) {
   if (destinations.size() != outputs.size()) {
     throw value_error(fmt::format("execute_to: {} destination lists for {} outputs",
@@ -116,8 +115,8 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
   for (const auto& list : destinations.ranks) t.add_range(list);
   const std::uint64_t fingerprint = t.finish();
   std::vector<std::uint64_t> fingerprints(me == 0 ? static_cast<std::size_t>(size) : 0);
-  detail::check_mpi(MPI_Gather(&fingerprint, 1, MPI_UINT64_T, fingerprints.data(), 1,
-                               MPI_UINT64_T, 0, m->coll.native()),
+  detail::check_mpi(MPI_Gather(&fingerprint, 1, MPI_UINT64_T, fingerprints.data(), 1, MPI_UINT64_T,
+                               0, m->coll.native()),
                     "MPI_Gather");
   // 2. Rank 0 plans and broadcasts: a status byte, then the placement or an error message.
   std::vector<std::byte> plan;

@@ -6,12 +6,9 @@
 
 namespace tessera::detail {
 
-std::vector<std::int32_t> place_tasks(const TaskGraph& graph, const RunPlan& plan,
-                                      int num_ranks) {
+std::vector<std::int32_t> place_tasks(const TaskGraph& graph, const RunPlan& plan, int num_ranks) {
   std::vector<std::int32_t> owner(plan.extent, kNotNeeded);
-  const auto is_everywhere = [&](TaskId id) {
-    return !graph.fn(id) && graph.pinned_rank(id) < 0;
-  };
+  const auto is_everywhere = [&](TaskId id) { return !graph.fn(id) && graph.pinned_rank(id) < 0; };
   // A task is "free" when nothing it reads has a location: it is spread by the default
   // distribution. Counted first, so the shares can be contiguous.
   std::vector<std::uint8_t> free(plan.extent, 0);
@@ -46,7 +43,8 @@ std::vector<std::int32_t> place_tasks(const TaskGraph& graph, const RunPlan& pla
       std::fill(bytes.begin(), bytes.end(), 0);
       for (TaskId dep : graph.deps(id)) {
         const auto d = owner[static_cast<std::size_t>(dep)];
-        if (d >= 0) bytes[static_cast<std::size_t>(d)] += std::max<std::size_t>(1, graph.size_hint(dep));
+        if (d >= 0)
+          bytes[static_cast<std::size_t>(d)] += std::max<std::size_t>(1, graph.size_hint(dep));
       }
       o = static_cast<std::int32_t>(std::max_element(bytes.begin(), bytes.end()) - bytes.begin());
     }

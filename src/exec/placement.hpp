@@ -24,7 +24,6 @@ inline constexpr std::int32_t kEverywhere = -2;
 /// - the others (sources, tasks that read only literals) are spread as contiguous runs in task
 ///   order, the default distribution: rank r gets the r-th of num_ranks equal shares.
 /// Throws graph_error for a task pinned to a rank that does not exist.
-std::vector<std::int32_t> place_tasks(const TaskGraph& graph, const RunPlan& plan,
-                                      int num_ranks);
+std::vector<std::int32_t> place_tasks(const TaskGraph& graph, const RunPlan& plan, int num_ranks);
 
 }  // namespace tessera::detail

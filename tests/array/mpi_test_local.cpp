@@ -22,7 +22,8 @@ double value_at(index_t i, index_t j) { return static_cast<double>(i * 1000 + j)
 
 /// The serial reference of the global (rows x cols) array.
 xt::xarray<double> reference(index_t rows, index_t cols) {
-  xt::xarray<double> r = xt::zeros<double>({static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)});
+  xt::xarray<double> r =
+      xt::zeros<double>({static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)});
   for (index_t i = 0; i < rows; ++i)
     for (index_t j = 0; j < cols; ++j) r(i, j) = value_at(i, j);
   return r;
@@ -64,7 +65,8 @@ TEST(Local, UnevenRowPanelsRoundTrip) {
   const index_t rows = 23, cols = 7;
   const Region mine = row_panel(rows, cols, rank(), ranks());
   std::vector<double> buffer = fill(mine);
-  const Array x = from_local(std::span<const double>(buffer), mine.offset, mine.shape, &distributed());
+  const Array x =
+      from_local(std::span<const double>(buffer), mine.offset, mine.shape, &distributed());
   EXPECT_EQ(x.shape(), (Shape{rows, cols}));
   const xt::xarray<double> ref = reference(rows, cols);
   const ComputeOptions o{.scheduler = &distributed()};
@@ -80,7 +82,8 @@ TEST(Local, UnevenRowPanelsRoundTrip) {
 TEST(Local, BlocksAreAdoptedWithoutACopy) {
   const Region mine = row_panel(12, 5, rank(), ranks());
   std::vector<double> buffer = fill(mine);
-  const Array x = from_local(std::span<const double>(buffer), mine.offset, mine.shape, &distributed());
+  const Array x =
+      from_local(std::span<const double>(buffer), mine.offset, mine.shape, &distributed());
   const auto& data = static_cast<const DataExpr&>(*x.expr());
   if (!buffer.empty()) {
     bool found = false;
@@ -112,7 +115,8 @@ TEST(Local, TwoDimensionalBlocksAndAnotherLayoutOut) {
   const auto [c0, c1] = split(cols, pc, c);
   const Region mine{{r0, c0}, {r1 - r0, c1 - c0}};
   std::vector<double> buffer = fill(mine);
-  const Array x = from_local(std::span<const double>(buffer), mine.offset, mine.shape, &distributed());
+  const Array x =
+      from_local(std::span<const double>(buffer), mine.offset, mine.shape, &distributed());
   EXPECT_EQ(x.chunks().num_chunks(), ranks());
   const xt::xarray<double> ref = reference(rows, cols);
   const ComputeOptions o{.scheduler = &distributed()};
@@ -163,7 +167,8 @@ TEST(Local, BadDecompositionsFailOnEveryRank) {
         << e.what();
   }
   // A valid array, and a bad region on the last rank only.
-  const Array x = from_local(std::span<const double>(four), {2 * rank(), 0}, {2, 2}, &distributed());
+  const Array x =
+      from_local(std::span<const double>(four), {2 * rank(), 0}, {2, 2}, &distributed());
   std::vector<double> out(4);
   const Shape offset{rank() == last ? 2 * ranks() : 0, 0};  // outside on the last rank
   try {

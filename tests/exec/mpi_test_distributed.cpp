@@ -64,8 +64,8 @@ TEST(Distributed, TaskErrorOnTheLastRankReachesEveryRankWithOneMessage) {
 TEST(Distributed, FailuresOnSeveralRanksReportTheLowestRank) {
   const ComputeOptions o{.scheduler = &distributed()};
   // Every chunk fails: every rank that runs one fails; the lowest failing rank is 0.
-  const Array x = fromfunction<double>([](index_t) -> double { throw value_error("all bad"); },
-                                       {100}, 10);
+  const Array x =
+      fromfunction<double>([](index_t) -> double { throw value_error("all bad"); }, {100}, 10);
   try {
     x.sum().item<double>(o);
     ADD_FAILURE() << "no error";
@@ -122,7 +122,9 @@ TEST(Distributed, DifferentGraphsOnDifferentRanksAreAnErrorOnEveryRank) {
     EXPECT_NE(std::string(e.what()).find("rank 1"), std::string::npos) << e.what();
   }
   // Still usable.
-  EXPECT_EQ(arange(index_t{10}, ChunkSpec(3)).sum().item<std::int64_t>({.scheduler = &distributed()}), 45);
+  EXPECT_EQ(
+      arange(index_t{10}, ChunkSpec(3)).sum().item<std::int64_t>({.scheduler = &distributed()}),
+      45);
 }
 
 TEST(Distributed, ResultPlacements) {
@@ -135,8 +137,8 @@ TEST(Distributed, ResultPlacements) {
     return xt::xarray<std::int64_t>(
         xt::view(ref, xt::range(start, std::min<index_t>(start + 7, 40))));
   };
-  for (ResultPlacement p : {ResultPlacement::all_ranks, ResultPlacement::root,
-                            ResultPlacement::owners}) {
+  for (ResultPlacement p :
+       {ResultPlacement::all_ranks, ResultPlacement::root, ResultPlacement::owners}) {
     const RunResult r = distributed().execute(lg.graph, outputs, p);
     ASSERT_EQ(r.values.size(), outputs.size());
     int held_here = 0;

@@ -94,7 +94,9 @@ inline std::int64_t sum_over_ranks(std::int64_t local) {
 
 /// How many ranks compute a whole graph when it runs on `s`: a distributed scheduler splits
 /// the work between all ranks (1 copy), a local one runs it on every rank of the test.
-inline int copies_of_work(const Scheduler& s) { return s.name() == "distributed" ? 1 : test_ranks(); }
+inline int copies_of_work(const Scheduler& s) {
+  return s.name() == "distributed" ? 1 : test_ranks();
+}
 
 /// Chunk specs to sweep for `shape`: one chunk, single elements (when small), uneven sizes,
 /// and an explicit irregular grid.
