@@ -115,10 +115,21 @@ inline bool runs_before(const TaskGraph& graph, TaskId a, TaskId b) noexcept {
 
 /// Calls task `id` on `inputs`. Any exception leaves as a task_error naming the task, except
 /// one that already is a task_error (from a graph run inside the task), which keeps the name
-/// of the innermost failing task. A task without a function yields its literal value.
+/// of the innermost failing task. A task without a function yields its literal value (a
+/// graph_error when that value is held by another rank).
 inline Value invoke_task(const TaskGraph& graph, TaskId id, std::span<const Value> inputs) {
   const TaskFn& fn = graph.fn(id);
-  if (!fn) return graph.literal(id);
+  if (!fn) {
+    if (graph.literal(id).empty()) {
+      // A chunk that lives on another rank (persisted or adopted there), run by a scheduler
+      // that cannot fetch it.
+      throw graph_error(fmt::format(
+          "task {} has no value here: it lives on rank {}; compute it with the distributed "
+          "scheduler that holds it",
+          graph.name(id), graph.pinned_rank(id)));
+    }
+    return graph.literal(id);
+  }
   try {
     return fn(inputs);
   } catch (const task_error&) {

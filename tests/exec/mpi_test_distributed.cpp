@@ -222,6 +222,15 @@ TEST(Distributed, ArraysPersistedOnTheirOwners) {
   // except partials.
   EXPECT_EQ(p.sum(1).compute<double>({.scheduler = &distributed()}),
             (x * x).sum(1).compute<double>({.scheduler = &sync}));
+  // A local scheduler cannot fetch chunks held by other ranks: a clear error, not garbage.
+  if (ranks() > 1) {
+    try {
+      p.sum().item<double>({.scheduler = &sync});
+      ADD_FAILURE() << "no error";
+    } catch (const graph_error& e) {
+      EXPECT_NE(std::string(e.what()).find("lives on rank"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
