@@ -1,16 +1,25 @@
 // tessera_bench: the Tessera side of the benchmark command (benchmarks/run drives it).
 //
-//   tessera_bench [--threads N] [--repeat R] [--json FILE] [--read-gbps X] [--scale S]
-//                 [--probe] [workload ...]
+//   tessera_bench [--threads N] [--scheduler distributed|threaded] [--repeat R] [--json FILE]
+//                 [--read-gbps X] [--scale S] [--probe] [workload ...]
+//   mpirun -n 2 tessera_bench --threads 1 [workload ...]
 //
 // Runs the named workloads (all of them when none is named) and prints one JSON object per
 // line on stdout: name, tessera_s (median of the timed runs), times_s, checksum (the result,
 // to compare with Dask's), peak_rss_mb, threads, ranks and figures of the workload's own.
 // --json FILE also writes them as one JSON list. --probe adds the STREAM-like bandwidth probe
 // (alone, without workload names, it runs only the probe).
+//
+// By default main() creates a tessera::Runtime, and every workload runs on its
+// DistributedScheduler over MPI_COMM_WORLD: without mpirun (or with mpirun -n 1) that is one
+// rank with --threads workers, under mpirun -n R it is R ranks of --threads workers each.
+// Every rank runs every workload (compute is collective); each timed run starts at a barrier
+// and counts as long as its slowest rank; rank 0 alone prints and writes the JSON.
+// --scheduler threaded runs on a ThreadedScheduler instead (one process only).
 // The workloads are the ones of ../shared/peers/dask_workloads.py, built the same way, and
 // graph construction is timed wherever the Dask version times it. See benchmarks/README.md.
 
+#include <mpi.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -79,6 +88,49 @@ double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) * 1024.0 / 1e6;
+}
+
+// --- ranks -----------------------------------------------------------------------------------
+// The benchmark's own collectives, on MPI_COMM_WORLD (the scheduler runs on duplicates of it,
+// so these never meet its messages). With one process they are trivial.
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int world_size() {
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+void barrier() { MPI_Barrier(MPI_COMM_WORLD); }
+
+double max_over_ranks(double v) {
+  double out = v;
+  MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return out;
+}
+
+std::int64_t sum_over_ranks(std::int64_t v) {
+  std::int64_t out = v;
+  MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  return out;
+}
+
+/// Every rank's `v` in rank order, on rank 0 (empty elsewhere).
+std::vector<double> gather_on_root(double v) {
+  std::vector<double> all(world_rank() == 0 ? static_cast<std::size_t>(world_size()) : 0);
+  MPI_Gather(&v, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  return all;
+}
+
+std::vector<std::int64_t> gather_on_root(std::int64_t v) {
+  std::vector<std::int64_t> all(world_rank() == 0 ? static_cast<std::size_t>(world_size()) : 0);
+  MPI_Gather(&v, 1, MPI_INT64_T, all.data(), 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+  return all;
 }
 
 // --- bandwidth probe ------------------------------------------------------------------------
@@ -204,6 +256,7 @@ json bandwidth_probe(int threads, std::size_t bytes, int reps) {
 
 struct Settings {
   int threads = 0;
+  std::string scheduler = "distributed";
   int repeat = 0;  // 0: the workload's default
   double scale = 1.0;
   std::uint64_t seed = 42;
@@ -216,6 +269,10 @@ struct Context {
   const Settings& settings;
   tessera::Scheduler& scheduler;
   tessera::ComputeOptions on;
+  /// The same scheduler when it is the distributed one (null for --scheduler threaded).
+  tessera::DistributedScheduler* distributed = nullptr;
+  int rank = 0;
+  int ranks = 1;
 };
 
 /// How one workload is run: `prepare` (untimed, once) returns the timed function, which
@@ -229,10 +286,29 @@ struct Workload {
   std::function<std::function<double()>(Context&, json&)> prepare;
   /// Adds figures derived from the median time (GB/s, per-task cost) to the result.
   std::function<void(const Context&, double median_s, json&)> finish = {};
+  /// Instead of prepare: a workload that times itself and fills tessera_s and times_s.
+  std::function<void(Context&, json&)> custom = {};
+  /// The fewest ranks the workload can run on.
+  int min_ranks = 1;
 };
 
 tessera::index_t scaled(double base, double scale) {
   return std::max<tessera::index_t>(1, static_cast<tessera::index_t>(std::llround(base * scale)));
+}
+
+/// The probe's read bandwidth, for limit_fraction: the driver's figure when it gave one, else
+/// measured here, by rank 0 alone with every thread of the job (the ranks share the node's
+/// memory), while the others wait.
+double read_gbps(const Context& ctx) {
+  if (ctx.settings.read_gbps) return *ctx.settings.read_gbps;
+  double gbps = 0;
+  if (ctx.rank == 0) {
+    gbps = bandwidth_probe(ctx.scheduler.num_threads() * ctx.ranks, ctx.settings.probe_bytes,
+                           ctx.settings.probe_repeat)["read_gbps"]
+               .get<double>();
+  }
+  MPI_Bcast(&gbps, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  return gbps;
 }
 
 /// 100,000 tasks that each return their index, summed by a tree of fan-in 8.
@@ -277,7 +353,8 @@ TrivialGraph trivial_graph(std::int64_t leaves) {
 Workload scheduler_trivial(bool synchronous) {
   return {
       .description = std::string("100,000 trivial tasks + a fan-in-8 tree sum, ") +
-                     (synchronous ? "synchronous scheduler" : "threaded scheduler") +
+                     (synchronous ? "synchronous scheduler (on every rank)"
+                                  : "the run's scheduler (threaded or distributed)") +
                      "; tessera_s times Scheduler::run only",
       .default_repeat = 5,
       .warmup = 1,
@@ -291,6 +368,7 @@ Workload scheduler_trivial(bool synchronous) {
         if (synchronous) {
           sched = std::make_shared<tessera::SynchronousScheduler>();
           out["threads"] = 1;
+          out["scheduler"] = "synchronous";
         } else {
           sched = std::shared_ptr<tessera::Scheduler>(&ctx.scheduler, [](auto*) {});
         }
@@ -307,6 +385,148 @@ Workload scheduler_trivial(bool synchronous) {
       .finish = [](const Context&, double median_s,
                    json& out) { out["us_per_task"] = median_s / out["tasks"].get<double>() * 1e6; },
   };
+}
+
+// --- chunk_transfer ---------------------------------------------------------------------------
+
+/// Message sizes of chunk_transfer (bytes of float64 data); the target is at 8 MiB.
+constexpr std::size_t kTransferSizes[] = {std::size_t{8} << 10,   std::size_t{64} << 10,
+                                          std::size_t{512} << 10, std::size_t{1} << 20,
+                                          std::size_t{8} << 20,   std::size_t{64} << 20};
+constexpr std::size_t kTransferTargetBytes = std::size_t{8} << 20;
+/// Untimed runs of each size first (connection set-up, the allocator's first page faults).
+constexpr int kTransferWarmup = 3;
+
+/// One chunk of `bytes` that lives on rank 0 (a literal pinned there, as a persisted chunk is)
+/// and one task pinned to rank 1 that reads it and returns its element count: a run moves
+/// that chunk from rank 0 to rank 1 and nothing else (the count stays on rank 1, as
+/// ResultPlacement::owners leaves it).
+struct TransferGraph {
+  tessera::TaskGraph graph;
+  tessera::TaskId reader = -1;
+};
+
+TransferGraph transfer_graph(std::size_t bytes, int rank) {
+  using namespace tessera;
+  const auto n = static_cast<index_t>(bytes / sizeof(double));
+  TransferGraph g;
+  // Only rank 0's chunk is ever read: the others hold an empty placeholder (the graph's
+  // fingerprint covers its structure, not the literals' contents).
+  Block chunk;
+  if (rank == 0) {
+    chunk = Block(DType::Float64, {n});
+    double* p = chunk.data_as<double>();
+    for (index_t i = 0; i < n; ++i) p[i] = static_cast<double>(i);
+  }
+  const std::int64_t coords[] = {static_cast<std::int64_t>(bytes)};
+  const TaskId source =
+      g.graph.add_value(g.graph.add_label("transfer-chunk"), coords, Value::make<Block>(chunk));
+  g.graph.pin(source, 0);
+  g.graph.set_size_hint(source, bytes);
+  const TaskId inputs[] = {source};
+  g.reader = g.graph.add(g.graph.add_label("transfer-read"), coords, inputs,
+                         [n](std::span<const Value> in) {
+                           const Block& b = in[0].get<Block>();
+                           const double* p = b.data_as<double>();
+                           const index_t mid = n / 2;
+                           if (b.size() != n || p[0] != 0.0 || p[mid] != static_cast<double>(mid) ||
+                               p[n - 1] != static_cast<double>(n - 1)) {
+                             throw std::runtime_error("chunk_transfer: the chunk arrived damaged");
+                           }
+                           return Value::make<std::int64_t>(n);
+                         });
+  g.graph.pin(g.reader, 1);
+  return g;
+}
+
+/// One plain MPI ping-pong of `buffer` between ranks 0 and 1 on MPI_COMM_WORLD (MPI_Send, then
+/// MPI_Recv of the echo): half the round trip in seconds as rank 0 measures it; 0 elsewhere.
+double ping_pong(std::vector<std::byte>& buffer, int rank) {
+  constexpr int kTag = 7;
+  const int n = static_cast<int>(buffer.size());
+  if (rank == 0) {
+    const auto t0 = Clock::now();
+    MPI_Send(buffer.data(), n, MPI_BYTE, 1, kTag, MPI_COMM_WORLD);
+    MPI_Recv(buffer.data(), n, MPI_BYTE, 1, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    return seconds_since(t0) / 2;
+  }
+  if (rank == 1) {
+    MPI_Recv(buffer.data(), n, MPI_BYTE, 0, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Send(buffer.data(), n, MPI_BYTE, 0, kTag, MPI_COMM_WORLD);
+  }
+  return 0;
+}
+
+/// For every message size: Tessera moving one chunk from rank 0 to rank 1 (a whole
+/// DistributedScheduler::execute, placement and completion included) and a plain MPI
+/// ping-pong of the same bytes, alternating, so that both see the same machine.
+void chunk_transfer(Context& ctx, json& out) {
+  if (ctx.distributed == nullptr) {
+    throw std::runtime_error("chunk_transfer needs the distributed scheduler");
+  }
+  tessera::DistributedScheduler& sched = *ctx.distributed;
+  json sizes = json::array();
+  for (const std::size_t bytes : kTransferSizes) {
+    const auto g = transfer_graph(bytes, ctx.rank);
+    std::vector<std::byte> buffer(bytes, std::byte{1});  // touched: no page faults when timed
+    const tessera::TaskId outputs[] = {g.reader};
+    // Enough runs for a stable median; fewer of the big ones (each moves 64 MiB).
+    const int repeat =
+        ctx.settings.repeat > 0
+            ? ctx.settings.repeat
+            : static_cast<int>(std::clamp<std::size_t>((std::size_t{512} << 20) / bytes, 10, 200));
+    std::vector<double> tessera_s, pingpong_s;
+    std::int64_t values_sent = 0, bytes_sent = 0, values_received = 0;
+    for (int i = 0; i < kTransferWarmup + repeat; ++i) {
+      barrier();
+      const double pp = ping_pong(buffer, ctx.rank);
+      barrier();
+      const auto t0 = Clock::now();
+      sched.execute(g.graph, outputs, tessera::ResultPlacement::owners);
+      const double t = max_over_ranks(seconds_since(t0));
+      const auto moved = sched.last_transfers();
+      values_sent = sum_over_ranks(moved.values_sent);
+      bytes_sent = sum_over_ranks(moved.bytes_sent);
+      values_received = sum_over_ranks(moved.values_received);
+      if (values_sent != 1 || values_received != 1 ||
+          bytes_sent < static_cast<std::int64_t>(bytes)) {
+        throw std::runtime_error("chunk_transfer: the run did not move the chunk between ranks (" +
+                                 std::to_string(values_sent) + " values, " +
+                                 std::to_string(bytes_sent) + " bytes sent)");
+      }
+      if (i < kTransferWarmup) continue;
+      tessera_s.push_back(t);
+      pingpong_s.push_back(pp);
+    }
+    const double t = median(tessera_s), pp = median(pingpong_s);
+    const double b = static_cast<double>(bytes);
+    json row = {
+        {"bytes", bytes},
+        {"repeat", repeat},
+        {"tessera_s", t},
+        {"tessera_best_s", *std::min_element(tessera_s.begin(), tessera_s.end())},
+        {"tessera_gb_per_s", b / t / 1e9},
+        {"pingpong_s", pp},
+        {"pingpong_best_s", *std::min_element(pingpong_s.begin(), pingpong_s.end())},
+        {"pingpong_gb_per_s", b / pp / 1e9},
+        {"fraction", pp / t},
+        {"values_sent", values_sent},
+        {"bytes_sent", bytes_sent},
+    };
+    if (bytes == kTransferTargetBytes) {
+      out["tessera_s"] = t;
+      out["times_s"] = tessera_s;
+      out["bytes"] = bytes;
+      out["gb_per_s"] = b / t / 1e9;
+      out["pingpong_s"] = pp;
+      out["pingpong_gb_per_s"] = b / pp / 1e9;
+      out["limit_fraction"] = pp / t;  // the limit: MPI's own bandwidth for this message
+      out["checksum"] = static_cast<double>(bytes_sent);
+    }
+    sizes.push_back(std::move(row));
+  }
+  out["sizes"] = std::move(sizes);
+  out["warmup_runs"] = kTransferWarmup;
 }
 
 std::map<std::string, Workload> workloads() {
@@ -361,20 +581,14 @@ std::map<std::string, Workload> workloads() {
   w["fused_inmemory_sum"] = {
       .description =
           "sum((2*x + 1) ** 3) over a persisted float64 x of 1e8 elements (800 MB, "
-          "chunks of 1e7); limit = probe read bandwidth",
+          "chunks of 1e7; spread over the ranks); limit = probe read bandwidth",
       .default_repeat = 3,
       .warmup = 0,
       .prepare = [](Context& ctx, json& out) -> std::function<double()> {
         const auto n = scaled(1e8, ctx.settings.scale);
-        if (!ctx.settings.read_gbps) {
-          // No figure from the driver: measure it here, before the array exists, so the probe's
-          // buffers never coexist with it (the peak-RSS mark is reset after prepare anyway).
-          const auto probe = bandwidth_probe(ctx.scheduler.num_threads(), ctx.settings.probe_bytes,
-                                             ctx.settings.probe_repeat);
-          out["read_gbps"] = probe["read_gbps"];
-        } else {
-          out["read_gbps"] = *ctx.settings.read_gbps;
-        }
+        // Before the array exists, so that the probe's buffers never coexist with it (the
+        // peak-RSS mark is reset after prepare anyway).
+        out["read_gbps"] = read_gbps(ctx);
         Array x = default_rng(ctx.settings.seed)
                       .uniform(0, 1, {n}, std::min<index_t>(n, 10'000'000))
                       .persist(ctx.on);
@@ -391,55 +605,142 @@ std::map<std::string, Workload> workloads() {
 
   w["scheduler_trivial"] = scheduler_trivial(false);
   w["scheduler_trivial_sync"] = scheduler_trivial(true);
+
+  w["chunk_transfer"] = {
+      .description =
+          "one float64 chunk of 8 KiB .. 64 MiB moved from rank 0 to rank 1 by a "
+          "DistributedScheduler run, beside a plain MPI ping-pong of the same size; 2+ ranks",
+      .default_repeat = 0,
+      .warmup = kTransferWarmup,
+      .prepare = {},
+      .custom = chunk_transfer,
+      .min_ranks = 2,
+  };
   return w;
 }
 
+/// What the distributed scheduler moved between ranks in its last run, summed over ranks.
+json transfers_of(const tessera::DistributedScheduler& sched) {
+  const auto t = sched.last_transfers();
+  json out = {{"values_sent", sum_over_ranks(t.values_sent)},
+              {"bytes_sent", sum_over_ranks(t.bytes_sent)}};
+  const auto tasks = gather_on_root(t.tasks_here);
+  if (world_rank() == 0) out["tasks_per_rank"] = tasks;
+  return out;
+}
+
+/// Runs one workload on every rank. Each timed run starts at a barrier and lasts as long as
+/// its slowest rank.
 json run_workload(const std::string& name, const Workload& w, Context& ctx) {
   json out;
   out["name"] = name;
   out["threads"] = ctx.scheduler.num_threads();
-  out["ranks"] = 1;  // one process, no MPI yet
+  out["ranks"] = ctx.ranks;
+  out["scheduler"] = std::string(ctx.scheduler.name());
   out["limit_fraction"] = nullptr;
-  auto fn = w.prepare(ctx, out);
-  const bool reset = reset_peak_rss();
-  for (int i = 0; i < w.warmup; ++i) fn();
-  const int repeat = ctx.settings.repeat > 0 ? ctx.settings.repeat : w.default_repeat;
-  std::vector<double> times;
-  double checksum = 0;
-  for (int i = 0; i < repeat; ++i) {
-    const auto t0 = Clock::now();
-    checksum = fn();
-    times.push_back(seconds_since(t0));
+  if (ctx.ranks < w.min_ranks) {
+    throw std::runtime_error(name + " needs at least " + std::to_string(w.min_ranks) +
+                             " ranks (mpirun -n " + std::to_string(w.min_ranks) + ")");
   }
-  out["tessera_s"] = median(times);
-  out["times_s"] = times;
-  out["warmup_runs"] = w.warmup;
-  out["checksum"] = checksum;
-  out["peak_rss_mb"] = peak_rss_mb();
+  bool reset = false;
+  if (w.custom) {
+    reset = reset_peak_rss();
+    w.custom(ctx, out);
+  } else {
+    auto fn = w.prepare(ctx, out);
+    reset = reset_peak_rss();
+    for (int i = 0; i < w.warmup; ++i) fn();
+    const int repeat = ctx.settings.repeat > 0 ? ctx.settings.repeat : w.default_repeat;
+    std::vector<double> times;
+    double checksum = 0;
+    for (int i = 0; i < repeat; ++i) {
+      barrier();
+      const auto t0 = Clock::now();
+      checksum = fn();
+      times.push_back(max_over_ranks(seconds_since(t0)));
+    }
+    out["tessera_s"] = median(times);
+    out["times_s"] = times;
+    out["warmup_runs"] = w.warmup;
+    out["checksum"] = checksum;
+    if (w.finish) w.finish(ctx, median(times), out);
+    if (ctx.distributed != nullptr) out["transfers"] = transfers_of(*ctx.distributed);
+  }
+  // Each rank's own peak; the figure is the largest (the ranks may share one node's memory:
+  // peak_rss_mb_per_rank has them all).
+  const double mine = peak_rss_mb();
+  out["peak_rss_mb"] = max_over_ranks(mine);
+  const auto per_rank = gather_on_root(mine);
+  if (ctx.rank == 0) out["peak_rss_mb_per_rank"] = per_rank;
   // Without the reset the figure is the whole process's peak (earlier workloads included).
   out["peak_rss_per_workload"] = reset;
-  if (w.finish) w.finish(ctx, median(times), out);
   return out;
+}
+
+struct Job {
+  Settings settings;
+  std::vector<std::string> names;
+  std::string json_path;
+  bool probe = false;
+};
+
+/// Runs the probe and the workloads on `scheduler` (every rank) and prints the results (rank
+/// 0). Returns the exit status.
+int run_job(Job& job, tessera::Scheduler& scheduler, tessera::DistributedScheduler* distributed) {
+  const auto all = workloads();
+  Settings& settings = job.settings;
+  Context ctx{settings,    scheduler,    tessera::ComputeOptions{.scheduler = &scheduler},
+              distributed, world_rank(), world_size()};
+  json results = json::array();
+  auto emit = [&](json r) {
+    if (ctx.rank != 0) return;
+    std::cout << r.dump() << std::endl;
+    results.push_back(std::move(r));
+  };
+  if (job.probe) {
+    if (ctx.ranks > 1) throw std::runtime_error("--probe runs in one process (without mpirun)");
+    const bool reset = reset_peak_rss();
+    json p = bandwidth_probe(scheduler.num_threads(), settings.probe_bytes, settings.probe_repeat);
+    p["name"] = "bandwidth_probe";
+    p["threads"] = scheduler.num_threads();
+    p["ranks"] = 1;
+    p["peak_rss_mb"] = peak_rss_mb();
+    p["peak_rss_per_workload"] = reset;
+    if (!settings.read_gbps) settings.read_gbps = p["read_gbps"].get<double>();
+    emit(std::move(p));
+  }
+  for (const auto& name : job.names) emit(run_workload(name, all.at(name), ctx));
+  if (ctx.rank == 0 && !job.json_path.empty()) {
+    std::ofstream f(job.json_path);
+    f << results.dump(2) << "\n";
+    if (!f) {
+      std::cerr << "tessera_bench: cannot write " << job.json_path << "\n";
+      return 1;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Tessera benchmark workloads (see benchmarks/README.md); one JSON object per line"};
-  Settings settings;
-  std::vector<std::string> names;
-  std::string json_path;
-  bool probe = false;
+  Job job;
+  Settings& settings = job.settings;
   bool list = false;
   double probe_mb = 1024;
-  app.add_option("workloads", names, "workloads to run (default: all, or none with --probe)");
-  app.add_option("--threads", settings.threads, "worker threads (0: one per core)")
+  app.add_option("workloads", job.names, "workloads to run (default: all, or none with --probe)");
+  app.add_option("--threads", settings.threads, "worker threads per rank (0: Tessera's default)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--scheduler", settings.scheduler,
+                 "distributed: a tessera::Runtime's DistributedScheduler over MPI_COMM_WORLD "
+                 "(any number of ranks); threaded: a ThreadedScheduler (one process)")
+      ->check(CLI::IsMember({"distributed", "threaded"}));
   app.add_option("--repeat", settings.repeat,
                  "timed runs per workload; the median is reported (0: 5, or 3 for the large ones)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--json", json_path, "also write the results to FILE as a JSON list");
-  app.add_flag("--probe", probe, "run the STREAM-like memory bandwidth probe first");
+  app.add_option("--json", job.json_path, "also write the results to FILE as a JSON list");
+  app.add_flag("--probe", job.probe, "run the STREAM-like memory bandwidth probe first");
   app.add_option("--probe-mb", probe_mb, "size of the probe's read array in MiB")
       ->check(CLI::PositiveNumber);
   app.add_option("--read-gbps", settings.read_gbps,
@@ -452,53 +753,51 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   settings.probe_bytes = static_cast<std::size_t>(probe_mb * 1024 * 1024);
 
-  const auto all = workloads();
   if (list) {
-    for (const auto& [name, w] : all) std::cout << name << "\t" << w.description << "\n";
+    for (const auto& [name, w] : workloads()) std::cout << name << "\t" << w.description << "\n";
     return 0;
   }
-  // `--probe` alone runs only the probe (the driver runs it in a process of its own).
-  if (names.empty() && !probe) {
-    for (const auto& [name, w] : all) names.push_back(name);
-  }
-  for (const auto& name : names) {
+  // `--probe` alone runs only the probe (the driver runs it in a process of its own); without
+  // names, every workload that can run on this many ranks runs (checked once MPI is up).
+  const bool all_workloads = job.names.empty() && !job.probe;
+  const auto all = workloads();
+  for (const auto& name : job.names) {
     if (!all.contains(name)) {
       std::cerr << "tessera_bench: unknown workload '" << name << "' (--list shows them)\n";
       return 2;
     }
   }
 
-  json results = json::array();
-  auto emit = [&](json r) {
-    std::cout << r.dump() << std::endl;
-    results.push_back(std::move(r));
-  };
+  // MPI first (every rank), then the scheduler; both live until the results are out, and
+  // through the error handling (a rank that fails alone must abort the job, not finalise MPI).
+  std::optional<tessera::comm::Environment> env;
+  std::optional<tessera::ThreadedScheduler> threaded;
+  std::optional<tessera::Runtime> runtime;
   try {
-    tessera::ThreadedScheduler scheduler(settings.threads);
-    Context ctx{settings, scheduler, tessera::ComputeOptions{.scheduler = &scheduler}};
-    if (probe) {
-      const bool reset = reset_peak_rss();
-      json p =
-          bandwidth_probe(scheduler.num_threads(), settings.probe_bytes, settings.probe_repeat);
-      p["name"] = "bandwidth_probe";
-      p["threads"] = scheduler.num_threads();
-      p["peak_rss_mb"] = peak_rss_mb();
-      p["peak_rss_per_workload"] = reset;
-      if (!settings.read_gbps) settings.read_gbps = p["read_gbps"].get<double>();
-      emit(std::move(p));
+    if (settings.scheduler == "threaded") {
+      env.emplace(&argc, &argv);
+      if (world_size() > 1) throw std::runtime_error("--scheduler threaded runs in one process");
+      threaded.emplace(settings.threads);
+    } else {
+      runtime.emplace(argc, argv, tessera::RuntimeOptions{.threads = settings.threads});
     }
-    for (const auto& name : names) emit(run_workload(name, all.at(name), ctx));
   } catch (const std::exception& e) {
     std::cerr << "tessera_bench: " << e.what() << "\n";
     return 1;
   }
-  if (!json_path.empty()) {
-    std::ofstream f(json_path);
-    f << results.dump(2) << "\n";
-    if (!f) {
-      std::cerr << "tessera_bench: cannot write " << json_path << "\n";
-      return 1;
-    }
+  const int rank = world_rank(), ranks = world_size();
+  if (all_workloads) {
+    for (const auto& [name, w] : all)
+      if (ranks >= w.min_ranks) job.names.push_back(name);
   }
-  return 0;
+  try {
+    if (threaded) return run_job(job, *threaded, nullptr);
+    return run_job(job, runtime->scheduler(), &runtime->scheduler());
+  } catch (const std::exception& e) {
+    std::cerr << "tessera_bench" << (ranks > 1 ? " (rank " + std::to_string(rank) + ")" : "")
+              << ": " << e.what() << "\n";
+    // The other ranks may be waiting in a collective for this one.
+    if (ranks > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
+  }
 }

@@ -18,7 +18,11 @@ namespace {
 constexpr std::size_t huge_page_threshold = std::size_t{4} << 20;
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 
-std::shared_ptr<void> allocate(std::size_t nbytes) {
+}  // namespace
+
+namespace detail {
+
+std::shared_ptr<void> allocate_buffer(std::size_t nbytes) {
   // Large chunks are streamed through once per task: huge pages cut their first-touch page
   // faults by 512x and their TLB misses while streaming. With THP in "madvise" mode (Debian's
   // default) they must be asked for, on 2 MiB-aligned memory.
@@ -34,6 +38,10 @@ std::shared_ptr<void> allocate(std::size_t nbytes) {
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 
+}  // namespace detail
+
+namespace {
+
 void check_shape(const Shape& shape) {
   for (index_t e : shape) {
     if (e < 0)
@@ -46,7 +54,7 @@ void check_shape(const Shape& shape) {
 Block::Block(DType dtype, Shape shape) : m_dtype(dtype), m_shape(std::move(shape)) {
   check_shape(m_shape);
   m_size = shape_size(m_shape);
-  m_data = allocate(nbytes());
+  m_data = detail::allocate_buffer(nbytes());
 }
 
 Block Block::zeros(DType dtype, Shape shape) {

@@ -150,11 +150,10 @@ std::vector<std::size_t> segment_sizes(std::span<const std::byte> header) {
 }
 
 Segment allocate_segment(std::size_t size) {
-  const std::size_t rounded = (std::max<std::size_t>(size, 1) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  return Segment{std::shared_ptr<void>(p, [](void* q) { std::free(q); }),
-                 static_cast<std::byte*>(p), size};
+  // The same buffers as Block's: a received chunk is adopted by a Block as it is.
+  std::shared_ptr<void> buffer = detail::allocate_buffer(size);
+  auto* data = static_cast<std::byte*>(buffer.get());
+  return Segment{std::move(buffer), data, size};
 }
 
 Value decode(std::span<const std::byte> header, std::vector<Segment> segments) {

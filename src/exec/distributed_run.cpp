@@ -201,13 +201,18 @@ void DistributedRun::wake() noexcept {
 }
 
 void DistributedRun::idle_wait(int rounds) {
-  if (rounds < 8) {
+  // While messages are in flight (values expected, requests live, or the closing allreduce)
+  // the other side's progress depends on ours: keep polling, yielding the core to workers,
+  // for a while before sleeping, and sleep briefly. When only local workers can make
+  // progress, sleep longer: they wake us when they hand over a value or run out of work.
+  const bool in_flight = m_expected > 0 || m_live_requests > 0 || m_closing;
+  if (rounds < (in_flight ? 256 : 8)) {
     std::this_thread::yield();
     return;
   }
-  // Nothing to do: sleep until a worker hands over a value or the run goes idle, but no
-  // longer than a short, growing timeout (incoming messages do not wake us; MPI is polled).
-  const auto timeout = std::chrono::microseconds(std::min(200, 10 << std::min(rounds - 8, 5)));
+  // Incoming messages do not wake us (MPI is polled), hence the timeouts.
+  const auto timeout =
+      std::chrono::microseconds(in_flight ? 20 : std::min(200, 10 << std::min(rounds - 8, 5)));
   std::unique_lock lock(m_mutex);
   m_cv.wait_for(lock, timeout, [&] { return m_woken || !m_outgoing.empty(); });
   m_woken = false;
@@ -455,6 +460,7 @@ void DistributedRun::run() {
   // before the sender learned of a failure), and on the lowest rank that failed.
   const std::exception_ptr error = m_run->error();
   const int mine = (error && error != m_remote_error) ? m_ch.rank : INT_MAX;
+  m_closing = true;
   int agreed = INT_MAX;
   MPI_Request barrier;
   check_mpi(MPI_Iallreduce(&mine, &agreed, 1, MPI_INT, MPI_MIN, m_ch.coll, &barrier),

@@ -126,6 +126,7 @@ class DistributedRun final : public RemoteLink {
   std::int64_t m_live_records = 0;
   std::exception_ptr m_remote_error;  // the error another rank's abort message brought
   bool m_abort_sent = false;
+  bool m_closing = false;  // in the closing allreduce
   TransferStats m_stats;
 };
 

@@ -13,6 +13,12 @@
 
 namespace tessera {
 
+namespace detail {
+/// An uninitialised buffer of `nbytes` as Block allocates it: 64-byte aligned, and on
+/// transparent huge pages from 4 MiB on (received chunks use it too).
+std::shared_ptr<void> allocate_buffer(std::size_t nbytes);
+}  // namespace detail
+
 class Block {
  public:
   /// Alignment of every buffer Block allocates: a cache line, enough for AVX-512 loads.
