@@ -14,12 +14,25 @@ Scheduler& scheduler_of(const ComputeOptions& o) {
   return o.scheduler ? *o.scheduler : default_scheduler();
 }
 
-/// Runs the graph for every chunk of `e` and returns the chunks in row-major chunk order.
+/// Runs the graph for every chunk of `e` and returns the chunks in row-major chunk order
+/// (nothing on ranks other than options.root when a root is set).
 std::vector<Block> compute_chunks(const ExprPtr& e, const ComputeOptions& options) {
   const ExprPtr roots[] = {e};
   LoweredGraph lg = tessera::lower(roots, {}, options.lowering);
   const auto outputs = lg.all_outputs();
-  std::vector<Value> values = scheduler_of(options).run(lg.graph, outputs);
+  Scheduler& s = scheduler_of(options);
+  std::vector<Value> values;
+  if (options.root >= 0) {
+    if (options.root >= s.num_ranks()) {
+      throw value_error(fmt::format("compute: root rank {} does not exist ({} rank(s))",
+                                    options.root, s.num_ranks()));
+    }
+    const std::vector<std::vector<int>> to_root(outputs.size(), std::vector<int>{options.root});
+    values = s.execute_to(lg.graph, outputs, to_root).values;
+    if (s.rank() != options.root) return {};
+  } else {
+    values = s.run(lg.graph, outputs);
+  }
   std::vector<Block> blocks;
   blocks.reserve(values.size());
   for (const auto& v : values) blocks.push_back(v.get<Block>());
@@ -71,6 +84,7 @@ Array::Array(ExprPtr expr) : m_expr(std::move(expr)) {
 
 Block Array::compute_block(const ComputeOptions& options) const {
   std::vector<Block> blocks = compute_chunks(m_expr, options);
+  if (blocks.empty()) return Block(dtype(), Shape{0});  // not the root: nothing landed here
   if (blocks.size() == 1) return blocks[0];
   Block out(dtype(), shape());
   for (index_t c = 0; c < chunks().num_chunks(); ++c) {

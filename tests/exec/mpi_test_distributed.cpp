@@ -161,6 +161,27 @@ TEST(Distributed, ResultPlacements) {
   }
 }
 
+TEST(Distributed, ComputeToARootOnly) {
+  const Array x = default_rng(8).uniform(0, 1, {50, 30}, ChunkSpec{20, 7});
+  SynchronousScheduler sync;
+  const xt::xarray<double> ref = x.compute<double>({.scheduler = &sync});
+  const int root = ranks() - 1;
+  const ComputeOptions o{.scheduler = &distributed(), .root = root};
+  const xt::xarray<double> got = x.compute<double>(o);
+  if (rank() == root) {
+    EXPECT_EQ(got, ref);
+  } else {
+    EXPECT_EQ(got.size(), 0u);
+  }
+  // No chunk travels to a rank that is not the root.
+  if (rank() != root) {
+    EXPECT_EQ(distributed().last_transfers().values_received, 0);
+  }
+  EXPECT_EQ(x.sum().item<double>(o),
+            rank() == root ? x.sum().item<double>({.scheduler = &sync}) : 0.0);
+  EXPECT_THROW(x.compute<double>({.scheduler = &distributed(), .root = ranks()}), value_error);
+}
+
 TEST(Distributed, LargeChunksTravelInPieces) {
   // 2000 x 100 float64 in chunks of 300 x 100 (240 KB each, above the inline size).
   const Array x = default_rng(3).uniform(-1, 1, {2000, 100}, ChunkSpec{300, 100});

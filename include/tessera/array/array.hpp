@@ -59,6 +59,10 @@ struct ComputeOptions {
   /// nullptr: default_scheduler().
   Scheduler* scheduler = nullptr;
   LowerOptions lowering = {};
+  /// Where compute() results land under a distributed scheduler: -1, every rank (the
+  /// default); r >= 0, only rank r — the other ranks take part but get an empty result (an
+  /// empty Block or xarray, and 0 from item()), and no chunk is sent to them.
+  int root = -1;
 };
 
 namespace detail {
@@ -86,12 +90,14 @@ class Array {
 
   // --- evaluation (runs tasks) -------------------------------------------------------------
 
-  /// The whole array as one contiguous Block.
+  /// The whole array as one contiguous Block (an empty Block of shape (0,) on ranks other
+  /// than `options.root` when a root is set).
   Block compute_block(const ComputeOptions& options = {}) const;
   /// The whole array as an xtensor container; T must be the array's element type.
   template <ElementType T>
   xt::xarray<T> compute(const ComputeOptions& options = {}) const;
-  /// The single element of a size-1 array (a full reduction), converted to T.
+  /// The single element of a size-1 array (a full reduction), converted to T (0 on ranks
+  /// other than `options.root` when a root is set).
   template <class T>
   T item(const ComputeOptions& options = {}) const;
   /// Computes every chunk and returns an array backed by them, for reuse without recomputing.
@@ -145,6 +151,7 @@ T Array::item(const ComputeOptions& options) const {
     detail::throw_item_size(shape());
   }
   Block b = compute_block(options);
+  if (b.size() == 0) return T{};  // not the root: nothing landed here
   return visit_dtype(b.dtype(), [&]<class E>() { return static_cast<T>(*b.data_as<E>()); });
 }
 
