@@ -58,13 +58,12 @@ int Runtime::default_threads(const comm::Communicator& world) {
 }
 
 Runtime::Runtime(int& argc, char**& argv, RuntimeOptions options)
-    : m_env(&argc, &argv), m_world(comm::Communicator::world()) {
-  const int threads = options.threads > 0 ? options.threads : default_threads(m_world);
-  m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads);
-  set_default_scheduler(m_scheduler.get());
-}
+    : Runtime(&argc, &argv, options) {}
 
-Runtime::Runtime(RuntimeOptions options) : m_env(), m_world(comm::Communicator::world()) {
+Runtime::Runtime(RuntimeOptions options) : Runtime(nullptr, nullptr, options) {}
+
+Runtime::Runtime(int* argc, char*** argv, RuntimeOptions options)
+    : m_env(argc, argv), m_world(comm::Communicator::world()) {
   const int threads = options.threads > 0 ? options.threads : default_threads(m_world);
   m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads);
   set_default_scheduler(m_scheduler.get());

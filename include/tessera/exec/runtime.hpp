@@ -49,6 +49,8 @@ class Runtime {
   static int default_threads(const comm::Communicator& world);
 
  private:
+  Runtime(int* argc, char*** argv, RuntimeOptions options);
+
   comm::Environment m_env;
   comm::Communicator m_world;
   std::unique_ptr<DistributedScheduler> m_scheduler;
