@@ -96,8 +96,6 @@ class DistributedRun final : public RemoteLink {
   void send_value(TaskId id, const Value& value);
   void send_abort();
   void finish_receive(PendingRecv& r);
-  /// Records a failure of this rank's communication work as the run's error.
-  void fail_here(std::exception_ptr error) noexcept;
   /// Waits a little for workers (backoff grows while nothing happens).
   void idle_wait(int rounds);
   /// Every rank throws the error of `failed_rank`, broadcast from there. Collective.
@@ -123,7 +121,6 @@ class DistributedRun final : public RemoteLink {
   std::vector<MPI_Request> m_requests;
   std::vector<Request> m_request_info;
   std::int64_t m_live_requests = 0;
-  std::int64_t m_live_records = 0;
   std::exception_ptr m_remote_error;  // the error another rank's abort message brought
   bool m_abort_sent = false;
   bool m_closing = false;  // in the closing allreduce
