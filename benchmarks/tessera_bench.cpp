@@ -387,6 +387,48 @@ Workload scheduler_trivial(bool synchronous) {
   };
 }
 
+/// Dask's delayed_tree: 2^14 leaves add(inc(i), mul(i, 2)), then a pairwise tree of adds
+/// (65,535 tasks). Timed as Dask times it: building the delayed graph, lowering and running.
+Workload delayed_tree() {
+  return {
+      .description = "2^14 delayed add(inc(i), mul(i, 2)) + a pairwise tree of adds (65,535 "
+                     "tasks), graph build included",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        constexpr std::int64_t kLeaves = 1 << 14;
+        out["tasks"] = 4 * kLeaves - 1;
+        return [&ctx] {
+          // Pure, as in dask_workloads.py; the wrappers are made inside the timed function too.
+          const auto inc = tessera::delayed([](std::int64_t a) { return a + 1; },
+                                            {.name = "inc", .pure = true});
+          const auto mul = tessera::delayed([](std::int64_t a, std::int64_t b) { return a * b; },
+                                            {.name = "mul", .pure = true});
+          const auto add = tessera::delayed([](std::int64_t a, std::int64_t b) { return a + b; },
+                                            {.name = "add", .pure = true});
+          std::vector<tessera::Delayed<std::int64_t>> level;
+          level.reserve(kLeaves);
+          for (std::int64_t i = 0; i < kLeaves; ++i) level.push_back(add(inc(i), mul(i, 2)));
+          while (level.size() > 1) {
+            std::vector<tessera::Delayed<std::int64_t>> next;
+            next.reserve(level.size() / 2);
+            for (std::size_t i = 0; i + 1 < level.size(); i += 2) {
+              next.push_back(add(level[i], level[i + 1]));
+            }
+            level = std::move(next);
+          }
+          const std::int64_t sum = level[0].compute({.scheduler = &ctx.scheduler});
+          if (sum != 3 * kLeaves * (kLeaves - 1) / 2 + kLeaves) {
+            throw std::runtime_error("delayed_tree: wrong sum " + std::to_string(sum));
+          }
+          return static_cast<double>(sum);
+        };
+      },
+      .finish = [](const Context&, double median_s,
+                   json& out) { out["us_per_task"] = median_s / out["tasks"].get<double>() * 1e6; },
+  };
+}
+
 // --- chunk_transfer ---------------------------------------------------------------------------
 
 /// Message sizes of chunk_transfer (bytes of float64 data); the target is at 8 MiB.
@@ -603,6 +645,7 @@ std::map<std::string, Workload> workloads() {
           },
   };
 
+  w["delayed_tree"] = delayed_tree();
   w["scheduler_trivial"] = scheduler_trivial(false);
   w["scheduler_trivial_sync"] = scheduler_trivial(true);
 

@@ -1,5 +1,7 @@
 #include "tessera/core/serialize.hpp"
 
+#include <cxxabi.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -17,7 +19,16 @@ std::uint64_t type_id(const std::string& name) {
   return h;
 }
 
+/// The C++ spelling of a type, for messages ("Histogram", not "9Histogram").
+std::string readable(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> s(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                           std::free);
+  return status == 0 && s ? std::string(s.get()) : std::string(mangled);
+}
+
 struct Codec {
+  std::type_index type;
   std::uint64_t id;
   std::string name;
   detail::EncodeFn encode;
@@ -37,26 +48,42 @@ class Registry {
     add<Block>();
     add<std::vector<std::int64_t>>();
     add<std::vector<double>>();
+    add<xt::xarray<bool>>();
+    add<xt::xarray<std::int32_t>>();
+    add<xt::xarray<std::int64_t>>();
+    add<xt::xarray<float>>();
+    add<xt::xarray<double>>();
   }
   void insert(std::type_index type, const std::string& name, detail::EncodeFn e,
               detail::DecodeFn d) {
     std::lock_guard lock(m_mutex);
     const std::uint64_t id = type_id(name);
-    if (auto it = m_by_id.find(id); it != m_by_id.end() && it->second.name != name) {
-      throw value_error(
-          fmt::format("serializer names '{}' and '{}' collide", name, it->second.name));
+    if (auto it = m_by_id.find(id); it != m_by_id.end()) {
+      // A receiver finds the type by the name's hash: one name, one type, on every rank.
+      if (it->second.name != name) {
+        throw value_error(fmt::format("serializer names '{}' and '{}' collide (equal hashes)", name,
+                                      it->second.name));
+      }
+      if (it->second.type != type) {
+        throw value_error(fmt::format(
+            "serializer name '{}' is taken by {}, so {} cannot have it: give each type its own "
+            "Serializer<T>::name()",
+            name, readable(it->second.type.name()), readable(type.name())));
+      }
     }
-    Codec c{id, name, e, d};
-    m_by_type[type] = c;
-    m_by_id[id] = c;
+    Codec c{type, id, name, e, d};
+    m_by_type.insert_or_assign(type, c);
+    m_by_id.insert_or_assign(id, c);
   }
   Codec by_type(const std::type_info& t) const {
     std::lock_guard lock(m_mutex);
     auto it = m_by_type.find(t);
     if (it == m_by_type.end()) {
       throw dtype_error(fmt::format(
-          "values of type {} cannot cross ranks: no tessera::Serializer is registered for it",
-          t.name()));
+          "values of type {} cannot cross ranks: no tessera::Serializer is registered for it "
+          "(specialise tessera::Serializer<T> and call tessera::register_serializer<T>() on "
+          "every rank)",
+          readable(t.name())));
     }
     return it->second;
   }
@@ -64,7 +91,10 @@ class Registry {
     std::lock_guard lock(m_mutex);
     auto it = m_by_id.find(id);
     if (it == m_by_id.end())
-      throw dtype_error(fmt::format("received a value of unregistered type id {:016x}", id));
+      throw dtype_error(fmt::format(
+          "received a value of unregistered type id {:016x}: call register_serializer<T>() on "
+          "every rank, not only on those that send it",
+          id));
     return it->second;
   }
 
@@ -95,6 +125,11 @@ namespace detail {
 void register_codec(std::type_index type, const std::string& name, EncodeFn encode,
                     DecodeFn decode) {
   registry().insert(type, name, encode, decode);
+}
+
+void throw_rank_mismatch(std::size_t expected, std::uint32_t received) {
+  throw value_error(fmt::format(
+      "malformed value: an xt::xtensor of rank {} was received with rank {}", expected, received));
 }
 }  // namespace detail
 
@@ -163,6 +198,15 @@ Value decode(std::span<const std::byte> header, std::vector<Segment> segments) {
   const Codec c = registry().by_id(id);
   WireReader r(header.subspan(prefix_bytes(sizes.size())), std::move(segments));
   return c.decode(r);
+}
+
+void Serializer<std::string>::write(const std::string& v, WireWriter& w) {
+  w.put_bytes(std::as_bytes(std::span(v.data(), v.size())));
+}
+
+std::string Serializer<std::string>::read(WireReader& r) {
+  const auto b = r.get_bytes();
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
 void Serializer<Block>::write(const Block& b, WireWriter& w) {

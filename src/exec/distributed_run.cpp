@@ -421,15 +421,27 @@ bool DistributedRun::progress() {
     did |= drain_outgoing();
     did |= receive_messages();
     did |= test_requests();
-    if (!m_abort_sent && m_run->failed() && m_run->error() != m_remote_error) {
-      send_abort();
-      did = true;
-    }
   } catch (...) {
+    // E.g. a value that cannot be encoded: this rank's failure, like a task's.
     m_run->fail(std::current_exception());
     did = true;
   }
+  // Checked after the work above, so that a failure it raised is announced in the same round,
+  // before the run can look finished.
+  if (failed_here() && !m_abort_sent) {
+    try {
+      send_abort();
+    } catch (...) {
+      // MPI itself failed: the run's error is recorded already; nothing better can be done.
+    }
+    did = true;
+  }
   return did;
+}
+
+bool DistributedRun::failed_here() const {
+  const std::exception_ptr e = m_run->error();
+  return e && e != m_remote_error;
 }
 
 void DistributedRun::run() {
@@ -447,8 +459,7 @@ void DistributedRun::run() {
   m_run->finish();
   // Phase 2: agree that every rank is done (receiving meanwhile whatever was still sent to us
   // before the sender learned of a failure), and on the lowest rank that failed.
-  const std::exception_ptr error = m_run->error();
-  const int mine = (error && error != m_remote_error) ? m_ch.rank : INT_MAX;
+  const int mine = failed_here() ? m_ch.rank : INT_MAX;
   m_closing = true;
   int agreed = INT_MAX;
   MPI_Request barrier;

@@ -92,6 +92,8 @@ class DistributedRun final : public RemoteLink {
   bool receive_messages();
   void handle_control(std::vector<std::byte> message, int source);
   bool test_requests();
+  /// Whether the run failed here (a task or this rank's communication), not by an abort.
+  bool failed_here() const;
   void post(MPI_Request request, bool send, std::size_t record);
   void send_value(TaskId id, const Value& value);
   void send_abort();

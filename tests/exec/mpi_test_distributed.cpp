@@ -98,6 +98,36 @@ TEST(Distributed, FailureInARawGraphOnRankOne) {
   }
 }
 
+/// A result type without a Serializer: it cannot cross ranks.
+struct Opaque {
+  int v = 0;
+};
+
+TEST(Distributed, AValueThatCannotCrossRanksFailsTheRunOnEveryRank) {
+  TaskGraph g;
+  const TaskId producer = g.add(g.add_label("opaque"), {}, {},
+                                [](std::span<const Value>) { return Value::make(Opaque{7}); });
+  g.pin(producer, 0);
+  const TaskId deps[] = {producer};
+  const TaskId consumer = g.add(g.add_label("reader"), {}, deps, [](std::span<const Value> in) {
+    return Value::make(std::int64_t{in[0].get<Opaque>().v});
+  });
+  g.pin(consumer, ranks() - 1);
+  const TaskId outputs[] = {consumer};
+  if (ranks() == 1) {
+    EXPECT_EQ(distributed().run(g, outputs)[0].get<std::int64_t>(), 7);
+    return;
+  }
+  try {
+    distributed().run(g, outputs);
+    ADD_FAILURE() << "no error";
+  } catch (const task_error& e) {
+    EXPECT_EQ(e.task(), "'opaque'");
+    EXPECT_EQ(e.rank(), 0);
+    EXPECT_NE(e.what_original().find("cannot cross ranks"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Distributed, DifferentGraphsOnDifferentRanksAreAnErrorOnEveryRank) {
   TaskGraph g;
   const auto label = g.add_label("task");

@@ -1,0 +1,384 @@
+#pragma once
+/// @file
+/// `Client`: Dask's futures interface over a Tessera scheduler. `submit(f, args...)` starts
+/// `f(args...)` at once and returns a Future; futures can be arguments of later submits.
+///
+///     Client client;                                   // on default_scheduler()
+///     Future<int> a = client.submit(inc, 10);
+///     Future<int> b = client.submit(inc, 20);
+///     Future<int> c = client.submit(add, a, b);        // runs when a and b have
+///     int total = c.result();                          // 32
+///
+/// **One process.** Under a ThreadedScheduler a submitted task is queued on the scheduler's pool
+/// at once; a task whose Future arguments are not ready is started by the completion of its
+/// last one (dependency counting: no thread ever blocks waiting for an input). Under a
+/// SynchronousScheduler (or any other single-process scheduler) submit runs the task on the
+/// calling thread before it returns. Every member may be called from any thread.
+///
+/// **Across MPI ranks** (DistributedScheduler; SPMD). Every rank makes the same calls, in the
+/// same order, so submission k has the same number and key everywhere. Task k runs on one rank,
+/// its owner: the owner of its first Future argument (chains stay where their data is), else
+/// rank k mod P (independent tasks are dealt round-robin). The owner starts it at once on its
+/// pool, the other ranks only record a placeholder. Values move by the push rule: since every
+/// rank sees every submit, the owner of a value knows which ranks need it (those whose tasks
+/// take it as an argument, and every rank once result/gather/wait/as_completed asked for it),
+/// and sends it to them as soon as it is ready, from a communication thread the client owns
+/// (on its own duplicate of MPI_COMM_WORLD; workers never call MPI). A task whose argument
+/// lives on another rank therefore starts as soon as that value has arrived, with no
+/// collective call in between. Errors travel the same way, so a failed task's task_error
+/// ("task 'div-7' failed on rank 1: ...") reaches result() on every rank.
+///
+/// Collective under a DistributedScheduler (every rank calls them, in the same order): the
+/// constructor and destructor, submit and map, Future::result, gather, wait and as_completed
+/// (whose order every rank agrees on: rank 0 decides it). Future::done is local. Values that
+/// cross ranks must have a tessera::Serializer (core/serialize.hpp); submit registers it, and
+/// throws a value_error naming the type when there is none and there is more than one rank.
+/// Needs MPI_THREAD_MULTIPLE (the communication thread runs beside the program's own MPI
+/// calls); the constructor throws a value_error otherwise.
+
+#include <concepts>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include "tessera/core/error.hpp"
+#include "tessera/core/serialize.hpp"
+#include "tessera/core/value.hpp"
+#include "tessera/delayed/future.hpp"
+#include "tessera/exec/scheduler.hpp"
+
+namespace tessera {
+
+/// Names the tasks of one submit or map call: `client.submit(TaskName{"inc"}, inc, 1)` gives
+/// the key "inc-<k>" (default label: "submit", or "map" for map).
+struct TaskName {
+  std::string label;
+};
+
+template <class T>
+class AsCompleted;
+
+namespace detail {
+
+/// Indices of futures in the order they completed (as_completed). Thread-safe.
+class CompletionQueue {
+ public:
+  void push(std::size_t index);
+  /// The next index; blocks until there is one.
+  std::size_t pop();
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::deque<std::size_t> m_ready;
+};
+
+/// The non-template engine behind Client (client.cpp): numbering, placement, dependency
+/// counting, the pool or inline execution, and the distributed protocol.
+class ClientCore : public std::enable_shared_from_this<ClientCore> {
+ public:
+  explicit ClientCore(Scheduler& scheduler);
+  ~ClientCore();
+  ClientCore(const ClientCore&) = delete;
+  ClientCore& operator=(const ClientCore&) = delete;
+
+  /// Waits for this rank's tasks, then stops the communication thread (collective).
+  void close();
+
+  Scheduler& scheduler() const noexcept;
+  int rank() const noexcept;
+  int num_ranks() const noexcept;
+
+  /// Numbers a submission, places it and, on its owner, starts `body` once `deps` are done.
+  /// `type_name` is the result type, for the error when it is not `serializable`.
+  std::shared_ptr<FutureState> launch(const std::string& label,
+                                      std::vector<std::shared_ptr<FutureState>> deps,
+                                      std::function<Value()> body, bool serializable,
+                                      const std::type_info& type_name);
+  /// Asks the owner to send the value to every rank (collective; nothing in one process).
+  void want_everywhere(const std::shared_ptr<FutureState>& state);
+  /// Blocks until `state` is done on this rank (running pool jobs when called on a worker).
+  void wait(const FutureState& state);
+  /// A queue that receives the indices of `states` in completion order (the same order on
+  /// every rank). Collective.
+  std::shared_ptr<CompletionQueue> completion_queue(
+      std::span<const std::shared_ptr<FutureState>> states);
+
+ private:
+  struct State;
+  struct PendingJob;
+  void start(const std::shared_ptr<PendingJob>& job);
+  void run_job(PendingJob& job);
+  void want(const std::shared_ptr<FutureState>& state, int rank);
+  void send_to_readers(const std::shared_ptr<FutureState>& state);
+  void comm_loop();
+  std::unique_ptr<State> m;
+};
+
+/// How a submit argument reaches the task: plain values as `const A&` (every rank holds them),
+/// Future<U> as `const U&`, std::vector<Future<U>> as std::vector<U>.
+template <class A>
+struct SubmitArg {
+  using Passed = const A&;
+  static void collect(const A&, const ClientCore*, std::vector<std::shared_ptr<FutureState>>&) {}
+  static const A& get(const A& a) { return a; }
+};
+
+template <class U>
+struct SubmitArg<Future<U>> {
+  static_assert(!std::is_void_v<U>,
+                "A Future<void> has no value to pass to a task; wait for it instead.");
+  using Passed = const U&;
+  static void collect(const Future<U>& f, const ClientCore* core,
+                      std::vector<std::shared_ptr<FutureState>>& deps);
+  static const U& get(const Future<U>& f) {
+    return FutureAccess::state(f)->get().template get<U>();
+  }
+};
+
+template <class U>
+struct SubmitArg<std::vector<Future<U>>> {
+  using Passed = std::vector<U>;
+  static void collect(const std::vector<Future<U>>& fs, const ClientCore* core,
+                      std::vector<std::shared_ptr<FutureState>>& deps) {
+    for (const Future<U>& f : fs) SubmitArg<Future<U>>::collect(f, core, deps);
+  }
+  static std::vector<U> get(const std::vector<Future<U>>& fs) {
+    std::vector<U> out;
+    out.reserve(fs.size());
+    for (const Future<U>& f : fs) out.push_back(SubmitArg<Future<U>>::get(f));
+    return out;
+  }
+};
+
+/// What `f(args...)` returns once futures are replaced by their values.
+template <class F, class... Args>
+using SubmitResult =
+    std::decay_t<std::invoke_result_t<F&, typename SubmitArg<std::decay_t<Args>>::Passed...>>;
+
+}  // namespace detail
+
+class Client {
+ public:
+  /// A client over `scheduler`, which must outlive it. Collective under a DistributedScheduler.
+  explicit Client(Scheduler& scheduler = default_scheduler());
+  /// Waits until every task submitted here has finished on this rank (and, distributed, until
+  /// every value this rank must send or receive has moved). Collective.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Starts `f(args...)` and returns its future. Arguments are copied; a Future<U> argument is
+  /// passed to `f` as `const U&` and a std::vector<Future<U>> as std::vector<U>, once they are
+  /// ready. If one of them failed, this task fails with the same error without running.
+  /// Exceptions `f` throws go into the future. Collective under a DistributedScheduler.
+  template <class F, class... Args>
+  requires(!std::same_as<std::decay_t<F>, TaskName>) auto submit(F f, Args... args);
+  /// submit with a label for the key ("inc-3") and error messages.
+  template <class F, class... Args>
+  auto submit(TaskName name, F f, Args... args);
+
+  /// One submit of `f(x)` per element x of `range` (values or futures), in range order.
+  template <class F, std::ranges::input_range R>
+  requires(!std::same_as<std::decay_t<F>, TaskName>) auto map(F f, R&& range);
+  template <class F, std::ranges::input_range R>
+  auto map(TaskName name, F f, R&& range);
+
+  /// Every future's value, in order; rethrows the first failed one's error (in order).
+  /// Collective.
+  template <class T>
+  requires(!std::is_void_v<T>) std::vector<T> gather(const std::vector<Future<T>>& futures);
+  /// Returns when every future is done on this rank (failed ones too: wait does not throw).
+  /// Collective: under MPI their values are then on every rank.
+  template <class T>
+  void wait(const std::vector<Future<T>>& futures);
+  /// The futures, in the order they complete, as a single-pass range whose iteration blocks
+  /// until the next one is done. Collective; every rank sees the same order (rank 0's).
+  template <class T>
+  AsCompleted<T> as_completed(std::vector<Future<T>> futures);
+
+  Scheduler& scheduler() const noexcept { return m_core->scheduler(); }
+  int rank() const noexcept { return m_core->rank(); }
+  int num_ranks() const noexcept { return m_core->num_ranks(); }
+
+ private:
+  std::shared_ptr<detail::ClientCore> m_core;
+};
+
+/// A single-pass range of futures in completion order (Client::as_completed). `next()` blocks
+/// until the next future is done on this rank; a range-for over it does the same.
+template <class T>
+class AsCompleted {
+ public:
+  class Iterator;
+
+  std::size_t size() const noexcept { return m_futures.size(); }
+  /// Whether next() has futures left to yield.
+  bool has_next() const noexcept { return m_yielded < m_futures.size(); }
+  /// The next future to complete. Precondition: has_next().
+  Future<T> next();
+
+  Iterator begin();
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  friend class Client;
+  AsCompleted(std::vector<Future<T>> futures, std::shared_ptr<detail::CompletionQueue> queue,
+              detail::ClientCore* core)
+      : m_futures(std::move(futures)), m_queue(std::move(queue)), m_core(core) {}
+
+  std::vector<Future<T>> m_futures;
+  std::shared_ptr<detail::CompletionQueue> m_queue;
+  detail::ClientCore* m_core;
+  std::size_t m_yielded = 0;
+};
+
+template <class T>
+class AsCompleted<T>::Iterator {
+ public:
+  using value_type = Future<T>;
+  using difference_type = std::ptrdiff_t;
+
+  Iterator() = default;
+  const Future<T>& operator*() const { return *m_current; }
+  Iterator& operator++() {
+    m_current = m_range->has_next() ? std::optional(m_range->next()) : std::nullopt;
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+  friend bool operator==(const Iterator& it, std::default_sentinel_t) {
+    return !it.m_current.has_value();
+  }
+
+ private:
+  friend class AsCompleted<T>;
+  explicit Iterator(AsCompleted* range) : m_range(range) { ++*this; }
+  AsCompleted* m_range = nullptr;
+  std::optional<Future<T>> m_current;
+};
+
+// --- implementation ---------------------------------------------------------------------------
+
+namespace detail {
+
+template <class U>
+void SubmitArg<Future<U>>::collect(const Future<U>& f, const ClientCore* core,
+                                   std::vector<std::shared_ptr<FutureState>>& deps) {
+  if (!f.valid()) throw value_error("Client::submit: an argument is an empty Future");
+  if (FutureAccess::core(f).get() != core) {
+    throw value_error("Client::submit: argument '" + f.key() +
+                      "' is a future of another client; futures only connect tasks of the "
+                      "client that made them");
+  }
+  deps.push_back(FutureAccess::state(f));
+}
+
+}  // namespace detail
+
+template <class F, class... Args>
+requires(!std::same_as<std::decay_t<F>, TaskName>) auto Client::submit(F f, Args... args) {
+  return submit(TaskName{"submit"}, std::move(f), std::move(args)...);
+}
+
+template <class F, class... Args>
+auto Client::submit(TaskName name, F f, Args... args) {
+  static_assert(std::is_invocable_v<F&, typename detail::SubmitArg<Args>::Passed...>,
+                "Client::submit: the function cannot be called with these arguments (a "
+                "Future<U> argument reaches it as a const U&, a std::vector<Future<U>> as a "
+                "std::vector<U>).");
+  using R = detail::SubmitResult<F, Args...>;
+  using Stored = std::conditional_t<std::is_void_v<R>, detail::NoValue, R>;
+  constexpr bool serializable = Serializable<Stored>;
+  if constexpr (serializable) {
+    static const bool registered = (register_serializer<Stored>(), true);
+    (void)registered;
+  }
+  std::vector<std::shared_ptr<detail::FutureState>> deps;
+  (detail::SubmitArg<Args>::collect(args, m_core.get(), deps), ...);
+  // Runs on the owner only, once every dependency is done; the arguments live in the closure.
+  std::function<Value()> body = [f = std::move(f),
+                                 tuple = std::make_tuple(std::move(args)...)]() mutable {
+    return std::apply(
+        [&f](const Args&... a) -> Value {
+          if constexpr (std::is_void_v<R>) {
+            std::invoke(f, detail::SubmitArg<Args>::get(a)...);
+            return Value::make(detail::NoValue{});
+          } else {
+            return Value::make<R>(std::invoke(f, detail::SubmitArg<Args>::get(a)...));
+          }
+        },
+        tuple);
+  };
+  auto state =
+      m_core->launch(name.label, std::move(deps), std::move(body), serializable, typeid(Stored));
+  return Future<R>(m_core, std::move(state));
+}
+
+template <class F, std::ranges::input_range R>
+requires(!std::same_as<std::decay_t<F>, TaskName>) auto Client::map(F f, R&& range) {
+  return map(TaskName{"map"}, std::move(f), std::forward<R>(range));
+}
+
+template <class F, std::ranges::input_range R>
+auto Client::map(TaskName name, F f, R&& range) {
+  using Element = std::ranges::range_value_t<R>;
+  using Out = detail::SubmitResult<F, Element>;
+  std::vector<Future<Out>> out;
+  if constexpr (std::ranges::sized_range<R>) out.reserve(std::ranges::size(range));
+  for (auto&& x : range) out.push_back(submit(name, f, Element(x)));
+  return out;
+}
+
+template <class T>
+requires(!std::is_void_v<T>) std::vector<T> Client::gather(const std::vector<Future<T>>& futures) {
+  wait(futures);
+  std::vector<T> out;
+  out.reserve(futures.size());
+  for (const Future<T>& f : futures) out.push_back(f.result());
+  return out;
+}
+
+template <class T>
+void Client::wait(const std::vector<Future<T>>& futures) {
+  for (const Future<T>& f : futures) m_core->want_everywhere(detail::FutureAccess::state(f));
+  for (const Future<T>& f : futures) m_core->wait(*detail::FutureAccess::state(f));
+}
+
+template <class T>
+AsCompleted<T> Client::as_completed(std::vector<Future<T>> futures) {
+  std::vector<std::shared_ptr<detail::FutureState>> states;
+  states.reserve(futures.size());
+  for (const Future<T>& f : futures) states.push_back(detail::FutureAccess::state(f));
+  auto queue = m_core->completion_queue(states);
+  return AsCompleted<T>(std::move(futures), std::move(queue), m_core.get());
+}
+
+template <class T>
+Future<T> AsCompleted<T>::next() {
+  const std::size_t i = m_queue->pop();
+  ++m_yielded;
+  // Under MPI, rank 0's order may announce a future before its value has reached this rank.
+  m_core->wait(*detail::FutureAccess::state(m_futures[i]));
+  return m_futures[i];
+}
+
+template <class T>
+typename AsCompleted<T>::Iterator AsCompleted<T>::begin() {
+  return Iterator(this);
+}
+
+}  // namespace tessera
