@@ -242,6 +242,26 @@ std::string trimmed(std::string s) {
 
 }  // namespace
 
+namespace {
+/// A label without its token segments (exactly 8 lowercase hex digits between dashes).
+std::string operation_of(std::string_view label) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= label.size()) {
+    const std::size_t end = std::min(label.find('-', start), label.size());
+    const std::string_view part = label.substr(start, end - start);
+    const bool token =
+        part.size() == 8 && part.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+    if (!token) {
+      if (!out.empty()) out += '-';
+      out += part;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
 std::string to_dot(const TaskGraph& graph, const VisualizeOptions& options) {
   check_rankdir(options.rankdir);
   std::string out;
@@ -253,15 +273,17 @@ std::string to_dot(const TaskGraph& graph, const VisualizeOptions& options) {
   out += ", fontname=\"Helvetica\"];\n";
   out += "  node [fontname=\"Helvetica\", fontsize=10, style=\"filled\", fillcolor=\"white\"];\n";
   out += "  edge [arrowsize=0.7];\n";
-  // Colours follow labels in order of first appearance, so the same graph is always drawn the
-  // same way.
-  std::unordered_map<std::string_view, std::size_t> colour_of;
+  // Colours follow operations (labels without their 8-hex-digit tokens: "sum-3fa2c1de-partial"
+  // -> "sum-partial"), so that all the calls of one function or all the partials of one
+  // reduction share a colour; in order of first appearance, so a graph is always drawn alike.
+  std::unordered_map<std::string, std::size_t> colour_of;
   for (TaskId id = 0; static_cast<std::size_t>(id) < graph.size(); ++id) {
     const bool value = !graph.fn(id);
     out += fmt::format("  t{} [label={}, shape={}", id, dot_string(graph.name(id)),
                        value ? "box" : "ellipse");
     if (options.color) {
-      const auto [it, added] = colour_of.try_emplace(graph.label(id), colour_of.size());
+      const auto [it, added] =
+          colour_of.try_emplace(operation_of(graph.label(id)), colour_of.size());
       out += fmt::format(", fillcolor=\"{}\"", palette[it->second % palette.size()]);
     }
     std::string tooltip = fmt::format("task {}", id);
