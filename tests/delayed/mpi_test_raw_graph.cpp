@@ -9,14 +9,6 @@ namespace raw_graph_tests {
 
 int ranks() { return distributed().num_ranks(); }
 
-/// Every rank's `text`, in rank order (collective).
-std::vector<std::string> gather_strings(const std::string& text) {
-  const auto all = distributed().allgather(std::as_bytes(std::span(text.data(), text.size())));
-  std::vector<std::string> out;
-  for (const auto& b : all) out.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
-  return out;
-}
-
 TEST(RawGraphDistributed, ValuesCrossRanks) {
   // Many independent loads spread over the ranks, gathered by one task: every load's value
   // (a vector, a string) travels to the rank that runs the consumer, then to every rank.

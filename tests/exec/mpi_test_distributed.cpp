@@ -19,14 +19,6 @@ namespace {
 int rank() { return distributed().rank(); }
 int ranks() { return distributed().num_ranks(); }
 
-/// Every rank's `text`, in rank order.
-std::vector<std::string> gather_strings(const std::string& text) {
-  const auto all = distributed().allgather(std::as_bytes(std::span(text.data(), text.size())));
-  std::vector<std::string> out;
-  for (const auto& b : all) out.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
-  return out;
-}
-
 /// x[i] = i over 100 elements in 10 chunks, except element `bad`, which throws. The default
 /// distribution gives chunk c to rank c * ranks / 10, so chunk 9 runs on the last rank.
 Array failing_at(index_t bad) {

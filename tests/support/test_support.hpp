@@ -60,6 +60,16 @@ inline DistributedScheduler& distributed() {
 }
 #endif
 
+#ifdef TESSERA_TEST_DISTRIBUTED
+/// Every rank's `text`, in rank order (collective): to check that all ranks saw one message.
+inline std::vector<std::string> gather_strings(const std::string& text) {
+  const auto all = distributed().allgather(std::as_bytes(std::span(text.data(), text.size())));
+  std::vector<std::string> out;
+  for (const auto& b : all) out.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
+  return out;
+}
+#endif
+
 /// How many schedulers all_schedulers() has (for parameterised test suites).
 constexpr int num_schedulers() {
 #ifdef TESSERA_TEST_DISTRIBUTED
