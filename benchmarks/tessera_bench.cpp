@@ -391,8 +391,9 @@ Workload scheduler_trivial(bool synchronous) {
 /// (65,535 tasks). Timed as Dask times it: building the delayed graph, lowering and running.
 Workload delayed_tree() {
   return {
-      .description = "2^14 delayed add(inc(i), mul(i, 2)) + a pairwise tree of adds (65,535 "
-                     "tasks), graph build included",
+      .description =
+          "2^14 delayed add(inc(i), mul(i, 2)) + a pairwise tree of adds (65,535 "
+          "tasks), graph build included",
       .default_repeat = 5,
       .warmup = 1,
       .prepare = [](Context& ctx, json& out) -> std::function<double()> {
@@ -400,8 +401,8 @@ Workload delayed_tree() {
         out["tasks"] = 4 * kLeaves - 1;
         return [&ctx] {
           // Pure, as in dask_workloads.py; the wrappers are made inside the timed function too.
-          const auto inc = tessera::delayed([](std::int64_t a) { return a + 1; },
-                                            {.name = "inc", .pure = true});
+          const auto inc =
+              tessera::delayed([](std::int64_t a) { return a + 1; }, {.name = "inc", .pure = true});
           const auto mul = tessera::delayed([](std::int64_t a, std::int64_t b) { return a * b; },
                                             {.name = "mul", .pure = true});
           const auto add = tessera::delayed([](std::int64_t a, std::int64_t b) { return a + b; },

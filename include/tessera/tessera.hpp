@@ -33,5 +33,5 @@
 #include "tessera/graph/expr.hpp"
 #include "tessera/graph/lower.hpp"
 #include "tessera/graph/task_graph.hpp"
-#include "tessera/graph/visualize.hpp"
 #include "tessera/graph/token.hpp"
+#include "tessera/graph/visualize.hpp"
