@@ -350,6 +350,11 @@ TrivialGraph trivial_graph(std::int64_t leaves) {
   return g;
 }
 
+/// `finish` of the workloads that count tasks: the median time per task, in microseconds.
+void per_task_cost(const Context&, double median_s, json& out) {
+  out["us_per_task"] = median_s / out["tasks"].get<double>() * 1e6;
+}
+
 Workload scheduler_trivial(bool synchronous) {
   return {
       .description = std::string("100,000 trivial tasks + a fan-in-8 tree sum, ") +
@@ -382,8 +387,7 @@ Workload scheduler_trivial(bool synchronous) {
           return static_cast<double>(sum);
         };
       },
-      .finish = [](const Context&, double median_s,
-                   json& out) { out["us_per_task"] = median_s / out["tasks"].get<double>() * 1e6; },
+      .finish = per_task_cost,
   };
 }
 
@@ -425,8 +429,7 @@ Workload delayed_tree() {
           return static_cast<double>(sum);
         };
       },
-      .finish = [](const Context&, double median_s,
-                   json& out) { out["us_per_task"] = median_s / out["tasks"].get<double>() * 1e6; },
+      .finish = per_task_cost,
   };
 }
 

@@ -1,6 +1,6 @@
 #include "tessera/core/serialize.hpp"
 
-#include <cxxabi.h>
+#include "tessera/core/type_name.hpp"
 
 #include <cstdlib>
 #include <mutex>
@@ -17,14 +17,6 @@ std::uint64_t type_id(const std::string& name) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ULL;
   return h;
-}
-
-/// The C++ spelling of a type, for messages ("Histogram", not "9Histogram").
-std::string readable(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> s(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                           std::free);
-  return status == 0 && s ? std::string(s.get()) : std::string(mangled);
 }
 
 struct Codec {
@@ -68,7 +60,8 @@ class Registry {
         throw value_error(fmt::format(
             "serializer name '{}' is taken by {}, so {} cannot have it: give each type its own "
             "Serializer<T>::name()",
-            name, readable(it->second.type.name()), readable(type.name())));
+            name, detail::readable_type_name(it->second.type.name()),
+            detail::readable_type_name(type.name())));
       }
     }
     Codec c{type, id, name, e, d};
@@ -83,7 +76,7 @@ class Registry {
           "values of type {} cannot cross ranks: no tessera::Serializer is registered for it "
           "(specialise tessera::Serializer<T> and call tessera::register_serializer<T>() on "
           "every rank)",
-          readable(t.name())));
+          detail::readable_type_name(t)));
     }
     return it->second;
   }

@@ -18,7 +18,8 @@
 
 #include "tessera/delayed/client.hpp"
 
-#include <cxxabi.h>
+#include "tessera/core/type_name.hpp"
+
 #include <mpi.h>
 
 #include <chrono>
@@ -127,13 +128,6 @@ std::size_t CompletionQueue::pop() {
 }
 
 namespace {
-
-std::string type_name(const std::type_info& type) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(
-      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(type.name());
-}
 
 // --- wire format ------------------------------------------------------------------------------
 // One message per value: [kind u8][id i64] then, for a value, the encoded header and its
@@ -387,7 +381,8 @@ std::shared_ptr<FutureState> ClientCore::launch(const std::string& label,
   const std::int64_t id = m->next_id.fetch_add(1, std::memory_order_relaxed);
   const std::string key = label + "-" + std::to_string(id);
   if (m->num_ranks > 1 && !serializable) {
-    throw value_error("Client::submit: task '" + key + "' returns " + type_name(type_name_info) +
+    throw value_error("Client::submit: task '" + key + "' returns " +
+                      readable_type_name(type_name_info) +
                       ", which has no tessera::Serializer, so its value cannot cross ranks; "
                       "specialise tessera::Serializer (tessera/core/serialize.hpp) for it");
   }

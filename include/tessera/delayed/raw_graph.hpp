@@ -42,6 +42,7 @@
 
 #include "tessera/core/error.hpp"
 #include "tessera/core/serialize.hpp"
+#include "tessera/core/type_name.hpp"
 #include "tessera/core/value.hpp"
 #include "tessera/delayed/key.hpp"
 #include "tessera/exec/scheduler.hpp"
@@ -200,8 +201,6 @@ struct RawGraphAccess {
   static const std::unordered_map<Key, std::size_t>& index(const RawGraph& g) { return g.m_index; }
 };
 
-/// A readable C++ name of a type ("double", "std::string", "std::vector<long>").
-std::string readable_type_name(const std::type_info& type);
 /// dtype_error: argument `position` (`list_index` in its list, -1 for none) of task `key` holds
 /// a `held`, but the callable's parameter takes a `wanted`.
 [[noreturn]] void throw_raw_argument(std::string_view key, int position, int list_index,
