@@ -177,10 +177,17 @@ void register_serializer();
 
 // --- built-in serializers (bodies below) ---------------------------------------------------------
 
+namespace detail {
+template <class U>
+constexpr const char* arithmetic_name();  // below
+}  // namespace detail
+
+// name() is defined in the class: Clang 14 rejects an out-of-line member of a partial
+// specialisation that differs from the primary template only by its constraints.
 template <class T>
 requires std::is_arithmetic_v<T>
 struct Serializer<T> {
-  static std::string name();
+  static std::string name() { return detail::arithmetic_name<T>(); }
   static void write(const T& v, WireWriter& w) { w.put(v); }
   static T read(WireReader& r) { return r.get<T>(); }
 };
@@ -465,11 +472,6 @@ void register_serializer() {
         [](const Value& v, WireWriter& w) { Serializer<T>::write(v.get<T>(), w); },
         [](WireReader& r) { return Value::make<T>(Serializer<T>::read(r)); });
   }
-}
-
-template <class T>
-requires std::is_arithmetic_v<T> std::string Serializer<T>::name() {
-  return detail::arithmetic_name<T>();
 }
 
 template <Serializable T>
