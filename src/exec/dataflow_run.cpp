@@ -92,13 +92,15 @@ std::exception_ptr DataflowRun::error() const {
 }
 
 void DataflowRun::job_done() noexcept {
-  // A distributed run's driver holds its token until finish(), so *this outlives this call
-  // even when done() leaves only that token.
-  RemoteLink* link = m_link;
-  m_wait.done();
-  // Wake the driver only when it has something to see (waking it per job would cost a
-  // system call per job); it also polls.
-  if (link && (m_wait.pending() == 1 || failed())) link->wake();
+  // After its done() a job must not touch the run: the thread waiting for the run may find it
+  // over and destroy it at once. run()'s waiter returns only once the last done() has let go
+  // of m_wait (WaitGroup's guarantee); a distributed run's link counts the job done under its
+  // own lock, which its driver takes before it ends the run (RemoteLink::job_done).
+  if (m_link == nullptr) {
+    m_wait.done();
+  } else {
+    m_link->job_done(m_wait, failed());
+  }
 }
 
 void DataflowRun::feed_roots(ThreadPool::Worker& self) {

@@ -54,8 +54,15 @@ class RemoteLink {
   /// A task flagged kPublish has run here with `value`. Called on the worker thread, before
   /// the task counts as finished (so before DataflowRun::idle() can become true).
   virtual void publish(TaskId id, const Value& value) = 0;
-  /// A job has finished (the link may now find the run idle). Must not block.
+  /// Something the driver waits for has happened (a task failed). Must not block.
   virtual void wake() noexcept = 0;
+  /// A job of the run has finished: the link calls `jobs.done()` exactly once, and wakes its
+  /// driver when that leaves only the driver's token (the run is idle) or the run has failed.
+  /// The driver may end the run, and destroy it and the link, as soon as it sees the run idle:
+  /// so the link counts the job done and wakes the driver under one lock, which the driver
+  /// takes after it saw the run idle and before it ends the run. Called on the worker thread;
+  /// must not block for long.
+  virtual void job_done(ThreadPool::WaitGroup& jobs, bool failed) noexcept = 0;
 
  protected:
   ~RemoteLink() = default;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <new>
 #include <thread>
 
 #include "tessera/comm/mpi_error.hpp"
@@ -27,8 +28,15 @@ struct ControlHeader {
 /// Values whose bulk data is at most this large travel inside their control message: one
 /// message instead of two or more, for scalars, partials and small chunks.
 constexpr std::size_t kInlineBytes = 64 * 1024;
-/// MPI counts are int: bulk data goes in pieces of at most this many bytes.
-constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
+/// Bulk data goes in pieces of at most this many bytes (MPI counts are int, and a receiver
+/// that cannot allocate a value drains its pieces through a scratch buffer of this size).
+/// Large enough that per-message costs vanish against the copy.
+constexpr std::size_t kMaxPiece = std::size_t{16} << 20;
+
+/// Where a receiver that cannot allocate a value receives its pieces, to throw them away: in
+/// static storage, because allocating is what just failed. Runs that drain at the same time
+/// (two schedulers in one process) may overwrite each other's garbage here.
+alignas(64) std::byte g_drain_scratch[kMaxPiece];
 
 void append(std::vector<std::byte>& out, const void* p, std::size_t n) {
   const auto* b = static_cast<const std::byte*>(p);
@@ -100,9 +108,12 @@ struct DistributedRun::PendingSend {
 struct DistributedRun::PendingRecv {
   TaskId task = -1;
   std::uint32_t seq = 0;
+  int source = 0;
   std::vector<std::byte> header;
   std::vector<Segment> segments;
   std::int64_t pending = 0;
+  std::vector<std::size_t> drain;  // pieces still to receive and throw away, last first
+  bool drained = false;            // its buffers could not be allocated
 };
 
 DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph, Channels channels,
@@ -200,6 +211,19 @@ void DistributedRun::wake() noexcept {
   m_cv.notify_one();
 }
 
+void DistributedRun::job_done(ThreadPool::WaitGroup& jobs, bool failed) noexcept {
+  // Under m_mutex: run() takes it after it saw the run idle and before it ends the run, so this
+  // worker is out of the lock (and touches nothing of the run) before the run can go away.
+  std::lock_guard lock(m_mutex);
+  jobs.done();
+  // Wake the driver only when it has something to see (waking it per job would cost a system
+  // call per job); it also polls.
+  if (jobs.pending() == 1 || failed) {
+    m_woken = true;
+    m_cv.notify_one();
+  }
+}
+
 void DistributedRun::idle_wait(int rounds) {
   // While messages are in flight (values expected, requests live, or the closing allreduce)
   // the other side's progress depends on ours: keep polling, yielding the core to workers,
@@ -261,7 +285,8 @@ void DistributedRun::send_value(TaskId id, const Value& value) {
       for (const auto& s : wire.segments) {
         for (std::size_t off = 0; off < s.size(); off += kMaxPiece) {
           const auto n = static_cast<int>(std::min(kMaxPiece, s.size() - off));
-          check_mpi(MPI_Isend(s.data() + off, n, MPI_BYTE, dest, 0, m_ch.data, &r), "MPI_Isend");
+          check_mpi(MPI_Isend(s.data() + off, n, MPI_BYTE, dest, data_tag(id), m_ch.data, &r),
+                    "MPI_Isend");
           post(r, true, record);
           ++rec.pending;
         }
@@ -338,34 +363,71 @@ void DistributedRun::handle_control(std::vector<std::byte> message, int source) 
   PendingRecv& r = m_recvs.emplace_back();
   r.task = h.task;
   r.seq = h.seq;
+  r.source = source;
   r.header.assign(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(header_size));
   in = in.subspan(header_size);
   const auto sizes = segment_sizes(r.header);
   const std::size_t record = m_recvs.size() - 1;
-  for (std::size_t size : sizes) {
-    Segment s = allocate_segment(size);
+  try {
+    for (std::size_t size : sizes) r.segments.push_back(allocate_segment(size));
+  } catch (const std::bad_alloc&) {
+    r.segments.clear();
+    std::size_t total = 0;
+    for (std::size_t size : sizes) total += size;
+    m_run->fail(std::make_exception_ptr(task_error(
+        m_graph.name(h.task),
+        fmt::format("out of memory: cannot allocate {} bytes ({:.1f} MiB) to receive this "
+                    "task's value from rank {}",
+                    total, static_cast<double>(total) / (1 << 20), source),
+        m_ch.rank)));
+    r.drained = true;
+    if (h.inline_data) return;  // nothing else to receive
+    // The sender's pieces must still be received, or its sends never complete.
+    for (auto it = sizes.rbegin(); it != sizes.rend(); ++it) {
+      const std::size_t size = *it;
+      const std::size_t pieces = (size + kMaxPiece - 1) / kMaxPiece;
+      for (std::size_t k = pieces; k-- > 0;) {
+        r.drain.push_back(std::min(kMaxPiece, size - k * kMaxPiece));
+      }
+    }
+    post_drain(r, record);
+    return;
+  }
+  for (Segment& s : r.segments) {
     if (h.inline_data) {
-      if (in.size() < size) throw graph_error("truncated message between ranks");
-      std::memcpy(s.data, in.data(), size);
-      in = in.subspan(size);
+      if (in.size() < s.size) throw graph_error("truncated message between ranks");
+      std::memcpy(s.data, in.data(), s.size);
+      in = in.subspan(s.size);
     } else {
-      for (std::size_t off = 0; off < size; off += kMaxPiece) {
-        const auto n = static_cast<int>(std::min(kMaxPiece, size - off));
+      for (std::size_t off = 0; off < s.size; off += kMaxPiece) {
+        const auto n = static_cast<int>(std::min(kMaxPiece, s.size - off));
         MPI_Request req;
-        check_mpi(MPI_Irecv(s.data + off, n, MPI_BYTE, source, 0, m_ch.data, &req), "MPI_Irecv");
+        check_mpi(MPI_Irecv(s.data + off, n, MPI_BYTE, source, data_tag(h.task), m_ch.data, &req),
+                  "MPI_Irecv");
         post(req, false, record);
         ++r.pending;
       }
     }
-    r.segments.push_back(std::move(s));
   }
   if (r.pending == 0) finish_receive(r);
+}
+
+void DistributedRun::post_drain(PendingRecv& r, std::size_t record) {
+  if (r.drain.empty()) return;
+  const auto n = static_cast<int>(r.drain.back());
+  r.drain.pop_back();
+  MPI_Request req;
+  check_mpi(MPI_Irecv(g_drain_scratch, n, MPI_BYTE, r.source, data_tag(r.task), m_ch.data, &req),
+            "MPI_Irecv");
+  post(req, false, record);
+  ++r.pending;
 }
 
 void DistributedRun::finish_receive(PendingRecv& r) {
   std::vector<Segment> segments = std::move(r.segments);
   std::vector<std::byte> header = std::move(r.header);
-  if (r.seq != m_seq || m_run->failed()) return;  // a value nobody waits for any more
+  // A value nobody waits for any more, or one thrown away.
+  if (r.seq != m_seq || m_run->failed() || r.drained) return;
   Value v = decode(header, std::move(segments));
   ++m_stats.values_received;
   --m_expected;
@@ -393,7 +455,12 @@ bool DistributedRun::test_requests() {
       }
     } else {
       PendingRecv& r = m_recvs[info.record];
-      if (--r.pending == 0) finish_receive(r);
+      if (--r.pending > 0) continue;
+      if (r.drain.empty()) {
+        finish_receive(r);
+      } else {
+        post_drain(r, info.record);  // one piece at a time through the one scratch buffer
+      }
     }
   }
   // Completed requests are MPI_REQUEST_NULL now; compact once they dominate.
@@ -450,6 +517,10 @@ void DistributedRun::run() {
   for (int rounds = 0;;) {
     const bool did = progress();
     if (m_run->idle() && (m_expected == 0 || m_run->failed()) && m_live_requests == 0) {
+      // Idle, so no task can fail any more; one that failed after progress() looked is
+      // announced first (next round), or the ranks waiting for its values would wait forever.
+      if (failed_here() && !m_abort_sent) continue;
+      // Taking the lock also waits out the worker that made the run idle (job_done).
       std::lock_guard lock(m_mutex);
       if (m_outgoing.empty()) break;
     }

@@ -9,8 +9,13 @@
 /// Protocol (communicators `ctrl` and `data`, private to the scheduler):
 /// - A value travels as one control message (MPI_Issend on `ctrl`: kind, run number, task id,
 ///   the wire header, and the bulk data itself when it is small), followed, for large values,
-///   by its segments on `data`, which the receiver posts receives for as soon as it has read
-///   the control message: a chunk is never copied into a staging buffer on either side.
+///   by its segments on `data` in pieces of at most kMaxPiece bytes, tagged with the task id,
+///   which the receiver posts receives for as soon as it has read the control message: a chunk
+///   is never copied into a staging buffer on either side.
+/// - A receiver that cannot allocate a value's buffers still receives every piece (into a
+///   scratch buffer, one piece at a time: the tag keeps other values' pieces from matching),
+///   so that the sender's sends complete, and fails the run with an error naming the value
+///   and its size.
 /// - A task that fails sends an abort message to every other rank, which stops starting tasks.
 /// - A rank is finished when its tasks have run (or the run failed and drained), every value
 ///   it expected has arrived and every message it sent has been received (synchronous sends
@@ -42,6 +47,7 @@ struct Channels {
   MPI_Comm coll = MPI_COMM_NULL;
   int rank = 0;
   int size = 1;
+  int data_tag_ub = 32767;  ///< MPI_TAG_UB of `data`
 };
 
 /// Where outputs must end up besides the rank that computes them.
@@ -75,6 +81,7 @@ class DistributedRun final : public RemoteLink {
 
   void publish(TaskId id, const Value& value) override;
   void wake() noexcept override;
+  void job_done(ThreadPool::WaitGroup& jobs, bool failed) noexcept override;
 
  private:
   struct PendingSend;
@@ -95,9 +102,17 @@ class DistributedRun final : public RemoteLink {
   /// Whether the run failed here (a task or this rank's communication), not by an abort.
   bool failed_here() const;
   void post(MPI_Request request, bool send, std::size_t record);
+  /// The tag of a value's pieces on `data`: its task id, wrapped at MPI_TAG_UB (only a value
+  /// whose id differs by a multiple of it, in flight from the same rank at once, could share it).
+  int data_tag(TaskId id) const noexcept {
+    return static_cast<int>(static_cast<std::int64_t>(id) %
+                            (static_cast<std::int64_t>(m_ch.data_tag_ub) + 1));
+  }
   void send_value(TaskId id, const Value& value);
   void send_abort();
   void finish_receive(PendingRecv& r);
+  /// Receives the next piece of a value this rank could not allocate into the scratch buffer.
+  void post_drain(PendingRecv& r, std::size_t record);
   /// Waits a little for workers (backoff grows while nothing happens).
   void idle_wait(int rounds);
   /// Every rank throws the error of `failed_rank`, broadcast from there. Collective.
@@ -113,7 +128,8 @@ class DistributedRun final : public RemoteLink {
   std::int64_t m_expected = 0;  // remote values still to arrive
   std::unique_ptr<DataflowRun> m_run;
 
-  std::mutex m_mutex;  // guards m_outgoing and m_woken
+  /// Guards m_outgoing and m_woken; workers also count their jobs done under it (job_done).
+  std::mutex m_mutex;
   std::condition_variable m_cv;
   std::vector<std::pair<TaskId, Value>> m_outgoing;
   bool m_woken = false;

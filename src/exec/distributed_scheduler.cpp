@@ -159,7 +159,8 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
   std::memcpy(owner.data(), plan.data() + 1, owner.size() * sizeof(std::int32_t));
 
   // 3. Run this rank's share.
-  detail::Channels ch{m->ctrl.native(), m->data.native(), m->coll.native(), me, size};
+  detail::Channels ch{m->ctrl.native(), m->data.native(), m->coll.native(), me, size,
+                      m->data.tag_ub()};
   detail::DistributedRun run(*m->pool, graph, ch, owner, outputs, destinations, seq);
   run.run();
   const auto& s = run.stats();
