@@ -512,7 +512,8 @@ std::string Serializer<std::tuple<Ts...>>::name() {
 }
 template <Serializable... Ts>
 void Serializer<std::tuple<Ts...>>::write(const std::tuple<Ts...>& v, WireWriter& w) {
-  std::apply([&w](const Ts&... x) { (Serializer<Ts>::write(x, w), ...); }, v);
+  // [&], not [&w]: an empty tuple does not use w, and Clang warns about an unused capture.
+  std::apply([&](const Ts&... x) { (Serializer<Ts>::write(x, w), ...); }, v);
 }
 template <Serializable... Ts>
 std::tuple<Ts...> Serializer<std::tuple<Ts...>>::read([[maybe_unused]] WireReader& r) {
