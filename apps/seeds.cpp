@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
     const auto len = static_cast<index_t>(std::round(2e8 * scale));
     double poly = 0;
     const double t3 = seconds([&] {
-      Array x = arange(0.0, static_cast<double>(len), 1.0, 10'000'000) / static_cast<double>(len);
+      Array x = arange(0.0, static_cast<double>(len), 1.0, {.chunks = 10'000'000}) /
+                static_cast<double>(len);
       poly = pow(2 * x + 1, 3).sum().item<double>(on);
     });
     print(fmt::format(

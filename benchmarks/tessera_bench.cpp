@@ -618,7 +618,7 @@ std::map<std::string, Workload> workloads() {
         const auto len = scaled(2e8, ctx.settings.scale);
         return [len, on = ctx.on] {
           const auto d = static_cast<double>(len);
-          Array x = arange(0.0, d, 1.0, std::min<index_t>(len, 10'000'000)) / d;
+          Array x = arange(0.0, d, 1.0, {.chunks = std::min<index_t>(len, 10'000'000)}) / d;
           return pow(2 * x + 1, 3).sum().item<double>(on);
         };
       },

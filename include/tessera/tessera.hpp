@@ -1,6 +1,9 @@
 #pragma once
 /// @file
-/// Umbrella header: everything a Tessera program needs.
+/// Umbrella header: everything a Tessera program needs, including xtensor's stream output, so
+/// that `std::cout << x.compute<double>()` works with this one include.
+
+#include <xtensor/xio.hpp>
 
 #include "tessera/array/array.hpp"
 #include "tessera/array/creation.hpp"

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,12 @@ Array zeros(const Shape& shape, const ChunkSpec& chunks, DType dtype) {
 Array ones(const Shape& shape, const ChunkSpec& chunks, DType dtype) {
   return full(shape, std::int64_t{1}, chunks, dtype);
 }
+Array zeros(const Shape& shape, DType dtype, const ChunkSpec& chunks) {
+  return full(shape, std::int64_t{0}, chunks, dtype);
+}
+Array ones(const Shape& shape, DType dtype, const ChunkSpec& chunks) {
+  return full(shape, std::int64_t{1}, chunks, dtype);
+}
 
 Array full(const Shape& shape, double value, const ChunkSpec& chunks, DType dtype) {
   check_shape(shape, "full");
@@ -42,22 +49,61 @@ Array full(const Shape& shape, std::int64_t value, const ChunkSpec& chunks, DTyp
                                                     static_cast<double>(value), value));
 }
 
-Array arange(double start, double stop, double step, const ChunkSpec& chunks, DType dtype) {
+namespace detail {
+
+void throw_arange_argument(unsigned long long value) {
+  throw value_error(fmt::format("arange: argument {} is outside the int64 range", value));
+}
+
+Array arange_int(std::int64_t start, std::int64_t stop, std::int64_t step,
+                 const ArangeOptions& options) {
+  if (step == 0) throw value_error("arange: step must not be zero");
+  // ceil((stop - start) / step) exactly, in unsigned 64 bits: |stop - start| and |step| fit
+  // there though stop - start may not fit int64 (arange(INT64_MIN, INT64_MAX)).
+  std::uint64_t n = 0;
+  if (step > 0 ? stop > start : stop < start) {
+    const std::uint64_t span =
+        step > 0 ? static_cast<std::uint64_t>(stop) - static_cast<std::uint64_t>(start)
+                 : static_cast<std::uint64_t>(start) - static_cast<std::uint64_t>(stop);
+    const std::uint64_t mag =
+        step > 0 ? static_cast<std::uint64_t>(step) : static_cast<std::uint64_t>(-(step + 1)) + 1;
+    n = span / mag + (span % mag != 0);
+  }
+  if (n > static_cast<std::uint64_t>(std::numeric_limits<index_t>::max())) {
+    throw shape_error(fmt::format(
+        "array is too big; arange({}, {}, {}) has more than the maximum possible size (2^63 - 1 "
+        "elements)",
+        start, stop, step));
+  }
+  const auto len = static_cast<index_t>(n);
+  const DType dtype = options.dtype.value_or(DType::Int64);
+  return Array(std::make_shared<ArangeSource>(len, options.chunks.resolve({len}, dtype), dtype,
+                                              start, step));
+}
+
+Array arange_float(double start, double stop, double step, const ArangeOptions& options) {
   if (step == 0) throw value_error("arange: step must not be zero");
   if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step)) {
     throw value_error(
         fmt::format("arange: start {}, stop {} and step {} must be finite", start, stop, step));
   }
-  const auto n = std::max<index_t>(0, static_cast<index_t>(std::ceil((stop - start) / step)));
+  // NumPy's length, ceil((stop - start) / step), checked before it becomes an integer: past
+  // 2^63 (arange(0, 1e19), arange(0, 1, 1e-300), or an overflowing stop - start) the cast
+  // would be undefined behaviour, and gave an empty array. NumPy raises.
+  const double len = std::ceil((stop - start) / step);
+  if (!(len < 0x1p63)) {
+    throw shape_error(fmt::format(
+        "array is too big; arange({}, {}, {}) has {} elements, more than the maximum possible "
+        "size (2^63 - 1)",
+        start, stop, step, len));
+  }
+  const auto n = std::max<index_t>(0, static_cast<index_t>(len));
+  const DType dtype = options.dtype.value_or(DType::Float64);
   return Array(
-      std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, start, step));
+      std::make_shared<ArangeSource>(n, options.chunks.resolve({n}, dtype), dtype, start, step));
 }
 
-Array arange(index_t stop, const ChunkSpec& chunks, DType dtype) {
-  const index_t n = std::max<index_t>(stop, 0);
-  return Array(
-      std::make_shared<detail::ArangeSource>(n, chunks.resolve({n}, dtype), dtype, 0.0, 1.0));
-}
+}  // namespace detail
 
 Array linspace(double start, double stop, index_t num, const ChunkSpec& chunks, bool endpoint,
                DType dtype) {
@@ -81,6 +127,7 @@ Array from_buffer(const void* data, DType dtype, const Shape& shape, const Chunk
   const int nd = static_cast<int>(shape.size());
   std::vector<Block> blocks;
   blocks.reserve(static_cast<std::size_t>(grid.num_chunks()));
+  Tokenizer content;
   for (index_t c = 0; c < grid.num_chunks(); ++c) {
     const Shape coords = grid.chunk_coords(c);
     const Shape cshape = grid.chunk_shape(coords), off = grid.chunk_offset(coords);
@@ -104,10 +151,13 @@ Array from_buffer(const void* data, DType dtype, const Shape& shape, const Chunk
         }
       }
     }
+    // Hashed while the copy is in cache: the token says what the data is, so that ranks that
+    // passed different data fail the compute with a graph_error instead of mixing chunks.
+    content.add(content_hash(b.data(), b.nbytes()));
     blocks.push_back(std::move(b));
   }
-  return Array(
-      std::make_shared<DataExpr>(std::move(grid), dtype, std::move(blocks), "from_buffer"));
+  return Array(std::make_shared<DataExpr>(std::move(grid), dtype, std::move(blocks),
+                                          content.finish(), "from_buffer"));
 }
 
 namespace detail {

@@ -510,11 +510,9 @@ Array unary(UnaryOp op, const Array& x) {
     case UnaryOp::Abs:
       return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
     default: {
-      // Transcendentals and floor/ceil compute in floating point (bool -> float32 stands in
-      // for NumPy's float16).
-      const DType f = x.dtype() == DType::Bool && op != UnaryOp::Floor && op != UnaryOp::Ceil
-                          ? DType::Float32
-                          : float_result(x.dtype());
+      // Transcendentals and floor/ceil compute in floating point, all by one rule (bool ->
+      // float32 stands in for NumPy's float16, for floor and ceil too).
+      const DType f = float_function_result(x.dtype());
       return Array(std::make_shared<UnaryExpr>(op, f, cast(x, f).expr()));
     }
   }

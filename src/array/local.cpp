@@ -100,6 +100,9 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
       if (blocks[r].offset[a] < 0) {
         throw_decomposition(fmt::format("rank {} has a negative offset", r), blocks);
       }
+      if (!checked_add(blocks[r].offset[a], blocks[r].shape[a])) {
+        throw_decomposition(fmt::format("rank {}'s block ends past 2^63 - 1", r), blocks);
+      }
     }
   }
   // Per axis: the boundaries of the non-empty blocks are the grid's.
@@ -271,12 +274,15 @@ void to_local(const Array& x, void* out, std::size_t out_elements, DType out_dty
   } else if (offset.size() != shape.size() || static_cast<int>(shape.size()) != x.ndim()) {
     problem = fmt::format("region offset {} shape {} for an array of shape {}",
                           shape_string(offset), shape_string(shape), shape_string(x.shape()));
-  } else if (static_cast<index_t>(out_elements) != shape_size(shape)) {
+  } else if (const auto size = checked_shape_size(shape);
+             !size || static_cast<index_t>(out_elements) != *size) {
     problem = fmt::format("the buffer has {} elements, the region {} needs {}", out_elements,
-                          shape_string(shape), shape_size(shape));
+                          shape_string(shape),
+                          size ? std::to_string(*size) : std::string("more than 2^63 - 1"));
   } else {
     for (std::size_t a = 0; a < shape.size(); ++a) {
-      if (offset[a] < 0 || shape[a] < 0 || offset[a] + shape[a] > x.shape()[a]) {
+      // shape[a] > extent - offset[a]: offset[a] + shape[a] could overflow.
+      if (offset[a] < 0 || shape[a] < 0 || shape[a] > x.shape()[a] - offset[a]) {
         problem = fmt::format("region offset {} shape {} lies outside the array's shape {}",
                               shape_string(offset), shape_string(shape), shape_string(x.shape()));
         break;

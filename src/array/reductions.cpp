@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -72,22 +73,48 @@ bool is_nan(T v) {
     return false;
 }
 
-/// Sum of n values in `double` (floats) or int64 (integers) with 32 independent lanes: the
-/// loop vectorises without reassociating one accumulator, and four vector accumulators hide
-/// the latency of the adds (one would make the loop latency-bound).
+/// The type integer sums and products accumulate in: unsigned, so that overflow wraps modulo
+/// 2^64 as NumPy's int64 sum does (signed overflow is undefined behaviour); the conversion
+/// back to A is modular too. Floats accumulate in A itself.
+template <class A, bool = std::is_integral_v<A> && !std::is_same_v<A, bool>>
+struct wrap_type {
+  using type = A;
+};
+template <class A>
+struct wrap_type<A, true> {
+  using type = std::make_unsigned_t<A>;
+};
+template <class A>
+using wrap_t = typename wrap_type<A>::type;
+
+template <class A>
+A wrap_add(A a, A b) {
+  using U = wrap_t<A>;
+  return static_cast<A>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
+}
+template <class A>
+A wrap_mul(A a, A b) {
+  using U = wrap_t<A>;
+  return static_cast<A>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+}
+
+/// Sum of n values in `double` (floats) or int64 (integers, wrapping) with 32 independent
+/// lanes: the loop vectorises without reassociating one accumulator, and four vector
+/// accumulators hide the latency of the adds (one would make the loop latency-bound).
 template <class A, class T>
 A lane_sum(const T* __restrict x, index_t n) {
+  using U = wrap_t<A>;
   constexpr int lanes = 32;
-  A s[lanes] = {};
+  U s[lanes] = {};
   index_t i = 0;
   for (; i + lanes <= n; i += lanes) {
-    for (int j = 0; j < lanes; ++j) s[j] += static_cast<A>(x[i + j]);
+    for (int j = 0; j < lanes; ++j) s[j] += static_cast<U>(static_cast<A>(x[i + j]));
   }
-  for (; i < n; ++i) s[0] += static_cast<A>(x[i]);
+  for (; i < n; ++i) s[0] += static_cast<U>(static_cast<A>(x[i]));
   for (int w = lanes / 2; w > 0; w /= 2) {
     for (int j = 0; j < w; ++j) s[j] += s[j + w];
   }
-  return s[0];
+  return static_cast<A>(s[0]);
 }
 
 class Reduction final : public ReduceExpr {
@@ -262,12 +289,12 @@ class Reduction final : public ReduceExpr {
         if constexpr (std::is_same_v<A, bool>)
           return a || b;
         else
-          return static_cast<A>(a + b);
+          return wrap_add(a, b);
       case Op::Prod:
         if constexpr (std::is_same_v<A, bool>)
           return a && b;
         else
-          return static_cast<A>(a * b);
+          return wrap_mul(a, b);
       case Op::Min:
         return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (b < a ? b : a);
       case Op::Max:
@@ -347,7 +374,7 @@ class Reduction final : public ReduceExpr {
       if (fold_run) {
         if constexpr (!std::is_same_v<A, bool> && !std::is_same_v<T, bool>) {
           if (m_op == Op::Sum || m_op == Op::Mean) {
-            *a = static_cast<A>(*a + lane_sum<A>(x, n));
+            *a = wrap_add(*a, lane_sum<A>(x, n));
             return;
           }
         }
@@ -360,10 +387,10 @@ class Reduction final : public ReduceExpr {
         switch (m_op) {
           case Op::Sum:
           case Op::Mean:
-            for (index_t i = 0; i < n; ++i) a[i] = static_cast<A>(a[i] + static_cast<A>(x[i]));
+            for (index_t i = 0; i < n; ++i) a[i] = wrap_add(a[i], static_cast<A>(x[i]));
             return;
           case Op::Prod:
-            for (index_t i = 0; i < n; ++i) a[i] = static_cast<A>(a[i] * static_cast<A>(x[i]));
+            for (index_t i = 0; i < n; ++i) a[i] = wrap_mul(a[i], static_cast<A>(x[i]));
             return;
           default:
             for (index_t i = 0; i < n; ++i) a[i] = fold(a[i], static_cast<A>(x[i]));
@@ -382,8 +409,14 @@ class Reduction final : public ReduceExpr {
 };
 
 Array make_reduction(Op op, const Array& x, const Axes& axes_in, const ReduceOptions& o) {
-  std::vector<int> axes =
-      axes_in.all() ? normalize_axes({}, x.ndim()) : normalize_axes(axes_in.list(), x.ndim());
+  // Every axis only when none were named: an empty list reduces nothing (NumPy's axis=()),
+  // so each output element folds exactly one input element.
+  std::vector<int> axes;
+  if (axes_in.all()) {
+    for (int a = 0; a < x.ndim(); ++a) axes.push_back(a);
+  } else {
+    axes = normalize_axes(axes_in.list(), x.ndim());
+  }
   index_t count = 1;
   for (int a : axes) count *= x.shape()[static_cast<std::size_t>(a)];
   if (count == 0 && (op == Op::Min || op == Op::Max || is_arg(op))) {

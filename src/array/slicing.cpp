@@ -1,6 +1,7 @@
 // Basic indexing: integers and start:stop:step slices (NumPy semantics). Each output chunk
 // reads exactly one input chunk, so only the chunks a slice touches are ever computed.
 
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -41,7 +42,11 @@ AxisSelection select_axis(const IndexItem& item, index_t n, int axis, const Chun
   } else {
     const Slice& sl = std::get<Slice>(item);
     if (sl.step == 0) throw value_error(fmt::format("slice step cannot be zero (axis {})", axis));
-    s.step = sl.step;
+    // A step longer than the axis selects at most one element, as a step of the axis length
+    // does: using that keeps -step and step * stride in range (-INT64_MIN is undefined; NumPy
+    // gives the last element for ::INT64_MIN).
+    const index_t longest = std::max<index_t>(n, 1);
+    s.step = sl.step > longest ? longest : sl.step < -longest ? -longest : sl.step;
     auto clamp = [&](std::optional<index_t> v, index_t dflt, index_t lo, index_t hi) {
       if (!v) return dflt;
       index_t x = *v < 0 ? *v + n : *v;

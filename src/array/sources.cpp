@@ -42,22 +42,40 @@ void FullSource::fill(void* out, const index_t*, index_t n) const {
 }
 
 ArangeSource::ArangeSource(index_t n, ChunkGrid chunks, DType dtype, double start, double step)
-    : SourceExpr({n}, dtype, std::move(chunks), Tokenizer().add(start).add(step).finish(),
-                 "arange"),
+    : SourceExpr({n}, dtype, std::move(chunks),
+                 Tokenizer().add(false).add(start).add(step).finish(), "arange"),
+      m_integer(false),
       m_start(start),
       // NumPy fills with delta = (start + step) - start, which can differ from step by rounding.
-      m_step(is_float(dtype) ? (start + step) - start : step) {}
+      m_step(is_float(dtype) ? (start + step) - start : step),
+      m_istart(float_to_int<std::int64_t>(start)),
+      m_istep(float_to_int<std::int64_t>(step)) {}
+
+ArangeSource::ArangeSource(index_t n, ChunkGrid chunks, DType dtype, std::int64_t start,
+                           std::int64_t step)
+    : SourceExpr({n}, dtype, std::move(chunks), Tokenizer().add(true).add(start).add(step).finish(),
+                 "arange"),
+      m_integer(true),
+      m_start(static_cast<double>(start)),
+      m_step(static_cast<double>(step)),
+      m_istart(start),
+      m_istep(step) {}
 
 void ArangeSource::fill(void* out, const index_t* start, index_t n) const {
   const index_t i0 = start[0];
   visit_dtype(dtype(), [&]<class T>() {
     T* o = static_cast<T*>(out);
-    if constexpr (std::is_floating_point_v<T>) {
+    if (m_integer || !std::is_floating_point_v<T>) {
+      // Unsigned, so that a float range cast to an integer dtype wraps instead of overflowing;
+      // an integer range never wraps (its values lie between start and stop).
+      const auto s = static_cast<std::uint64_t>(m_istart), d = static_cast<std::uint64_t>(m_istep);
+      for (index_t k = 0; k < n; ++k) {
+        o[k] =
+            static_cast<T>(static_cast<std::int64_t>(s + static_cast<std::uint64_t>(i0 + k) * d));
+      }
+    } else {
       const double s = m_start, d = m_step;
       for (index_t k = 0; k < n; ++k) o[k] = static_cast<T>(s + static_cast<double>(i0 + k) * d);
-    } else {
-      const auto s = static_cast<std::int64_t>(m_start), d = static_cast<std::int64_t>(m_step);
-      for (index_t k = 0; k < n; ++k) o[k] = static_cast<T>(s + (i0 + k) * d);
     }
   });
 }

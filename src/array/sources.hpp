@@ -26,12 +26,18 @@ class FullSource final : public SourceExpr {
 /// start + i * step along a 1-d axis, computed as NumPy's arange does.
 class ArangeSource final : public SourceExpr {
  public:
+  /// Floating arguments: values computed in double, as NumPy does.
   ArangeSource(index_t n, ChunkGrid chunks, DType dtype, double start, double step);
+  /// Integer arguments: values computed exactly in int64 (every value lies between start and
+  /// stop, so none overflows).
+  ArangeSource(index_t n, ChunkGrid chunks, DType dtype, std::int64_t start, std::int64_t step);
   std::string_view op_name() const override { return "arange"; }
   void fill(void* out, const index_t* start, index_t n) const override;
 
  private:
+  bool m_integer;
   double m_start, m_step;
+  std::int64_t m_istart, m_istep;
 };
 
 /// NumPy's linspace: start + i * step, the last element exactly `stop` when endpoint.

@@ -53,8 +53,15 @@ void check_shape(const Shape& shape) {
 
 Block::Block(DType dtype, Shape shape) : m_dtype(dtype), m_shape(std::move(shape)) {
   check_shape(m_shape);
+  const index_t bytes = shape_nbytes(m_shape, dtype_size(dtype), dtype_name(dtype));
   m_size = shape_size(m_shape);
-  m_data = detail::allocate_buffer(nbytes());
+  try {
+    m_data = detail::allocate_buffer(static_cast<std::size_t>(bytes));
+  } catch (const std::bad_alloc&) {
+    throw memory_error(fmt::format("unable to allocate {} for a block of shape {} and dtype {}",
+                                   detail::format_bytes(static_cast<std::size_t>(bytes)),
+                                   shape_string(m_shape), dtype_name(dtype)));
+  }
 }
 
 Block Block::zeros(DType dtype, Shape shape) {
@@ -67,6 +74,7 @@ Block Block::adopt(DType dtype, Shape shape, void* data, std::shared_ptr<void> k
   check_shape(shape);
   Block b;
   b.m_dtype = dtype;
+  shape_nbytes(shape, dtype_size(dtype), dtype_name(dtype));  // sizes past 2^63 - 1 bytes
   b.m_shape = std::move(shape);
   b.m_size = shape_size(b.m_shape);
   b.m_data = std::shared_ptr<void>(std::move(keep_alive), data);  // aliasing constructor

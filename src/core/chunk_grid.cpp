@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -9,14 +11,54 @@
 
 namespace tessera {
 
+namespace {
+
+Shape grid_shape_of(const std::vector<std::vector<index_t>>& sizes) {
+  Shape s;
+  for (const auto& sz : sizes) s.push_back(static_cast<index_t>(sz.size()));
+  return s;
+}
+
+/// Every ChunkGrid holds one size and one offset per chunk and axis, and lowering makes one
+/// task per chunk: a grid past this bound is a mistake (chunks far too small for the shape),
+/// and would otherwise fail as a bare std::bad_alloc — or never finish.
+[[noreturn]] void throw_too_many_chunks(const Shape& grid, const Shape& shape = {},
+                                        const std::vector<index_t>& chunk = {}) {
+  std::uint64_t total = 1;
+  bool overflow = false;
+  for (index_t g : grid) {
+    overflow = overflow || __builtin_mul_overflow(total, static_cast<std::uint64_t>(g), &total);
+  }
+  const std::string what =
+      shape.empty() && chunk.empty()
+          ? std::string("a chunk grid")
+          : fmt::format("shape {} in chunks of {}", shape_string(shape), shape_string(chunk));
+  throw shape_error(fmt::format(
+      "too many chunks: {} has {} chunks {}, more than the {} Tessera allows; use larger chunks",
+      what, overflow ? std::string("more than 2^64") : std::to_string(total), shape_string(grid),
+      ChunkGrid::max_chunks));
+}
+
+}  // namespace
+
 ChunkGrid::ChunkGrid(std::vector<std::vector<index_t>> sizes) : m_sizes(std::move(sizes)) {
   m_offsets.reserve(m_sizes.size());
+  index_t total_chunks = 1;
   for (std::size_t a = 0; a < m_sizes.size(); ++a) {
     std::vector<index_t> off{0};
+    off.reserve(m_sizes[a].size() + 1);
     for (index_t s : m_sizes[a]) {
       if (s < 0) throw shape_error(fmt::format("negative chunk size {} on axis {}", s, a));
-      off.push_back(off.back() + s);
+      const auto end = checked_add(off.back(), s);
+      if (!end) {
+        throw shape_error(fmt::format(
+            "array is too big; the chunk sizes on axis {} add up to more than 2^63 - 1", a));
+      }
+      off.push_back(*end);
     }
+    const auto n = checked_mul(total_chunks, static_cast<index_t>(m_sizes[a].size()));
+    if (!n || *n > max_chunks) throw_too_many_chunks(grid_shape_of(m_sizes));
+    total_chunks = *n;
     if (m_sizes[a].empty()) throw shape_error(fmt::format("axis {} has no chunks", a));
     if (off.back() > 0 && std::find(m_sizes[a].begin(), m_sizes[a].end(), 0) != m_sizes[a].end()) {
       throw shape_error(fmt::format("zero-size chunk on non-empty axis {}", a));
@@ -31,11 +73,7 @@ Shape ChunkGrid::shape() const {
   return s;
 }
 
-Shape ChunkGrid::grid_shape() const {
-  Shape s;
-  for (const auto& sz : m_sizes) s.push_back(static_cast<index_t>(sz.size()));
-  return s;
-}
+Shape ChunkGrid::grid_shape() const { return grid_shape_of(m_sizes); }
 
 index_t ChunkGrid::num_chunks() const { return shape_size(grid_shape()); }
 
@@ -78,9 +116,9 @@ index_t ChunkGrid::chunk_of(int axis, index_t i) const {
 }
 
 index_t ChunkGrid::max_chunk_size() const {
-  index_t n = 1;
-  for (const auto& sz : m_sizes) n *= *std::max_element(sz.begin(), sz.end());
-  return n;
+  Shape biggest;
+  for (const auto& sz : m_sizes) biggest.push_back(*std::max_element(sz.begin(), sz.end()));
+  return shape_size(biggest);
 }
 
 std::string ChunkGrid::to_string() const {
@@ -132,6 +170,12 @@ index_t integer_root(double budget, std::size_t k) {
 
 ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
   const std::size_t nd = shape.size();
+  for (index_t e : shape) {
+    if (e < 0)
+      throw shape_error(fmt::format("negative dimension in shape {}", shape_string(shape)));
+  }
+  // "array is too big" before "too many chunks": the size is the first thing wrong.
+  shape_nbytes(shape, dtype_size(dtype), dtype_name(dtype));
   if (!m_broadcast && m_axes.size() != nd) {
     throw shape_error(fmt::format("chunk spec has {} axes but the array shape {} has {}",
                                   m_axes.size(), shape_string(shape), nd));
@@ -141,6 +185,7 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
   };
 
   std::vector<std::vector<index_t>> sizes(nd);
+  std::vector<index_t> regular(nd, 0);  // a regular chunk size per axis, 0 for other specs
   std::vector<std::size_t> auto_axes;
   double fixed_elems = 1;
   for (std::size_t a = 0; a < nd; ++a) {
@@ -152,9 +197,9 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
         throw value_error(fmt::format(
             "chunk size {} on axis {} must be positive (or -1 for the whole axis)", *n, a));
       } else {
-        sizes[a] = regular_sizes(shape[a], *n);
+        regular[a] = *n;  // materialised once the whole grid is known to be small enough
       }
-      fixed_elems *= static_cast<double>(std::max<index_t>(sizes[a][0], 1));
+      fixed_elems *= static_cast<double>(std::max<index_t>(regular[a] ? regular[a] : shape[a], 1));
     } else if (const auto* list = std::get_if<std::vector<index_t>>(&spec)) {
       index_t total = 0;
       for (index_t s : *list) {
@@ -162,7 +207,13 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
           throw value_error(fmt::format("explicit chunk sizes ({}) on axis {} must be positive",
                                         fmt::join(*list, ", "), a));
         }
-        total += s;
+        const auto t = checked_add(total, s);
+        if (!t) {
+          throw shape_error(
+              fmt::format("explicit chunk sizes on axis {} add up to more than 2^63 - 1 (shape {})",
+                          a, shape_string(shape)));
+        }
+        total = *t;
       }
       if (total != shape[a]) {
         throw shape_error(fmt::format(
@@ -181,6 +232,12 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
   // than the ideal edge are taken whole and the edge is recomputed for the rest.
   double budget = std::max(1.0, static_cast<double>(m_auto_bytes) /
                                     static_cast<double>(dtype_size(dtype)) / fixed_elems);
+  // An empty array has nothing to split: automatic axes are taken whole (NumPy-sized
+  // extents like (0, 2^32, 2^32) would otherwise ask for 2^40 empty chunks).
+  if (checked_shape_size(shape) == index_t{0}) {
+    for (std::size_t a : auto_axes) sizes[a] = {shape[a]};
+    auto_axes.clear();
+  }
   std::vector<std::size_t> pending = auto_axes;
   bool changed = true;
   while (changed && !pending.empty()) {
@@ -203,9 +260,30 @@ ChunkGrid ChunkSpec::resolve(const Shape& shape, DType dtype) const {
     for (std::size_t a : pending) {
       // As few chunks as `ideal` allows, then the smallest regular size that still needs only
       // that many: 10000 at ideal 4096 gives (3334, 3334, 3332), not (4096, 4096, 1808).
-      const index_t n = (shape[a] + ideal - 1) / ideal;
-      sizes[a] = regular_sizes(shape[a], (shape[a] + n - 1) / n);
+      const index_t n = shape[a] / ideal + (shape[a] % ideal != 0);
+      regular[a] = shape[a] / n + (shape[a] % n != 0);
     }
+  }
+  // Bound the number of chunks before building per-chunk lists: (2^62, 4) in chunks of 2^22
+  // rows would otherwise ask for a list of 2^40 sizes.
+  Shape grid(nd), chunk(nd);
+  for (std::size_t a = 0; a < nd; ++a) {
+    if (regular[a] > 0) {
+      grid[a] = shape[a] == 0 ? 1 : shape[a] / regular[a] + (shape[a] % regular[a] != 0);
+      chunk[a] = regular[a];
+    } else {
+      grid[a] = static_cast<index_t>(sizes[a].size());
+      chunk[a] = *std::max_element(sizes[a].begin(), sizes[a].end());
+    }
+  }
+  index_t total = 1;
+  for (index_t g : grid) {
+    const auto t = checked_mul(total, g);
+    if (!t || *t > ChunkGrid::max_chunks) throw_too_many_chunks(grid, shape, chunk);
+    total = *t;
+  }
+  for (std::size_t a = 0; a < nd; ++a) {
+    if (regular[a] > 0) sizes[a] = regular_sizes(shape[a], regular[a]);
   }
   return ChunkGrid(std::move(sizes));
 }

@@ -83,6 +83,10 @@ void throw_dtype_mismatch(std::string_view context, DType have, DType want) {
 }
 }  // namespace detail
 
+DType float_function_result(DType t) noexcept {
+  return t == DType::Bool ? DType::Float32 : float_result(t);
+}
+
 DType float_result(DType t) noexcept {
   return t == DType::Float32 ? DType::Float32 : DType::Float64;
 }

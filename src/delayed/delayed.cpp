@@ -154,7 +154,9 @@ LoweredDelayed lower_nodes(std::vector<DelayedNodePtr> roots) {
     const auto label_id = out.graph.add_label(label);
     TaskId id;
     if (Value lit = n->literal(); !lit.empty()) {
-      id = out.graph.add_value(label_id, {}, std::move(lit));
+      // A value node's token hashes its contents (delayed_value): ranks holding different
+      // values build different graphs, which a distributed run reports.
+      id = out.graph.add_value(label_id, {}, std::move(lit), n->token());
     } else {
       const std::span<const TaskId> dep_ids(found.data() + (found.size() - deps.size()),
                                             deps.size());

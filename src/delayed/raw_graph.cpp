@@ -176,13 +176,15 @@ LoweredRawGraph lower(const RawGraph& graph, const std::vector<Key>& keys) {
       if (inserted) out.graph.add_label(key.label());
       TaskId id;
       if (entry.is_value()) {
-        id = out.graph.add_value(label->second, key.coords(), entry.literal());
+        id = out.graph.add_value(label->second, key.coords(), entry.literal(),
+                                 entry.content_token());
       } else {
         deps.clear();
         for (const Key& dep : entry_deps) deps.push_back(task_of[index.at(dep)]);
         id = out.graph.add(label->second, key.coords(), deps,
                            [call = Access::call(entry), name = key.to_string()](
                                std::span<const Value> inputs) { return (*call)(inputs, name); });
+        out.graph.set_content(id, entry.content_token());
       }
       task_of[frame.entry] = id;
       out.keys.push_back(key);

@@ -130,8 +130,9 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
     if (!problem.empty()) {
       const std::string text = fmt::format(
           "distributed compute: ranks built different task graphs or asked for different "
-          "outputs (collective calls out of order, or rank-dependent expressions?): {} "
-          "differ(s) from rank 0 ({} tasks on rank 0)",
+          "outputs (collective calls out of order, rank-dependent expressions, or data that "
+          "differs between ranks in from_buffer or a literal? per-rank data goes through "
+          "from_local): {} differ(s) from rank 0 ({} tasks on rank 0)",
           problem, graph.size());
       plan.push_back(std::byte{static_cast<std::uint8_t>(PlanStatus::mismatch)});
       plan.insert(plan.end(), reinterpret_cast<const std::byte*>(text.data()),

@@ -73,6 +73,9 @@ Expr::Expr(ExprKind kind, Shape shape, DType dtype, ChunkGrid chunks, std::vecto
       m_chunks(std::move(chunks)),
       m_inputs(std::move(inputs)),
       m_token(node_token(kind, name, m_shape, dtype, m_chunks, m_inputs, params)) {
+  // Every array's element count and bytes fit index_t, so size(), nbytes() and the element
+  // offsets of the index math cannot overflow downstream.
+  shape_nbytes(m_shape, dtype_size(dtype), dtype_name(dtype));
   if (m_chunks.shape() != m_shape) {
     throw shape_error(fmt::format("{}: chunks {} do not tile shape {}", name, m_chunks.to_string(),
                                   shape_string(m_shape)));
@@ -84,9 +87,14 @@ std::string Expr::label() const { return fmt::format("{}-{}", op_name(), short_t
 DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::string_view name)
     : DataExpr(std::move(chunks), dtype, std::move(blocks), {}, 0, name) {}
 
+DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, Token content,
+                   std::string_view name)
+    : DataExpr(std::move(chunks), dtype, std::move(blocks), {}, 0, name,
+               Tokenizer().add(std::string_view("content")).add(content).finish()) {}
+
 DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks,
-                   std::vector<int> owners, int this_rank, std::string_view name)
-    : Expr(ExprKind::Data, chunks.shape(), dtype, chunks, {}, unique_token(), name),
+                   std::vector<int> owners, int this_rank, std::string_view name, Token params)
+    : Expr(ExprKind::Data, chunks.shape(), dtype, chunks, {}, params, name),
       m_blocks(std::move(blocks)),
       m_owners(std::move(owners)),
       m_rank(this_rank),

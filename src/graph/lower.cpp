@@ -55,7 +55,9 @@ class Lowerer {
     switch (e->kind()) {
       case ExprKind::Data: {
         const auto& d = static_cast<const DataExpr&>(*e);
-        id = m_graph.add_value(label(e), coords, d.holds(c) ? Value::make(d.block(c)) : Value());
+        // The node's token covers its data when it was hashed by content (from_buffer).
+        id = m_graph.add_value(label(e), coords, d.holds(c) ? Value::make(d.block(c)) : Value(),
+                               d.token());
         if (d.owner(c) >= 0) m_graph.pin(id, d.owner(c));
         break;
       }

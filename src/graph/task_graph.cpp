@@ -33,13 +33,15 @@ TaskId TaskGraph::add(std::uint32_t label, std::span<const std::int64_t> coords,
   m_priority.push_back(id);
   m_pin.push_back(-1);
   m_size_hint.push_back(0);
+  m_content.push_back(0);
   return id;
 }
 
-TaskId TaskGraph::add_value(std::uint32_t label, std::span<const std::int64_t> coords,
-                            Value value) {
+TaskId TaskGraph::add_value(std::uint32_t label, std::span<const std::int64_t> coords, Value value,
+                            std::uint64_t content) {
   TaskId id = add(label, coords, {}, TaskFn{});
   m_literals[static_cast<std::size_t>(id)] = std::move(value);
+  m_content[static_cast<std::size_t>(id)] = content;
   return id;
 }
 
@@ -81,6 +83,7 @@ std::uint64_t TaskGraph::fingerprint() const {
   }
   t.add_bytes(m_deps.data(), m_deps.size() * sizeof(TaskId));
   t.add_bytes(m_coords.data(), m_coords.size() * sizeof(std::int64_t));
+  t.add_bytes(m_content.data(), m_content.size() * sizeof(std::uint64_t));
   return t.finish();
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -133,9 +134,9 @@ TEST(BadInput, InvalidChunkSpecsNameTheProblem) {
         return zeros({10, 4}, ChunkSpec::explicit_sizes({{10}}));
       },
       {"1 axes", "(10, 4)"});
-  expect_error<shape_error>([] { return arange(index_t{6}, ChunkSpec{2, 3}); }, {"(6,)"});
+  expect_error<shape_error>([] { return arange(6, {.chunks = ChunkSpec{2, 3}}); }, {"(6,)"});
   // The same checks apply to every creation function.
-  expect_error<value_error>([] { return arange(index_t{10}, ChunkSpec(0)); }, {"positive"});
+  expect_error<value_error>([] { return arange(10, {.chunks = 0}); }, {"positive"});
   expect_error<value_error>([] { return eye(4, ChunkSpec{2, 0}); }, {"positive"});
   expect_error<shape_error>(
       [] {
@@ -166,6 +167,105 @@ TEST(BadInput, CreationArgumentsAreChecked) {
         return from_buffer(std::span<const float>(data), {2, 3});
       },
       {"5", "(2, 3)"});
+}
+
+TEST(BadInput, SizesPastTwoToThe63AreTooBig) {
+  // NumPy: "array is too big". Unchecked, (2^32, 2^32) had size 0 and sum 0, and indexing its
+  // slices or a from_buffer of an empty span read out of bounds.
+  const index_t n = index_t{1} << 32;
+  expect_error<shape_error>(
+      [&] {
+        return ones({n, n}, -1);
+      },
+      {"array is too big", "(4294967296, 4294967296)"});
+  expect_error<shape_error>([&] { return ones({n, n}); }, {"array is too big"});
+  expect_error<shape_error>(
+      [&] {
+        return zeros({n, n, 2}, {-1, -1, -1}, DType::Int32);
+      },
+      {"array is too big", "(4294967296, 4294967296, 2)"});
+  // The elements fit, the bytes do not.
+  expect_error<shape_error>(
+      [&] {
+        return full({index_t{1} << 31, index_t{1} << 31}, 1.5, -1);
+      },
+      {"array is too big", "float64"});
+  expect_error<shape_error>([&] { return eye(n); }, {"array is too big"});
+  expect_error<shape_error>([&] { return linspace(0, 1, index_t{1} << 61, -1); },
+                            {"array is too big"});
+  const std::vector<double> none;
+  expect_error<shape_error>(
+      [&] {
+        return from_buffer(std::span<const double>(none), {n, n}, 10);
+      },
+      {"(4294967296, 4294967296)"});
+  expect_error<shape_error>([&] { return shape_size({n, n}); }, {"array is too big"});
+  expect_error<shape_error>([&] { return Block(DType::Float64, {n, n}); }, {"array is too big"});
+  // Chunk sizes whose sum overflows (2^62 + 2^62).
+  expect_error<shape_error>(
+      [&] {
+        return ChunkGrid(std::vector<std::vector<index_t>>{{n << 30, n << 30}});
+      },
+      {"2^63"});
+  expect_error<shape_error>(
+      [&] {
+        return zeros({n}, ChunkSpec::explicit_sizes({{n << 30, n << 30}}));
+      },
+      {"2^63"});
+  // Sizes that fit are fine, and so is any empty shape, as in NumPy.
+  EXPECT_EQ(zeros({0, n, n}, -1).size(), 0);
+  EXPECT_EQ(zeros({0, n, n}).size(), 0);
+  EXPECT_EQ(from_buffer(std::span<const double>(none), {n, 0, n}).size(), 0);
+  EXPECT_EQ(zeros({0, n, n}).sum(1).shape(), (Shape{0, n}));
+  const Array big = ones({index_t{1} << 30, index_t{1} << 30}, index_t{1} << 25, DType::Int32);
+  EXPECT_EQ(big.size(), index_t{1} << 60);
+  EXPECT_EQ(big.nbytes(), std::size_t{1} << 62);
+  EXPECT_EQ((big[{Slice{std::nullopt, std::nullopt, -3}, 7}]).shape(),
+            (Shape{((index_t{1} << 30) + 2) / 3}));
+}
+
+TEST(BadInput, ChunkCountsAreBoundedBeforeAnyListIsBuilt) {
+  // (2^58,) float64 in automatic 128 MiB chunks is 2^34 chunks: the per-chunk lists alone would
+  // take 256 GiB. The count is checked first, with a message that says what to do.
+  expect_error<shape_error>([] { return linspace(0, 1, index_t{1} << 58); },
+                            {"too many chunks", "(288230376151711744,)", "larger chunks"});
+  expect_error<shape_error>(
+      [] {
+        return ones({index_t{1} << 40, 4}, {1, -1}, DType::Bool);
+      },
+      {"too many chunks", "(1099511627776, 4)"});
+  expect_error<shape_error>([] { return zeros({ChunkGrid::max_chunks + 1}, 1); },
+                            {"too many chunks", std::to_string(ChunkGrid::max_chunks)});
+  // A grid given explicitly: 2^14 chunks per axis are short lists, 2^42 chunks in all.
+  expect_error<shape_error>(
+      [] {
+        const std::vector<index_t> axis(std::size_t{1} << 14, 1);
+        return ChunkGrid({axis, axis, axis});
+      },
+      {"too many chunks"});
+  EXPECT_EQ(zeros({index_t{1} << 20}, 1 << 4).chunks().num_chunks(), index_t{1} << 16);
+}
+
+TEST(BadInput, AllocationFailuresNameTheBytesShapeAndDtype) {
+  // 2^62 bytes exceed any address space, overcommit or not: a memory_error (a tessera::error)
+  // naming what was asked for, not a bare std::bad_alloc.
+  const index_t n = index_t{1} << 59;
+  expect_error<memory_error>(
+      [&] { return Block(DType::Float64, {n}); },
+      {"4.0 EiB", "4611686018427387904 bytes", "(576460752303423488,)", "float64"});
+  expect_error<error>([&] { return Block(DType::Int32, {n, 2}); }, {"unable to allocate"});
+  // Inside a task the same error reaches the caller as the task's error.
+  const Array big = ones({n}, -1);
+  for (int i = 0; i < 4; ++i) {  // the local schedulers: a failing task is not collective here
+    Scheduler& s = *all_schedulers()[static_cast<std::size_t>(i)];
+    try {
+      (void)big.compute_block({.scheduler = &s});
+      ADD_FAILURE() << "no exception on " << s.name();
+    } catch (const task_error& e) {
+      EXPECT_THAT(e.what(), AllOf(HasSubstr("unable to allocate"), HasSubstr("4.0 EiB"),
+                                  HasSubstr("float64")));
+    }
+  }
 }
 
 // --- indexing ---------------------------------------------------------------------------------
@@ -242,6 +342,29 @@ TEST(BadInput, ItemNeedsASizeOneArray) {
   expect_error<shape_error>([] { return zeros({2, 3}).item<double>(); }, {"(2, 3)"});
 }
 
+TEST(BadInput, ItemConvertsAsAstypeDoes) {
+  // static_cast<int>(NaN) or of 1e20 is undefined behaviour; item<T>() converts as astype does
+  // (x86-64 and NumPy: the integer's minimum).
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const double v : {nan, 1e20, -1e20, 3e9, -2.5, 7.9}) {
+    const Array x = scalar(v);
+    EXPECT_EQ(x.item<int>(), x.astype(DType::Int32).item<int>()) << v;
+    EXPECT_EQ(x.item<std::int64_t>(), x.astype(DType::Int64).item<std::int64_t>()) << v;
+    EXPECT_EQ(scalar(static_cast<float>(v)).item<int>(), x.astype(DType::Int32).item<int>()) << v;
+  }
+  EXPECT_EQ(scalar(nan).item<int>(), std::numeric_limits<int>::min());
+  EXPECT_EQ(scalar(1e20).item<std::int64_t>(), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(scalar(7.9).item<int>(), 7);
+  EXPECT_EQ(scalar(-1.0).item<unsigned>(), std::numeric_limits<unsigned>::max());
+  EXPECT_EQ(scalar(1e19).item<std::uint64_t>(), std::uint64_t{10'000'000'000'000'000'000u});
+  EXPECT_TRUE(scalar(nan).item<bool>());
+  EXPECT_TRUE(std::isnan(scalar(nan).item<float>()));
+  static_assert(detail::convert_value<int>(1e20) == std::numeric_limits<int>::min());
+  static_assert(detail::convert_value<int>(-2.5) == -2);
+  static_assert(detail::convert_value<std::int16_t>(40000.0) ==
+                std::numeric_limits<std::int16_t>::min());
+}
+
 // --- errors inside tasks ----------------------------------------------------------------------
 
 class TaskErrors : public ::testing::TestWithParam<int> {
@@ -279,7 +402,8 @@ TEST_P(TaskErrors, ThrowingFromfunctionReachesTheCallerAsTaskError) {
       EXPECT_EQ(e.what_original(), "bad element 37");
     }
     // The scheduler still works for the next compute.
-    EXPECT_TRUE(matches(arange(0, 5, 1, 2) * 2, xt::xarray<double>{0, 2, 4, 6, 8}, sched()));
+    EXPECT_TRUE(matches(arange(0.0, 5.0, 1.0, {.chunks = 2}) * 2, xt::xarray<double>{0, 2, 4, 6, 8},
+                        sched()));
   }
 }
 
@@ -301,7 +425,7 @@ TEST_P(TaskErrors, ThrowingFromfunctionInsideAFusedChainOrReduction) {
 }
 
 TEST_P(TaskErrors, NegativeIntegerPowerIsReportedWhenComputed) {
-  const Array x = arange(index_t{6}, ChunkSpec(2)).astype(DType::Int32);
+  const Array x = arange(6, {.chunks = 2}).astype(DType::Int32);
   const Array y = pow(x, -2);  // building is fine: the exponent is data
   try {
     (void)y.compute<std::int32_t>({.scheduler = &sched()});

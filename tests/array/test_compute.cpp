@@ -69,7 +69,7 @@ TEST(Compute, ComputeReturnsTheWholeArray) {
 }
 
 TEST(Compute, ComputeChecksTheElementType) {
-  const Array x = arange(index_t{10}, ChunkSpec(3));  // int64
+  const Array x = arange(10, {.chunks = 3});  // int64
   EXPECT_THROW(x.compute<double>(), dtype_error);
   EXPECT_THROW(x.compute<std::int32_t>(), dtype_error);
   EXPECT_THROW((x > 3).compute<std::int64_t>(), dtype_error);

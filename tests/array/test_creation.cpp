@@ -185,7 +185,10 @@ TEST_P(CreationTest, ArangeMatchesNumPy) {
         }
       }
       check_chunkings(
-          {n}, [&](const ChunkSpec& ch) { return arange(c.start, c.stop, c.step, ch, c.dtype); },
+          {n},
+          [&](const ChunkSpec& ch) {
+            return arange(c.start, c.stop, c.step, {.chunks = ch, .dtype = c.dtype});
+          },
           ref);
     });
   }
@@ -193,26 +196,113 @@ TEST_P(CreationTest, ArangeMatchesNumPy) {
 
 TEST_P(CreationTest, ArangeKnownValues) {
   check_chunkings(
-      {10}, [](const ChunkSpec& c) { return arange(index_t{10}, c); },
+      {10}, [](const ChunkSpec& c) { return arange(10, {.chunks = c}); },
       from_values<std::int64_t>({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   check_chunkings(
-      {7}, [](const ChunkSpec& c) { return arange(10, -10, -3, c, DType::Int64); },
+      {7}, [](const ChunkSpec& c) { return arange(10, -10, -3, {.chunks = c}); },
       from_values<std::int64_t>({10, 7, 4, 1, -2, -5, -8}));
   check_chunkings(
-      {5}, [](const ChunkSpec& c) { return arange(-1, -2.05, -0.25, c); },
+      {5}, [](const ChunkSpec& c) { return arange(-1, -2.05, -0.25, {.chunks = c}); },
       from_values<double>({-1, -1.25, -1.5, -1.75, -2}));
   // NumPy's classic: arange(1, 1.3, 0.1) has 4 elements, since (1.3 - 1) / 0.1 > 3.
   check_chunkings(
-      {4}, [](const ChunkSpec& c) { return arange(1, 1.3, 0.1, c); },
+      {4}, [](const ChunkSpec& c) { return arange(1, 1.3, 0.1, {.chunks = c}); },
       from_values<double>({1.0, 1.1, 1.2, 1.3}));
   check_chunkings(
-      {0}, [](const ChunkSpec& c) { return arange(index_t{0}, c); },
+      {0}, [](const ChunkSpec& c) { return arange(0, {.chunks = c}); },
       xt::xarray<std::int64_t>::from_shape({0}));
   check_chunkings(
-      {0}, [](const ChunkSpec& c) { return arange(index_t{-4}, c); },
+      {0}, [](const ChunkSpec& c) { return arange(-4, {.chunks = c}); },
       xt::xarray<std::int64_t>::from_shape({0}));
   EXPECT_EQ(arange(index_t{5}).dtype(), DType::Int64);
-  EXPECT_EQ(arange(0, 5, 1).dtype(), DType::Float64);
+  EXPECT_EQ(arange(0, 5, 1).dtype(), DType::Int64);  // NumPy: integer arguments give int64
+  EXPECT_EQ(arange(0.0, 5, 1).dtype(), DType::Float64);
+}
+
+/// Whether arange(args...) compiles.
+template <class... A>
+constexpr bool arange_compiles = requires(A... a) {
+  arange(a...);
+};
+
+TEST_P(CreationTest, ArangeArgumentsMeanWhatNumPyMeans) {
+  // arange(1000, 100) is NumPy's range from 1000 to 100 (empty), not 1000 values in chunks of
+  // 100 read as arange(1000.0, 100.0); the chunked form takes the chunks by name.
+  for (const Array& e : {arange(1000, 100), arange(index_t{1000}, 10), arange(5, 5, 3)}) {
+    EXPECT_EQ(e.shape(), Shape{0});
+    EXPECT_EQ(e.dtype(), DType::Int64);
+  }
+  const Array a = arange(1000, {.chunks = 100});
+  EXPECT_EQ(a.shape(), Shape{1000});
+  EXPECT_EQ(a.chunks().num_chunks(), 10);
+  EXPECT_EQ(a.dtype(), DType::Int64);
+  EXPECT_EQ(a.sum().item<std::int64_t>({.scheduler = &sched()}), 499500);
+  const Array b = arange(0, 64, 1, {.chunks = 8});
+  EXPECT_EQ(b.chunks().num_chunks(), 8);
+  EXPECT_EQ(b.sum().item<std::int64_t>({.scheduler = &sched()}), 2016);
+  // Any floating argument gives float64; an explicit dtype wins.
+  EXPECT_EQ(arange(0, 10, 0.5).dtype(), DType::Float64);
+  EXPECT_EQ(arange(0, 10, 0.5).shape(), Shape{20});
+  EXPECT_EQ(arange(10.0).dtype(), DType::Float64);
+  EXPECT_EQ(arange(2.5f, 4).dtype(), DType::Float64);
+  EXPECT_TRUE(matches(arange(0, 10, 3, {.dtype = DType::Int32}),
+                      from_values<std::int32_t>({0, 3, 6, 9}), sched()));
+  EXPECT_TRUE(matches(arange(4, {.chunks = 3, .dtype = DType::Float32}),
+                      from_values<float>({0, 1, 2, 3}), sched()));
+  // Integer ranges are exact in int64, where doubles are not (2^53 + 1 is not a double).
+  constexpr std::int64_t p53 = std::int64_t{1} << 53;
+  EXPECT_TRUE(matches(arange(p53, p53 + 4, 1, {.chunks = 3}),
+                      from_values<std::int64_t>({p53, p53 + 1, p53 + 2, p53 + 3}), sched()));
+  constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t hi = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t p62 = std::int64_t{1} << 62;
+  EXPECT_TRUE(matches(arange(lo, hi, p62), from_values<std::int64_t>({lo, -p62, 0, p62}), sched()));
+  EXPECT_TRUE(matches(
+      arange(hi, lo, -p62, {.chunks = 2}),
+      from_values<std::int64_t>({hi, hi - p62, hi - p62 - p62, hi - p62 - p62 - p62}), sched()));
+  EXPECT_TRUE(matches(arange(std::size_t{3}), from_values<std::int64_t>({0, 1, 2}), sched()));
+  EXPECT_THROW(arange(std::uint64_t{1} << 63), value_error);
+  EXPECT_THROW(arange(3, 9, 0), value_error);
+  // A bare number after the range is not a chunk size: it does not compile.
+  static_assert(arange_compiles<int>);
+  static_assert(arange_compiles<int, int>);
+  static_assert(arange_compiles<int, double, int>);
+  static_assert(arange_compiles<int, int, int, ArangeOptions>);
+  static_assert(!arange_compiles<int, int, int, int>);
+  static_assert(!arange_compiles<double, double, double, int>);
+  static_assert(!arange_compiles<index_t, ChunkSpec>);
+}
+
+TEST_P(CreationTest, ArangeLongerThanTwoToThe63Raises) {
+  // NumPy raises; the length used to go through an undefined double -> int64 cast and give
+  // shape (0,).
+  EXPECT_THAT([] { (void)arange(0, 1e19, 1); },
+              ::testing::ThrowsMessage<shape_error>(HasSubstr("array is too big")));
+  EXPECT_THROW(arange(0, 1, 1e-300), shape_error);
+  EXPECT_THROW(arange(-1e308, 1e308, 1.0), shape_error);  // stop - start is inf
+  EXPECT_THROW(arange(1e19), shape_error);
+  EXPECT_THROW(arange(0.0, 0x1p62, 1.0), shape_error);  // 2^62 float64s: 2^65 bytes
+  constexpr std::int64_t lo = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t hi = std::numeric_limits<std::int64_t>::max();
+  EXPECT_THROW(arange(lo, hi), shape_error);
+  EXPECT_THROW(arange(hi), shape_error);
+  EXPECT_EQ(arange(1e19, 0, 1).shape(), Shape{0});
+}
+
+TEST_P(CreationTest, DtypeInNumPysArgumentOrder) {
+  // zeros(shape, dtype), ones(shape, dtype), full(shape, value, dtype), as in NumPy.
+  EXPECT_TRUE(matches(ones({3}, DType::Int32), from_values<std::int32_t>({1, 1, 1}), sched()));
+  EXPECT_TRUE(matches(zeros({2}, DType::Bool), from_values<bool>({false, false}), sched()));
+  EXPECT_TRUE(matches(ones({4}, DType::Float32, 3), from_values<float>({1, 1, 1, 1}), sched()));
+  EXPECT_EQ(ones({4}, DType::Float32, 3).chunks().num_chunks(), 2);
+  EXPECT_TRUE(matches(full({2}, 7, DType::Int32), from_values<std::int32_t>({7, 7}), sched()));
+  EXPECT_TRUE(matches(full({2}, 2.5, DType::Float32, 1), from_values<float>({2.5, 2.5}), sched()));
+  EXPECT_TRUE(matches(full({2}, std::int64_t{1} << 40, DType::Int64),
+                      from_values<std::int64_t>({std::int64_t{1} << 40, std::int64_t{1} << 40}),
+                      sched()));
+  // The chunks-first forms still work.
+  EXPECT_EQ(ones({3}, 2, DType::Int32).dtype(), DType::Int32);
+  EXPECT_EQ(zeros({3}, 2).dtype(), DType::Float64);
 }
 
 // --- linspace ---------------------------------------------------------------------------------
@@ -500,8 +590,8 @@ TEST(ChunkSpecs, RegularPerAxisAndExplicit) {
   EXPECT_EQ(zeros({10, 7}, ChunkSpec::explicit_sizes({{2, 3, 5}, {7}})).chunks(),
             grid({{2, 3, 5}, {7}}));
   EXPECT_EQ(zeros({10, 7}, {std::vector<index_t>{1, 9}, 2}).chunks(), grid({{1, 9}, {2, 2, 2, 1}}));
-  EXPECT_EQ(arange(index_t{7}, ChunkSpec(3)).chunks().to_string(), "((3, 3, 1),)");
-  EXPECT_EQ(arange(index_t{7}, ChunkSpec(-1)).chunks().to_string(), "((7,),)");
+  EXPECT_EQ(arange(7, {.chunks = 3}).chunks().to_string(), "((3, 3, 1),)");
+  EXPECT_EQ(arange(7, {.chunks = -1}).chunks().to_string(), "((7,),)");
   EXPECT_EQ(zeros({4, 5, 6}, {1, std::vector<index_t>{2, 3}, -1}).chunks(),
             grid({{1, 1, 1, 1}, {2, 3}, {6}}));
 }

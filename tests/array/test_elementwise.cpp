@@ -845,6 +845,23 @@ TEST(ElementwisePromotion, WeakScalarsKeepTheArrayDtypeUnlessOfAHigherKind) {
   EXPECT_EQ(exp(i64).dtype(), DType::Float64);
   EXPECT_EQ(floor(i32).dtype(), DType::Float64);
   EXPECT_EQ(ceil(f32).dtype(), DType::Float32);
+  // Every floating-point function follows one rule for bool: float32, standing in for NumPy's
+  // float16 (floor and ceil of bool used to give float64, the others float32).
+  for (const Array& r : {sqrt(b), exp(b), log(b), sin(b), cos(b), tanh(b), floor(b), ceil(b)}) {
+    EXPECT_EQ(r.dtype(), DType::Float32) << r.name();
+    EXPECT_EQ(r.dtype(), float_function_result(DType::Bool));
+  }
+  EXPECT_EQ(float_function_result(DType::Int32), DType::Float64);
+  EXPECT_EQ(float_function_result(DType::Int64), DType::Float64);
+  EXPECT_EQ(float_function_result(DType::Float32), DType::Float32);
+  EXPECT_EQ(float_function_result(DType::Float64), DType::Float64);
+  EXPECT_EQ((b / b).dtype(), DType::Float64);  // true division of bools: float64, as NumPy
+  EXPECT_EQ(b.mean().dtype(), DType::Float64);
+  for (const auto& s : all_schedulers()) {
+    const Array t = full({3}, true, 2);
+    EXPECT_EQ(floor(t).sum().item<double>({.scheduler = s.get()}), 3.0);
+    EXPECT_EQ(sqrt(t).max().item<float>({.scheduler = s.get()}), 1.0f);
+  }
   EXPECT_EQ((-i32).dtype(), DType::Int32);
   EXPECT_EQ(abs(f32).dtype(), DType::Float32);
   EXPECT_EQ((!f64).dtype(), DType::Bool);

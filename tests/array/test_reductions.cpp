@@ -401,6 +401,49 @@ TEST(Reductions, IntegerSumsDoNotOverflowTheInputType) {
   EXPECT_EQ(ones({1000}, 7, DType::Bool).sum().item<std::int64_t>(), 1000);
 }
 
+TEST(Reductions, Int64SumAndProdWrapAsNumPy) {
+  // NumPy wraps int64 overflow modulo 2^64; in C++ signed overflow is undefined behaviour, so
+  // the accumulation is done in unsigned arithmetic (UBSan flags the old code).
+  constexpr std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t low = std::numeric_limits<std::int64_t>::min();
+  const xt::xarray<std::int64_t> d{big, 1, big, 2, low, -1, 5, big};
+  std::uint64_t wsum = 0, wprod = 1;
+  for (const std::int64_t v : d) {
+    wsum += static_cast<std::uint64_t>(v);
+    wprod *= static_cast<std::uint64_t>(v);
+  }
+  // Long runs take the vectorised path, columns the per-element one.
+  xt::xarray<std::int64_t> wide = xt::zeros<std::int64_t>({3, 100});
+  for (std::size_t j = 0; j < 100; ++j)
+    wide(0, j) = wide(1, j) = big - static_cast<std::int64_t>(j);
+  for (const ChunkSpec& spec : chunkings({8})) {
+    const Array x = from_xtensor(d, spec);
+    for (const auto& s : all_schedulers()) {
+      const ComputeOptions o{.scheduler = s.get()};
+      EXPECT_EQ(x.sum().item<std::int64_t>(o), static_cast<std::int64_t>(wsum));
+      EXPECT_EQ(x.prod().item<std::int64_t>(o), static_cast<std::int64_t>(wprod));
+      EXPECT_EQ(x.sum(Axes(), {.split_every = 2}).item<std::int64_t>(o),
+                static_cast<std::int64_t>(wsum));
+    }
+  }
+  for (const ChunkSpec& spec : chunkings({3, 100})) {
+    const Array w = from_xtensor(wide, spec);
+    auto col = xt::xarray<std::int64_t>::from_shape({100});
+    auto row = xt::xarray<std::int64_t>::from_shape({3});
+    std::vector<std::uint64_t> rs(3, 0);
+    for (std::size_t j = 0; j < 100; ++j) {
+      col(j) = static_cast<std::int64_t>(static_cast<std::uint64_t>(wide(0, j)) +
+                                         static_cast<std::uint64_t>(wide(1, j)));
+      for (std::size_t i = 0; i < 3; ++i) rs[i] += static_cast<std::uint64_t>(wide(i, j));
+    }
+    for (std::size_t i = 0; i < 3; ++i) row(i) = static_cast<std::int64_t>(rs[i]);
+    for (const auto& s : all_schedulers()) {
+      EXPECT_TRUE(matches<std::int64_t>(w.sum(0), col, *s));
+      EXPECT_TRUE(matches<std::int64_t>(w.sum(1), row, *s));
+    }
+  }
+}
+
 TEST(Reductions, OutputChunksKeepTheNonReducedAxes) {
   const Array x = ones({7, 9, 4}, ChunkSpec{3, 4, 2});
   EXPECT_EQ(x.sum(0).chunks().to_string(), "((4, 4, 1), (2, 2))");
@@ -730,6 +773,49 @@ TEST(Reductions, EmptyReductions) {
     EXPECT_TRUE(e.all().item<bool>({.scheduler = s.get()}));
     EXPECT_TRUE(std::isnan(e.mean().item<double>({.scheduler = s.get()})));
   }
+}
+
+TEST(Reductions, EmptyAxisListReducesNothing) {
+  // NumPy's axis=(): every reduction returns its input's shape, one element folded into each
+  // output element, in the reduction's result dtype. "Every axis" only when none are given.
+  const Axes none(std::vector<int>{});
+  const xt::xarray<std::int32_t> d{{0, 1, 2}, {3, -4, 5}};
+  const xt::xarray<std::int64_t> d64 = xt::cast<std::int64_t>(d);
+  const xt::xarray<double> dd = xt::cast<double>(d);
+  const xt::xarray<bool> db = xt::not_equal(d, 0);
+  for (const ChunkSpec& spec : chunkings({2, 3})) {
+    const Array x = from_xtensor(d, spec);
+    for (const auto& s : all_schedulers()) {
+      EXPECT_TRUE(matches<std::int64_t>(x.sum(none), d64, *s));
+      EXPECT_TRUE(matches<std::int64_t>(x.prod(none), d64, *s));
+      EXPECT_TRUE(matches<std::int32_t>(x.min(none), d, *s));
+      EXPECT_TRUE(matches<std::int32_t>(x.max(none), d, *s));
+      EXPECT_TRUE(matches<double>(x.mean(none), dd, *s));
+      EXPECT_TRUE(matches<double>(x.var(none), xt::zeros_like(dd), *s));
+      EXPECT_TRUE(matches<double>(x.std(none), xt::zeros_like(dd), *s));
+      EXPECT_TRUE(matches<bool>(x.any(none), db, *s));
+      EXPECT_TRUE(matches<bool>(x.all(none), db, *s));
+      EXPECT_TRUE(matches<double>((x * 1.5).sum(none, {.keepdims = true}), dd * 1.5, *s));
+      // ddof = 1 with one observation each: 0/0, as NumPy.
+      EXPECT_TRUE(matches<double>(x.var(none, {.ddof = 1}), xt::xarray<double>(dd * kNaN), *s));
+    }
+  }
+  const Array r = arange(6).sum(none);
+  EXPECT_EQ(r.shape(), Shape{6});
+  EXPECT_EQ(r.dtype(), DType::Int64);
+  EXPECT_TRUE(
+      matches<std::int64_t>(r, xt::xarray<std::int64_t>{0, 1, 2, 3, 4, 5}, *all_schedulers()[0]));
+  EXPECT_EQ(scalar(2.5).sum(none).shape(), Shape{});
+  // Reducing no axis of an empty array needs no identity: an empty result, not an error.
+  const Array e = zeros({0}, 1);
+  for (const auto& s : all_schedulers()) {
+    EXPECT_TRUE(matches<double>(e.min(none), xt::xarray<double>::from_shape({0}), *s));
+    EXPECT_TRUE(matches<double>(e.max(none), xt::xarray<double>::from_shape({0}), *s));
+  }
+  EXPECT_THROW(e.min(), value_error);
+  // The default still reduces every axis.
+  EXPECT_EQ(arange(6).sum().shape(), Shape{});
+  EXPECT_EQ(arange(6).sum().item<std::int64_t>(), 15);
 }
 
 TEST(Reductions, VarianceWithTooFewDegreesOfFreedom) {

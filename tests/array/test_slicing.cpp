@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -148,7 +149,7 @@ TEST(Slicing, OtherDtypes) {
 // --- chunk structure -------------------------------------------------------------------------
 
 TEST(Slicing, ResultChunksFollowTheInputChunks) {
-  const Array x = arange(20, ChunkSpec(index_t{5}));  // (5, 5, 5, 5)
+  const Array x = arange(20, {.chunks = 5});  // (5, 5, 5, 5)
   EXPECT_EQ((x[{Slice{3, 17}}].chunks().sizes(0)), (std::vector<index_t>{2, 5, 5, 2}));
   EXPECT_EQ((x[{Slice{{}, {}, -1}}].chunks().sizes(0)), (std::vector<index_t>{5, 5, 5, 5}));
   EXPECT_EQ((x[{Slice{18, 1, -2}}].chunks().sizes(0)), (std::vector<index_t>{2, 3, 2, 2}));
@@ -212,6 +213,35 @@ TEST(Slicing, ZeroDimensionalAndZeroSizeInputs) {
                                       xt::xarray<std::int32_t>::from_shape({2, 0}), *s));
     EXPECT_THROW((e[{Slice{}, 0}]), index_error);
   }
+}
+
+TEST(Slicing, ExtremeStepsSelectOneElement) {
+  // A step longer than the axis selects only the first element in the step's direction; NumPy
+  // gives the last element for ::INT64_MIN (negating INT64_MIN is undefined behaviour, and
+  // used to give an empty result).
+  constexpr index_t lo = std::numeric_limits<index_t>::min();
+  constexpr index_t hi = std::numeric_limits<index_t>::max();
+  const xt::xarray<double> d{0.0, 1.0, 2.0, 3.0, 4.0};
+  for (const ChunkSpec& spec : chunkings({5})) {
+    const Array x = from_xtensor(d, spec);
+    for (const auto& s : all_schedulers()) {
+      EXPECT_TRUE(
+          matches<double>(x[{Slice{std::nullopt, std::nullopt, lo}}], xt::xarray<double>{4.0}, *s));
+      EXPECT_TRUE(
+          matches<double>(x[{Slice{std::nullopt, std::nullopt, hi}}], xt::xarray<double>{0.0}, *s));
+      EXPECT_TRUE(matches<double>(x[{Slice{-2, std::nullopt, lo}}], xt::xarray<double>{3.0}, *s));
+      EXPECT_TRUE(matches<double>(x[{Slice{1, std::nullopt, hi}}], xt::xarray<double>{1.0}, *s));
+      EXPECT_TRUE(matches<double>(x[{Slice{lo, hi, hi}}], xt::xarray<double>{0.0}, *s));
+      EXPECT_TRUE(matches<double>(x[{Slice{hi, lo, lo}}], xt::xarray<double>{4.0}, *s));
+      EXPECT_TRUE(matches<double>(x[{Slice{1, 1, lo}}], xt::xarray<double>::from_shape({0}), *s));
+    }
+  }
+  const Array e = zeros({0}, 1);
+  EXPECT_EQ((e[{Slice{std::nullopt, std::nullopt, lo}}]).shape(), Shape{0});
+  // Equal selections share a token, whatever step spelled them.
+  const Array x = from_xtensor(d, 2);
+  EXPECT_EQ((x[{Slice{std::nullopt, std::nullopt, lo}}]).token(),
+            (x[{Slice{std::nullopt, std::nullopt, -5}}]).token());
 }
 
 TEST(Slicing, Errors) {
@@ -390,7 +420,7 @@ TEST(Slicing, RandomIndicesMatchElementByElementReference) {
 // ---------------------------------------------------------------------------------------
 
 TEST(Slicing, EquivalentSlicesShareATokenAndDifferentOnesDoNot) {
-  const Array x = arange(20, ChunkSpec(index_t{6}));
+  const Array x = arange(20, {.chunks = 6});
   EXPECT_EQ((x[{Slice{2, 9}}].token()), (x[{Slice{2, 9}}].token()));
   EXPECT_EQ((x[{Slice{2, 9}}].token()), (x[{Slice{-18, -11, 1}}].token()));  // same selection
   EXPECT_EQ((x[{Slice{{}, {}, -1}}].token()), (x[{Slice{19, -100, -1}}].token()));

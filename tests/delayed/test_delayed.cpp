@@ -379,7 +379,7 @@ TEST(Delayed, LongChainsBuildRunAndRelease) {
 }
 
 TEST(DelayedArrays, ToDelayedGivesOneBlockPerChunk) {
-  const Array x = arange(index_t{20}, ChunkSpec(6)) * 2;  // chunks (6, 6, 6, 2)
+  const Array x = arange(20, {.chunks = 6}) * 2;  // chunks (6, 6, 6, 2)
   for (const auto& s : all_schedulers()) {
     std::vector<Delayed<Block>> blocks = to_delayed(x);
     ASSERT_EQ(blocks.size(), 4u);
@@ -414,7 +414,7 @@ TEST(DelayedArrays, FromDelayedBuildsALazyArray) {
     const Array corner = a[{Slice{2, 3}, 0}];
     EXPECT_EQ(corner.item<double>({.scheduler = s.get()}), 10.0);
     // Round trip through to_delayed, over another chunking.
-    const Array x = arange(index_t{24}, ChunkSpec(5)).astype(DType::Float64);
+    const Array x = arange(24, {.chunks = 5}).astype(DType::Float64);
     const Array y = from_delayed(to_delayed(x), x.chunks(), DType::Float64);
     EXPECT_EQ(y.sum().item<double>({.scheduler = s.get()}), 23.0 * 24 / 2);
     // A block of the wrong shape fails its chunk's task, naming the chunk.

@@ -393,7 +393,7 @@ TEST(RawGraphListing, RawGraphPrintsLikeADaskDict) {
 }
 
 TEST(RawGraphListing, AnArraysChunkGraphListsItsChunkTasksAndTheCombine) {
-  const Array x = arange(index_t{10}, ChunkSpec(3)).sum();  // 4 chunks
+  const Array x = arange(10, {.chunks = 3}).sum();  // 4 chunks
   const LoweredGraph lg = x.lower();
   const auto tasks = list_tasks(lg.graph);
   ASSERT_EQ(tasks.size(), lg.graph.size());

@@ -147,13 +147,11 @@ TEST(Distributed, DifferentGraphsOnDifferentRanksAreAnErrorOnEveryRank) {
     EXPECT_NE(std::string(e.what()).find("rank 1"), std::string::npos) << e.what();
   }
   // Still usable.
-  EXPECT_EQ(
-      arange(index_t{10}, ChunkSpec(3)).sum().item<std::int64_t>({.scheduler = &distributed()}),
-      45);
+  EXPECT_EQ(arange(10, {.chunks = 3}).sum().item<std::int64_t>({.scheduler = &distributed()}), 45);
 }
 
 TEST(Distributed, ResultPlacements) {
-  const Array x = arange(index_t{40}, ChunkSpec(7)) * 3;  // 6 chunks
+  const Array x = arange(40, {.chunks = 7}) * 3;  // 6 chunks
   const LoweredGraph lg = x.lower();
   const auto outputs = lg.all_outputs();
   const xt::xarray<std::int64_t> ref = xt::arange<std::int64_t>(40) * 3;
@@ -227,7 +225,7 @@ TEST(Distributed, LargeChunksTravelInPieces) {
 
 TEST(Distributed, RanksWithoutChunks) {
   // 3 chunks: at 4 ranks one rank has nothing to compute, yet takes part and gets the result.
-  const Array x = arange(index_t{3}, ChunkSpec(1)).astype(DType::Float64) + 0.5;
+  const Array x = arange(3, {.chunks = 1}).astype(DType::Float64) + 0.5;
   EXPECT_EQ(x.sum().item<double>({.scheduler = &distributed()}), 4.5);
   EXPECT_EQ(x.compute<double>({.scheduler = &distributed()}), (xt::xarray<double>{0.5, 1.5, 2.5}));
   const std::int64_t tasks = distributed().last_transfers().tasks_here;

@@ -25,12 +25,12 @@ TEST(Runtime, AdoptsMpiAndBecomesTheDefaultScheduler) {
     EXPECT_EQ(&default_scheduler(), &rt.scheduler());
     EXPECT_EQ(default_scheduler().name(), "distributed");
     // Computes without naming a scheduler are collective over all ranks.
-    EXPECT_EQ(arange(index_t{1000}, ChunkSpec(7)).sum().item<std::int64_t>(), 499500);
+    EXPECT_EQ(arange(1000, {.chunks = 7}).sum().item<std::int64_t>(), 499500);
     // 143 chunks, one partial each, and the combine tree: every task ran on exactly one rank.
     std::int64_t here = rt.scheduler().last_transfers().tasks_here, total = 0;
     MPI_Allreduce(&here, &total, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-    EXPECT_EQ(total, static_cast<std::int64_t>(
-                         arange(index_t{1000}, ChunkSpec(7)).sum().lower().graph.size()));
+    EXPECT_EQ(total,
+              static_cast<std::int64_t>(arange(1000, {.chunks = 7}).sum().lower().graph.size()));
   }
   // MPI is still initialised (the Runtime did not own it) and the default is local again.
   EXPECT_TRUE(comm::Environment::initialized());

@@ -146,13 +146,13 @@ TEST(Culling, LowerHasFarFewerTasksForASlice) {
 
 TEST(Tokens, IdenticalExpressionsHaveEqualTokens) {
   auto build = [] {
-    const Array x = arange(index_t{100}, ChunkSpec(10));
+    const Array x = arange(100, {.chunks = 10});
     const Array r = default_rng(5).normal(0, 1, {100}, 10);
     return ((x * 2 + 1).astype(DType::Float64) + r)[{Slice{3, 90, 2}}].sum(0, {.keepdims = true});
   };
   EXPECT_EQ(build().token(), build().token());
   EXPECT_EQ(build().name(), build().name());
-  EXPECT_EQ(arange(index_t{10}, ChunkSpec(3)).token(), arange(index_t{10}, ChunkSpec(3)).token());
+  EXPECT_EQ(arange(10, {.chunks = 3}).token(), arange(10, {.chunks = 3}).token());
   EXPECT_EQ(ones({4, 4}, 2).token(), ones({4, 4}, 2).token());
   EXPECT_EQ(linspace(0, 1, 11, 4).token(), linspace(0, 1, 11, 4).token());
   EXPECT_EQ(default_rng(3).uniform(0, 1, {8}, 4).token(),
@@ -160,15 +160,13 @@ TEST(Tokens, IdenticalExpressionsHaveEqualTokens) {
 }
 
 TEST(Tokens, DifferentParametersGiveDifferentTokens) {
-  const Array x = arange(index_t{100}, ChunkSpec(10));
+  const Array x = arange(100, {.chunks = 10});
   const Array f = x.astype(DType::Float64);
   const Array f2 = ones({6, 8}, 3);
-  EXPECT_NE(arange(index_t{100}, ChunkSpec(10)).token(),
-            arange(index_t{100}, ChunkSpec(20)).token());  // chunks
-  EXPECT_NE(arange(index_t{100}, ChunkSpec(10)).token(),
-            arange(index_t{101}, ChunkSpec(10)).token());  // shape
-  EXPECT_NE(arange(index_t{100}, ChunkSpec(10)).token(),
-            arange(index_t{100}, ChunkSpec(10), DType::Int32).token());
+  EXPECT_NE(arange(100, {.chunks = 10}).token(), arange(100, {.chunks = 20}).token());  // chunks
+  EXPECT_NE(arange(100, {.chunks = 10}).token(), arange(101, {.chunks = 10}).token());  // shape
+  EXPECT_NE(arange(100, {.chunks = 10}).token(),
+            arange(100, {.chunks = 10, .dtype = DType::Int32}).token());
   EXPECT_NE(full({4}, 1.0, 2).token(), full({4}, 2.0, 2).token());
   EXPECT_NE((x + 1).token(), (x + 2).token());
   EXPECT_NE((x + 1).token(), (x - 1).token());
@@ -293,7 +291,7 @@ TEST(Fusion, ChainIntoReductionIsOneTaskPerChunk) {
 }
 
 TEST(Fusion, ElementwiseChainIsOneTaskPerChunk) {
-  const Array x = arange(0.0, 60.0, 1.0, 6);  // 10 chunks
+  const Array x = arange(0.0, 60.0, 1.0, {.chunks = 6});  // 10 chunks
   const Array r = linspace(0, 1, 60, 6);
   const Array y = sqrt(abs(x * r - 3.0)) + where(x > r, x, r) * 2.0;
   const LoweredGraph lg = y.lower();

@@ -292,7 +292,7 @@ TEST_F(Visualize, UnwritableFolderIsAnError) {
 }
 
 TEST_F(Visualize, ArrayOptimisedGraphIsTheFusedOne) {
-  const Array x = arange(0.0, 60.0, 1.0, 10);  // 6 chunks
+  const Array x = arange(0.0, 60.0, 1.0, {.chunks = 10});  // 6 chunks
   const Array y = ((x * 2.0 + 1.0) * x).sum({}, {.split_every = 3});
   const LoweredGraph fused = y.lower();
   const LoweredGraph raw = y.lower({.fuse = false});

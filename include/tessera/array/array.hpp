@@ -31,7 +31,9 @@ struct Slice {
 /// One entry of an index: an integer (drops the axis) or a slice.
 using IndexItem = std::variant<index_t, Slice>;
 
-/// Axes to reduce over: all of them (the default), one, or several.
+/// Axes to reduce over: all of them (the default, `Axes()`), one, or several. An explicit empty
+/// list, `Axes(std::vector<int>{})`, reduces no axis (NumPy's `axis=()`): the result has the
+/// input's shape, with the reduction's result dtype (sum of int32 is int64, mean is float64).
 class Axes {
  public:
   Axes() = default;
@@ -78,12 +80,11 @@ class Array {
 
   const Shape& shape() const noexcept { return m_expr->shape(); }
   int ndim() const noexcept { return m_expr->ndim(); }
-  index_t size() const noexcept { return shape_size(shape()); }
+  /// Elements (every Array's count and bytes fit index_t: checked when it is built).
+  index_t size() const { return shape_size(shape()); }
   DType dtype() const noexcept { return m_expr->dtype(); }
   const ChunkGrid& chunks() const noexcept { return m_expr->chunks(); }
-  std::size_t nbytes() const noexcept {
-    return static_cast<std::size_t>(size()) * dtype_size(dtype());
-  }
+  std::size_t nbytes() const { return static_cast<std::size_t>(size()) * dtype_size(dtype()); }
   const ExprPtr& expr() const noexcept { return m_expr; }
   Token token() const noexcept { return m_expr->token(); }
   std::string name() const { return m_expr->label(); }
@@ -96,8 +97,9 @@ class Array {
   /// The whole array as an xtensor container; T must be the array's element type.
   template <ElementType T>
   xt::xarray<T> compute(const ComputeOptions& options = {}) const;
-  /// The single element of a size-1 array (a full reduction), converted to T (0 on ranks
-  /// other than `options.root` when a root is set).
+  /// The single element of a size-1 array (a full reduction), converted to T as astype
+  /// converts (NaN or out-of-range floats to an integer T give its minimum, never undefined
+  /// behaviour); 0 on ranks other than `options.root` when a root is set.
   template <class T>
   T item(const ComputeOptions& options = {}) const;
   /// Computes every chunk and returns an array backed by them, for reuse without recomputing.
@@ -152,7 +154,8 @@ T Array::item(const ComputeOptions& options) const {
   }
   Block b = compute_block(options);
   if (b.size() == 0) return T{};  // not the root: nothing landed here
-  return visit_dtype(b.dtype(), [&]<class E>() { return static_cast<T>(*b.data_as<E>()); });
+  return visit_dtype(b.dtype(),
+                     [&]<class E>() { return detail::convert_value<T>(*b.data_as<E>()); });
 }
 
 }  // namespace tessera

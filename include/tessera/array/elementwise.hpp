@@ -21,16 +21,6 @@ template <class S>
 Array scalar(S value);
 
 namespace detail {
-/// C's floating -> integer conversion made total: NaN and values outside D's range give D's
-/// minimum (what x86-64, and so NumPy there, produces) instead of undefined behaviour.
-template <class D, class S>
-constexpr D float_to_int(S v) noexcept {
-  static_assert(std::is_integral_v<D> && !std::is_same_v<D, bool> && std::is_floating_point_v<S>);
-  constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^(bits-1): exact
-  if (!(v >= lo && v < -lo)) return std::numeric_limits<D>::min();
-  return static_cast<D>(v);
-}
-
 /// A weak scalar operand of `kind`, with its value as double and (exactly) as int64.
 struct WeakScalar {
   Kind kind;
@@ -136,14 +126,16 @@ inline Array operator-(const Array& x) { return detail::unary(detail::UnaryOp::N
 inline Array operator!(const Array& x) { return detail::unary(detail::UnaryOp::Not, x); }
 inline Array logical_not(const Array& x) { return detail::unary(detail::UnaryOp::Not, x); }
 inline Array abs(const Array& x) { return detail::unary(detail::UnaryOp::Abs, x); }
-/// sqrt, exp, log, sin, cos, tanh: float32 stays float32, other dtypes give float64.
+/// sqrt, exp, log, sin, cos, tanh, floor, ceil: one rule (float_function_result) — float32
+/// stays float32, bool gives float32 (NumPy gives float16, which Tessera lacks), int32,
+/// int64 and float64 give float64.
 inline Array sqrt(const Array& x) { return detail::unary(detail::UnaryOp::Sqrt, x); }
 inline Array exp(const Array& x) { return detail::unary(detail::UnaryOp::Exp, x); }
 inline Array log(const Array& x) { return detail::unary(detail::UnaryOp::Log, x); }
 inline Array sin(const Array& x) { return detail::unary(detail::UnaryOp::Sin, x); }
 inline Array cos(const Array& x) { return detail::unary(detail::UnaryOp::Cos, x); }
 inline Array tanh(const Array& x) { return detail::unary(detail::UnaryOp::Tanh, x); }
-/// floor and ceil: float dtypes keep their dtype, integers and bool give float64 (NumPy 1.x).
+/// floor and ceil follow the same rule (NumPy 1.x and 2.0; 2.1+ keeps integer dtypes).
 inline Array floor(const Array& x) { return detail::unary(detail::UnaryOp::Floor, x); }
 inline Array ceil(const Array& x) { return detail::unary(detail::UnaryOp::Ceil, x); }
 

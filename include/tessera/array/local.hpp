@@ -52,11 +52,13 @@ Array from_local(const Block& local, const Shape& offset, const std::string& pro
 template <ElementType T>
 Array from_local(std::span<const T> data, const Shape& offset, const Shape& shape,
                  Scheduler* scheduler) {
-  if (static_cast<index_t>(data.size()) != shape_size(shape)) {
+  // Checked without throwing: a problem found here is reported on every rank by the collective.
+  const std::optional<index_t> size = checked_shape_size(shape);
+  if (!size || static_cast<index_t>(data.size()) != *size) {
     return detail::from_local(Block(dtype_of<T>(), Shape(shape.size(), 0)), offset,
                               "the buffer has " + std::to_string(data.size()) +
                                   " elements, but shape " + shape_string(shape) + " needs " +
-                                  std::to_string(shape_size(shape)),
+                                  (size ? std::to_string(*size) : "more than 2^63 - 1"),
                               scheduler);
   }
   // Blocks are immutable once adopted: the const_cast only fits Block's one buffer type.

@@ -17,7 +17,13 @@ namespace tessera {
 class ChunkGrid {
  public:
   ChunkGrid() = default;
-  /// Throws shape_error for a negative size or a zero-size chunk on a non-empty axis.
+  /// The most chunks a grid may have (2^26, 64 Mi): every grid keeps a size and an offset per
+  /// chunk and axis, and lowering makes a task per chunk, so a grid past this is a chunking
+  /// mistake (chunks far too small for the shape). Dask's 128 MiB default reaches it at 8 EiB.
+  static constexpr index_t max_chunks = index_t{1} << 26;
+
+  /// Throws shape_error for a negative size, a zero-size chunk on a non-empty axis, extents
+  /// past 2^63 - 1, or more than max_chunks chunks.
   explicit ChunkGrid(std::vector<std::vector<index_t>> sizes);
 
   int ndim() const noexcept { return static_cast<int>(m_sizes.size()); }
@@ -89,8 +95,9 @@ class ChunkSpec {
   static ChunkSpec explicit_sizes(std::vector<std::vector<index_t>> sizes);
 
   /// The grid for an array of `shape` and `dtype`. Throws shape_error when the spec does not
-  /// fit the shape (wrong number of axes, sizes that do not add up) and value_error for
-  /// non-positive sizes.
+  /// fit the shape (wrong number of axes, sizes that do not add up) or gives more than
+  /// ChunkGrid::max_chunks chunks (checked before any per-chunk list is built), and
+  /// value_error for non-positive sizes.
   ChunkGrid resolve(const Shape& shape, DType dtype) const;
 
   static constexpr std::size_t default_auto_bytes = std::size_t{128} << 20;

@@ -3,6 +3,7 @@
 /// Element types and NumPy's promotion rules.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -35,9 +36,15 @@ DType promote(DType a, DType b) noexcept;
 /// bool array + 2 -> int64, float32 array + 2.5 -> float32).
 DType promote_with_scalar(DType array, Kind scalar) noexcept;
 
-/// The floating dtype that true division and transcendental functions produce for `t`:
-/// float32 stays float32, everything else becomes float64.
+/// The floating dtype that true division and mean/var/std produce for `t`: float32 stays
+/// float32, everything else (bool included: NumPy's bool / bool is float64) becomes float64.
 DType float_result(DType t) noexcept;
+
+/// The dtype of the floating-point functions sqrt, exp, log, sin, cos, tanh, floor and ceil for
+/// input `t`: NumPy's smallest float that holds every value of `t` exactly, from the floats
+/// Tessera has. bool -> float32 (NumPy gives float16, which Tessera lacks; float32 is the
+/// nearest), float32 stays float32, int32, int64 and float64 -> float64.
+DType float_function_result(DType t) noexcept;
 
 /// The C++ type that stores elements of each dtype.
 template <DType D>
@@ -100,6 +107,33 @@ constexpr Kind scalar_kind() noexcept {
 }
 
 namespace detail {
+/// C's floating -> integer conversion made total: NaN and values outside D's range give D's
+/// minimum for signed D (what x86-64, and so NumPy there, produces), and for unsigned D the
+/// int64 conversion taken modulo 2^bits (-1.0 -> all ones, as NumPy on x86-64), instead of
+/// undefined behaviour. astype and item<T>() both convert through it.
+template <class D, class S>
+constexpr D float_to_int(S v) noexcept {
+  static_assert(std::is_integral_v<D> && !std::is_same_v<D, bool> && std::is_floating_point_v<S>);
+  if constexpr (std::is_signed_v<D>) {
+    constexpr S lo = static_cast<S>(std::numeric_limits<D>::min());  // -2^(bits-1): exact
+    if (!(v >= lo && v < -lo)) return std::numeric_limits<D>::min();
+  } else {
+    constexpr S hi = static_cast<S>(std::numeric_limits<D>::max() / 2 + 1) * S(2);  // 2^bits
+    if (!(v > S(-1) && v < hi)) return static_cast<D>(float_to_int<std::int64_t>(v));
+  }
+  return static_cast<D>(v);
+}
+
+/// static_cast<T>(v) made total for every arithmetic T and element type S: item<T>() uses it,
+/// so that item<int>() of NaN or 1e20 gives what astype(int32) gives, not undefined behaviour.
+template <class T, class S>
+constexpr T convert_value(S v) noexcept {
+  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return float_to_int<T>(v);
+  else
+    return static_cast<T>(v);
+}
+
 // Out of line so that inlined templates do not build strings (GCC 12 -Wrestrict false positives).
 [[noreturn]] void throw_invalid_dtype(int value);
 /// dtype_error "<context> of dtype <have> accessed as <want>".

@@ -3,6 +3,7 @@
 /// The exception hierarchy. Every error Tessera raises derives from `tessera::error`, and its
 /// message names what was wrong (shapes, axes, dtypes, the failing task).
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -38,6 +39,13 @@ class value_error : public error {
   using error::error;
 };
 
+/// Memory for an array or a value could not be allocated. The message names the bytes asked
+/// for and what they were for (shape and dtype), where a bare std::bad_alloc names nothing.
+class memory_error : public error {
+ public:
+  using error::error;
+};
+
 /// A malformed task graph: cycles, missing keys, bad arguments.
 class graph_error : public error {
  public:
@@ -60,5 +68,10 @@ class task_error : public error {
   std::string m_original;
   int m_rank;
 };
+
+namespace detail {
+/// "1.5 GiB (1610612736 bytes)": a byte count for messages.
+std::string format_bytes(std::size_t bytes);
+}  // namespace detail
 
 }  // namespace tessera

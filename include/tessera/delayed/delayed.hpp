@@ -263,7 +263,16 @@ Delayed<std::decay_t<T>> delayed_value(T&& value, std::string name) {
   detail::ensure_serializer<V>();
   Tokenizer t;
   t.add(std::string_view("tessera.delayed.value")).add(std::string_view(name));
-  detail::add_arg_token(t, static_cast<const V&>(value));
+  if constexpr (detail::has_content_token<V>()) {
+    detail::add_arg_token(t, static_cast<const V&>(value));
+  } else {
+    // By its wire form rather than a unique number: the token is the value's identity, so a
+    // value that differs between ranks makes their graphs differ (a graph_error, not a blend).
+    WireWriter w;
+    w.write(static_cast<const V&>(value));
+    t.add(content_hash(w.header().data(), w.header().size()));
+    for (const auto& s : w.segments()) t.add(content_hash(s.data(), s.size()));
+  }
   return Delayed<V>(
       detail::make_value_node(t.finish(), std::move(name), Value::make<V>(std::forward<T>(value))));
 }

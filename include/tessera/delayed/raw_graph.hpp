@@ -47,6 +47,7 @@
 #include "tessera/delayed/key.hpp"
 #include "tessera/exec/scheduler.hpp"
 #include "tessera/graph/task_graph.hpp"
+#include "tessera/graph/token.hpp"
 
 namespace tessera {
 
@@ -88,6 +89,10 @@ class RawTask {
   const std::type_info* result_type() const noexcept { return m_result; }
   /// The plain value (empty for a task).
   const Value& literal() const noexcept { return m_literal; }
+  /// A hash of the entry's data: the plain value, or a task's literal arguments (those with a
+  /// Serializer; 0 when there are none). Part of the lowered graph's fingerprint, so ranks
+  /// whose literals differ get a graph_error from a distributed run, not a blend.
+  std::uint64_t content_token() const noexcept { return m_content; }
   /// Python-like form: `task('load-1', "file.csv", ['a', 'b'])`, or the value.
   std::string to_string() const;
 
@@ -106,6 +111,7 @@ class RawTask {
   std::vector<Key> m_deps;
   std::vector<detail::RawArgCheck> m_checks;  // one per dependency entry
   std::vector<std::string> m_arg_repr;        // one per argument, for to_string()
+  std::uint64_t m_content = 0;
 };
 
 /// A task entry: `f(args...)`, where each argument is a literal (converted to f's parameter
@@ -283,6 +289,28 @@ template <class T>
 struct RawLiteralSlot {
   T value;
 };
+
+/// content_hash of a serialisable value's wire form (0 for a type without a Serializer:
+/// such a literal cannot be compared across ranks).
+template <class T>
+std::uint64_t raw_content_token(const T& v) {
+  if constexpr (Serializable<T>) {
+    WireWriter w;
+    w.write(v);
+    Tokenizer t;
+    t.add(content_hash(w.header().data(), w.header().size()));
+    for (const auto& s : w.segments()) t.add(content_hash(s.data(), s.size()));
+    return t.finish();
+  } else {
+    return 0;
+  }
+}
+template <class T>
+void raw_slot_content(Tokenizer& t, const RawLiteralSlot<T>& s) {
+  t.add(raw_content_token(s.value));
+}
+template <class S>
+void raw_slot_content(Tokenizer&, const S&) {}  // keys and key lists: no data of their own
 struct RawKeySlot {
   std::size_t input;
 };
@@ -451,6 +479,12 @@ RawTask task(F&& f, Args&&... args) {
             std::forward<Args>(args), t.m_deps, t.m_checks, t.m_arg_repr, static_cast<int>(I))...};
       }
       (std::index_sequence_for<Args...>{});
+      t.m_content = [&]<std::size_t... I>(std::index_sequence<I...>) {
+        Tokenizer c;
+        (detail::raw_slot_content(c, std::get<I>(slots)), ...);
+        return c.finish();
+      }
+      (std::index_sequence_for<Args...>{});
       t.m_call = std::make_shared<const detail::RawCall>(
           [fn = Fn(std::forward<F>(f)), slots = std::move(slots)](std::span<const Value> in,
                                                                   std::string_view key) {
@@ -474,6 +508,7 @@ RawTask value(T v) {
   t.m_result = &typeid(U);
   U stored(std::move(v));
   t.m_arg_repr.push_back(detail::raw_literal_repr(stored));
+  t.m_content = detail::raw_content_token(stored);
   t.m_literal = Value::make<U>(std::move(stored));
   return t;
 }

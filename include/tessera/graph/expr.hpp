@@ -87,13 +87,17 @@ class SourceExpr : public Expr {
 /// a simulation's own blocks).
 class DataExpr final : public Expr {
  public:
-  /// Every rank holds every block.
+  /// Every rank holds every block (a unique token: see token.hpp).
   DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks,
            std::string_view name = "array");
+  /// Every rank holds every block, and `content` hashes them (content_hash of each block):
+  /// the node's token, so that ranks whose blocks differ build different graphs.
+  DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, Token content,
+           std::string_view name);
   /// Chunk c lives on rank owners[c] (-1: on every rank); blocks[c] is read only where it
   /// lives (elsewhere it may be anything, e.g. an empty Block).
   DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::vector<int> owners,
-           int this_rank, std::string_view name);
+           int this_rank, std::string_view name, Token params = unique_token());
   const Block& block(index_t linear_chunk) const {
     return m_blocks[static_cast<std::size_t>(linear_chunk)];
   }

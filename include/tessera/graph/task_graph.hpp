@@ -34,8 +34,16 @@ class TaskGraph {
   TaskId add(std::uint32_t label, std::span<const std::int64_t> coords,
              std::span<const TaskId> deps, TaskFn fn);
 
-  /// Adds a task whose value is known already (a literal or a persisted chunk).
-  TaskId add_value(std::uint32_t label, std::span<const std::int64_t> coords, Value value);
+  /// Adds a task whose value is known already (a literal or a persisted chunk). `content` is
+  /// a hash of the value (0: none; see set_content).
+  TaskId add_value(std::uint32_t label, std::span<const std::int64_t> coords, Value value,
+                   std::uint64_t content = 0);
+  /// A hash of the data task `id` carries (a literal's bytes, a raw task's literal arguments):
+  /// part of fingerprint(), so that ranks holding different data for the same graph (one rank
+  /// read a file, the others did not) get a graph_error instead of a blend of their values.
+  void set_content(TaskId id, std::uint64_t content) {
+    m_content.at(static_cast<std::size_t>(id)) = content;
+  }
 
   std::size_t size() const noexcept { return m_fns.size(); }
   std::span<const TaskId> deps(TaskId id) const;
@@ -62,8 +70,9 @@ class TaskGraph {
     m_size_hint.at(static_cast<std::size_t>(id)) = bytes;
   }
   std::size_t size_hint(TaskId id) const { return m_size_hint[static_cast<std::size_t>(id)]; }
-  /// A hash of the graph's structure (sizes, labels, dependencies, pins): equal on every rank
-  /// that built the same graph. Distributed schedulers compare it across ranks.
+  /// A hash of the graph's structure (sizes, labels, dependencies, pins) and of the content
+  /// tokens of its data (set_content): equal on every rank that built the same graph. Distributed
+  /// schedulers compare it across ranks.
   std::uint64_t fingerprint() const;
 
  private:
@@ -78,6 +87,7 @@ class TaskGraph {
   std::vector<std::int32_t> m_priority;
   std::vector<int> m_pin;
   std::vector<std::size_t> m_size_hint;
+  std::vector<std::uint64_t> m_content;
 };
 
 }  // namespace tessera
