@@ -1,5 +1,7 @@
 #include "exec/dataflow_run.hpp"
 
+#include "exec/chaos.hpp"
+
 #include <algorithm>
 #include <memory>
 
@@ -96,8 +98,10 @@ void DataflowRun::job_done() noexcept {
   // over and destroy it at once. run()'s waiter returns only once the last done() has let go
   // of m_wait (WaitGroup's guarantee); a distributed run's link counts the job done under its
   // own lock, which its driver takes before it ends the run (RemoteLink::job_done).
+  chaos_point();
   if (m_link == nullptr) {
     m_wait.done();
+    chaos_point();  // touches nothing of the run
   } else {
     m_link->job_done(m_wait, failed());
   }

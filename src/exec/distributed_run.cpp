@@ -9,6 +9,7 @@
 #include <new>
 #include <thread>
 
+#include "exec/chaos.hpp"
 #include "tessera/comm/mpi_error.hpp"
 
 namespace tessera::detail {
@@ -216,6 +217,7 @@ void DistributedRun::job_done(ThreadPool::WaitGroup& jobs, bool failed) noexcept
   // worker is out of the lock (and touches nothing of the run) before the run can go away.
   std::lock_guard lock(m_mutex);
   jobs.done();
+  chaos_point();  // the driver may see the run idle now, but cannot end it before we unlock
   // Wake the driver only when it has something to see (waking it per job would cost a system
   // call per job); it also polls.
   if (jobs.pending() == 1 || failed) {
@@ -516,6 +518,7 @@ void DistributedRun::run() {
   // Phase 1: this rank's share, until everything here is done and every send matched.
   for (int rounds = 0;;) {
     const bool did = progress();
+    chaos_point();  // a task may fail between progress() and the test below
     if (m_run->idle() && (m_expected == 0 || m_run->failed()) && m_live_requests == 0) {
       // Idle, so no task can fail any more; one that failed after progress() looked is
       // announced first (next round), or the ranks waiting for its values would wait forever.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <exception>
 
+#include "exec/chaos.hpp"
 #include "tessera/core/error.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -340,7 +341,9 @@ void ThreadPool::worker_main(Worker& self) {
 // --- ThreadPool::WaitGroup ---
 
 void ThreadPool::WaitGroup::done() noexcept {
-  if (m_count.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  const bool last = m_count.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  detail::chaos_point();  // a waiter that sees the count at zero may not return before we do
+  if (!last) return;
   // Notify while holding the lock: the waiter cannot return (and destroy *this) before we
   // release it, and we touch nothing after that.
   std::lock_guard lock(m_mutex);
