@@ -16,7 +16,7 @@
 // Every rank runs every workload (compute is collective); each timed run starts at a barrier
 // and counts as long as its slowest rank; rank 0 alone prints and writes the JSON.
 // --scheduler threaded runs on a ThreadedScheduler instead (one process only).
-// The workloads are the ones of ../shared/peers/dask_workloads.py, built the same way, and
+// The workloads are the ones of benchmarks/dask_peer.py, built the same way, and
 // graph construction is timed wherever the Dask version times it. See benchmarks/README.md.
 
 #include <mpi.h>
@@ -404,7 +404,7 @@ Workload delayed_tree() {
         constexpr std::int64_t kLeaves = 1 << 14;
         out["tasks"] = 4 * kLeaves - 1;
         return [&ctx] {
-          // Pure, as in dask_workloads.py; the wrappers are made inside the timed function too.
+          // Pure, as in dask_peer.py; the wrappers are made inside the timed function too.
           const auto inc =
               tessera::delayed([](std::int64_t a) { return a + 1; }, {.name = "inc", .pure = true});
           const auto mul = tessera::delayed([](std::int64_t a, std::int64_t b) { return a * b; },

@@ -1,0 +1,78 @@
+"""Tessera's Dask peer: the benchmark workloads written with dask.array and dask.delayed, timed
+on this machine, so that benchmarks/run reports ratios measured side by side in one run.
+
+    /usr/bin/python3 benchmarks/dask_peer.py [workload ...]     (all when none is named)
+
+Needs Debian's python3-dask and python3-numpy (scripts/install-deps --bench). Prints a version
+line, then one line per workload: its name, the best wall time in seconds over a few runs,
+and the result (a checksum that benchmarks/run compares with Tessera's). The workloads are
+built exactly as tessera_bench builds them (benchmarks/tessera_bench.cpp).
+"""
+import os
+import sys
+import time
+
+import dask
+import dask.array as da
+import numpy as np
+
+
+def best_of(fn, runs):
+    """The fastest of `runs` calls of fn, and its result."""
+    best_seconds, result = float("inf"), None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        best_seconds = min(best_seconds, time.perf_counter() - start)
+    return best_seconds, result
+
+
+def linspace_sum():
+    """1e6 elements in 1000 chunks, summed: the cost of scheduling 1000 tiny tasks."""
+    x = da.linspace(1, 10, 1_000_000, chunks=(1000,))
+    return best_of(lambda: float(x.sum().compute()), 3)
+
+
+def normal_mean_axis0():
+    """normal(10, 0.1) of 20000 x 20000 in 1000 x 1000 chunks, mean over axis 0, every 100th."""
+    def run():
+        x = da.random.normal(10, 0.1, size=(20000, 20000), chunks=(1000, 1000))
+        return float(x.mean(axis=0)[::100].compute().sum())
+    return best_of(run, 1)
+
+
+def poly_sum():
+    """(2x + 1)^3 over x = arange(2e8) / 2e8 in chunks of 1e7, summed: fusion of a chain."""
+    def run():
+        x = da.arange(200_000_000, chunks=10_000_000, dtype=np.float64) / 2e8
+        return float(((2 * x + 1) ** 3).sum().compute())
+    return best_of(run, 3)
+
+
+def delayed_tree():
+    """2^14 delayed add(inc(i), mul(i, 2)), then a pairwise tree of adds: cost per task."""
+    from dask import delayed
+
+    def run():
+        inc = delayed(lambda a: a + 1, pure=True)
+        mul = delayed(lambda a, b: a * b, pure=True)
+        add = delayed(lambda a, b: a + b, pure=True)
+        level = [add(inc(i), mul(i, 2)) for i in range(2 ** 14)]
+        while len(level) > 1:
+            level = [add(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        return level[0].compute()
+    return best_of(run, 3)
+
+
+WORKLOADS = {f.__name__: f for f in (linspace_sum, normal_mean_axis0, poly_sum, delayed_tree)}
+
+if __name__ == "__main__":
+    names = sys.argv[1:] or list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        sys.exit(f"dask_peer.py: unknown workload(s) {', '.join(unknown)}; "
+                 f"known: {', '.join(WORKLOADS)}")
+    print("dask", dask.__version__, "numpy", np.__version__, "threads", os.cpu_count())
+    for name in names:
+        seconds, result = WORKLOADS[name]()
+        print(f"{name:20s} {seconds:9.3f} s   result {result!r}", flush=True)
