@@ -102,6 +102,27 @@ TEST_P(CreationTest, ZerosOnesFullInEveryDtype) {
   }
 }
 
+TEST(Creation, FromBufferTokensHashTheData) {
+  // The token says what the data is (the ranks of a distributed run compare it): equal bytes,
+  // equal tokens; one element different, a different token and graph fingerprint.
+  std::vector<double> a(50, 1.0), b(50, 1.0);
+  const auto make = [](const std::vector<double>& d) {
+    return from_buffer(std::span<const double>(d), {5, 10}, 3);
+  };
+  EXPECT_EQ(make(a).token(), make(b).token());
+  EXPECT_EQ(make(a).sum().lower().graph.fingerprint(), make(b).sum().lower().graph.fingerprint());
+  b[49] = 2.0;
+  EXPECT_NE(make(a).token(), make(b).token());
+  EXPECT_NE(make(a).sum().lower().graph.fingerprint(), make(b).sum().lower().graph.fingerprint());
+  // Literals of raw graphs too.
+  const auto twice = [](double x) { return 2 * x; };
+  EXPECT_EQ(value(1.5).content_token(), value(1.5).content_token());
+  EXPECT_NE(value(1.5).content_token(), value(2.5).content_token());
+  EXPECT_NE(value(std::string("a")).content_token(), value(std::string("b")).content_token());
+  EXPECT_NE(task(twice, 1.0).content_token(), task(twice, 2.0).content_token());
+  EXPECT_EQ(task(twice, 1.0).content_token(), task(twice, 1.0).content_token());
+}
+
 TEST(Creation, FullDtypeFollowsTheValueType) {
   EXPECT_EQ(zeros({3}).dtype(), DType::Float64);
   EXPECT_EQ(ones({3}).dtype(), DType::Float64);

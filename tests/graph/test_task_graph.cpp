@@ -111,6 +111,23 @@ TEST(TaskGraph, AddValueStoresALiteral) {
   EXPECT_TRUE(static_cast<bool>(g.fn(t)));
 }
 
+TEST(TaskGraph, FingerprintCoversTheContentOfItsData) {
+  // Two ranks with the same structure but different literal data must not agree: the
+  // distributed scheduler compares fingerprints to report rank-dependent data.
+  const auto build = [](std::uint64_t value_content, std::uint64_t task_content) {
+    TaskGraph g;
+    const auto l = g.add_label("x");
+    const TaskId v = g.add_value(l, Coords{0}, Value::make<double>(1.0), value_content);
+    const TaskId t = g.add(l, Coords{1}, Deps{v}, sum_inputs());
+    g.set_content(t, task_content);
+    return g.fingerprint();
+  };
+  EXPECT_EQ(build(1, 2), build(1, 2));
+  EXPECT_NE(build(1, 2), build(3, 2));
+  EXPECT_NE(build(1, 2), build(1, 3));
+  EXPECT_NE(build(0, 0), build(1, 0));
+}
+
 TEST(TaskGraph, DependencyOnATaskNotYetAddedThrowsGraphError) {
   TaskGraph g;
   const auto l = g.add_label("late");

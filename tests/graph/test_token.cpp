@@ -101,6 +101,27 @@ TEST(Tokenizer, ManyDistinctInputsGiveDistinctTokens) {
 // add(const char*) hashes the address and add("literal") hashes the array with its '\0', not
 // the string. Equal names then get different tokens (the address differs between buffers, and
 // between ranks under ASLR), and a literal hashes differently from the same std::string.
+TEST(ContentHash, EveryByteAndTheLengthCount) {
+  // from_buffer's chunks and graph literals are hashed with it: ranks whose data differ in
+  // any one bit must get different tokens (the 32-byte lanes, and the tail after them).
+  std::vector<unsigned char> data(100);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<unsigned char>(i * 7);
+  const Token base = content_hash(data.data(), data.size());
+  EXPECT_EQ(content_hash(data.data(), data.size()), base);
+  std::unordered_set<Token> seen{base};
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      data[i] ^= static_cast<unsigned char>(1 << bit);
+      EXPECT_TRUE(seen.insert(content_hash(data.data(), data.size())).second) << i << " " << bit;
+      data[i] ^= static_cast<unsigned char>(1 << bit);
+    }
+  }
+  EXPECT_NE(content_hash(data.data(), 64), content_hash(data.data(), 65));
+  const std::vector<unsigned char> zeros(64, 0);
+  EXPECT_NE(content_hash(zeros.data(), 32), content_hash(zeros.data(), 64));
+  EXPECT_NE(content_hash(zeros.data(), 0), content_hash(zeros.data(), 1));
+}
+
 TEST(Tokenizer, CStringsHashTheirCharacters) {
   char buffer1[] = "float64";
   char buffer2[] = "float64";
