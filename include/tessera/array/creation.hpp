@@ -153,6 +153,7 @@ template <ElementType T, class F>
 Array fromfunction(F f, const Shape& shape, const ChunkSpec& chunks) {
   const int nd = static_cast<int>(shape.size());
   auto call = [f = std::move(f), nd](const index_t* idx, void* out) {
+    (void)nd;  // read only by the span form (Clang: -Wunused-lambda-capture otherwise)
     T v{};
     if constexpr (std::is_invocable_v<F&, std::span<const index_t>>) {
       v = static_cast<T>(f(std::span<const index_t>(idx, static_cast<std::size_t>(nd))));
