@@ -64,8 +64,8 @@ class Tokenizer {
 /// A fresh token for an expression that cannot be hashed by content.
 Token unique_token();
 
-/// A 64-bit hash of `n` bytes, at memory speed (four independent multiply-rotate lanes over
-/// 8-byte words; Tokenizer::add_bytes goes byte by byte). For data that is part of a token:
+/// A 64-bit hash of `n` bytes, at memory speed (XXH3; Tokenizer::add_bytes goes byte by
+/// byte). For data that is part of a token:
 /// from_buffer's chunks, raw-graph and delayed literals, so that ranks holding different data
 /// build different graphs, which the distributed scheduler reports instead of blending them.
 Token content_hash(const void* data, std::size_t n) noexcept;
