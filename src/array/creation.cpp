@@ -97,7 +97,8 @@ Array arange_float(double start, double stop, double step, const ArangeOptions& 
         "size (2^63 - 1)",
         start, stop, step, len));
   }
-  const auto n = std::max<index_t>(0, static_cast<index_t>(len));
+  // Clamped before the conversion: a negative length out of index_t's range is still empty.
+  const index_t n = len > 0 ? static_cast<index_t>(len) : 0;
   const DType dtype = options.dtype.value_or(DType::Float64);
   return Array(
       std::make_shared<ArangeSource>(n, options.chunks.resolve({n}, dtype), dtype, start, step));

@@ -545,7 +545,8 @@ void DistributedRun::run() {
     if (flag && m_live_requests == 0) break;
     bool did = false;
     try {
-      did = receive_messages() | test_requests();
+      const bool received = receive_messages();
+      did = test_requests() || received;
     } catch (...) {
       // Failing now cannot change the agreement; the run's result is discarded on failure.
     }

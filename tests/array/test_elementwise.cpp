@@ -888,7 +888,7 @@ TEST_P(ElementwiseTest, WeakScalarValuesAreExact) {
   const auto l = sample<std::int64_t>(kShape, 3);
   check(
       kShape, [&](const ChunkSpec& c) { return from_xtensor(l, c) + big; },
-      map1<std::int64_t>(l, [big](std::int64_t x) { return x + big; }));
+      map1<std::int64_t>(l, [=](std::int64_t x) { return x + big; }));
 }
 
 // --- Python semantics of // and % --------------------------------------------------------------

@@ -56,7 +56,7 @@ Value round_trip(const Value& v) {
   EXPECT_EQ(sizes.size(), w.segments.size());
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     Segment s = allocate_segment(sizes[i]);
-    std::memcpy(s.data, w.segments[i].data(), sizes[i]);
+    if (sizes[i] > 0) std::memcpy(s.data, w.segments[i].data(), sizes[i]);  // may be null
     segs.push_back(std::move(s));
   }
   return decode(w.header, std::move(segs));

@@ -110,7 +110,7 @@ TEST(Stress, EveryTaskFailingOnEveryRankAgreesEachTime) {
 #endif
 
 /// This process's virtual memory size in bytes (VmSize in /proc/self/status).
-std::size_t virtual_memory_bytes() {
+[[maybe_unused]] std::size_t virtual_memory_bytes() {
   std::ifstream status("/proc/self/status");
   std::string key;
   while (status >> key) {
