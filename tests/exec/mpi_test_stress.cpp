@@ -32,29 +32,27 @@ Array small_range() {
   return fromfunction<double>([](index_t i) { return static_cast<double>(i); }, {64}, 8);
 }
 
+/// Computes small_range().sum() `n` times on `s`; how many results were wrong.
+int wrong_sums(Scheduler& s, int n) {
+  const Array x = small_range();
+  int wrong = 0;
+  for (int i = 0; i < n; ++i) {
+    if (x.sum().item<double>({.scheduler = &s}) != 2016.0) ++wrong;
+  }
+  return wrong;
+}
+
 TEST(Stress, ManySmallComputesWithMoreWorkersThanCores) {
   // Four workers per rank on a 2-core machine: a worker is often descheduled between counting
   // its job done and leaving, which is when the thread ending the run could destroy what the
   // worker still touches.
   DistributedScheduler s(comm::Communicator::world(), 4);
-  const Array x = small_range();
-  int wrong = 0;
-  const int n = iterations(3000);
-  for (int i = 0; i < n; ++i) {
-    if (x.sum().item<double>({.scheduler = &s}) != 2016.0) ++wrong;
-  }
-  EXPECT_EQ(wrong, 0) << "of " << n;
+  EXPECT_EQ(wrong_sums(s, iterations(3000)), 0);
 }
 
 TEST(Stress, ManySmallComputesOnThreads) {
   ThreadedScheduler s(4);
-  const Array x = small_range();
-  int wrong = 0;
-  const int n = iterations(3000);
-  for (int i = 0; i < n; ++i) {
-    if (x.sum().item<double>({.scheduler = &s}) != 2016.0) ++wrong;
-  }
-  EXPECT_EQ(wrong, 0) << "of " << n;
+  EXPECT_EQ(wrong_sums(s, iterations(3000)), 0);
 }
 
 TEST(Stress, RepeatedTaskFailureOnOneRankHangsNone) {
