@@ -433,6 +433,99 @@ Workload delayed_tree() {
   };
 }
 
+// --- futures and many small values --------------------------------------------------------
+
+/// Dask's futures benchmark: `n` submits of a task that sleeps `ms` milliseconds, then gather.
+/// The limit is perfect spreading over every worker of every rank: n * ms / workers.
+Workload futures_sleep() {
+  return {
+      .description = "100 Client::submit of a 10 ms sleep, then gather (client made per run); "
+                     "limit = 100 x 10 ms spread over every worker of every rank",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        constexpr int kTasks = 100;
+        out["tasks"] = kTasks;
+        out["ideal_s"] = kTasks * 0.010 / (ctx.scheduler.num_threads() * ctx.ranks);
+        return [&ctx] {
+          tessera::Client client(ctx.scheduler);
+          std::vector<tessera::Future<std::int64_t>> fs;
+          for (std::int64_t i = 0; i < kTasks; ++i) {
+            fs.push_back(client.submit(
+                [](std::int64_t x) {
+                  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                  return x;
+                },
+                i));
+          }
+          std::int64_t sum = 0;
+          for (std::int64_t v : client.gather(fs)) sum += v;
+          if (sum != kTasks * (kTasks - 1) / 2) {
+            throw std::runtime_error("futures_sleep: wrong sum " + std::to_string(sum));
+          }
+          return static_cast<double>(sum);
+        };
+      },
+      .finish =
+          [](const Context&, double median_s, json& out) {
+            out["limit_fraction"] = out["ideal_s"].get<double>() / median_s;
+          },
+  };
+}
+
+/// The per-task cost of the futures client: 10,000 submits of a trivial function, gathered.
+Workload futures_tiny() {
+  return {
+      .description = "10,000 Client::submit of x + 1, then gather (client made per run)",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        constexpr std::int64_t kTasks = 10'000;
+        out["tasks"] = kTasks;
+        return [&ctx] {
+          tessera::Client client(ctx.scheduler);
+          std::vector<tessera::Future<std::int64_t>> fs;
+          fs.reserve(kTasks);
+          for (std::int64_t i = 0; i < kTasks; ++i) {
+            fs.push_back(client.submit([](std::int64_t x) { return x + 1; }, i));
+          }
+          std::int64_t sum = 0;
+          for (std::int64_t v : client.gather(fs)) sum += v;
+          if (sum != kTasks * (kTasks + 1) / 2) {
+            throw std::runtime_error("futures_tiny: wrong sum " + std::to_string(sum));
+          }
+          return static_cast<double>(sum);
+        };
+      },
+      .finish = per_task_cost,
+  };
+}
+
+/// Many tiny values between ranks: arange(n) in one-element chunks, computed to every rank.
+Workload small_chunks() {
+  return {
+      .description = "arange(1e5) in chunks of 1 element, compute to every rank (1e5 tasks, "
+                     "as many tiny values)",
+      .default_repeat = 3,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        const auto n = scaled(1e5, ctx.settings.scale);
+        out["tasks"] = n;
+        return [n, on = ctx.on] {
+          const auto values =
+              tessera::arange(n, {.chunks = 1}).compute<std::int64_t>(on);
+          std::int64_t sum = 0;
+          for (std::int64_t v : values) sum += v;
+          if (sum != n * (n - 1) / 2) {
+            throw std::runtime_error("small_chunks: wrong sum " + std::to_string(sum));
+          }
+          return static_cast<double>(sum);
+        };
+      },
+      .finish = per_task_cost,
+  };
+}
+
 // --- chunk_transfer ---------------------------------------------------------------------------
 
 /// Message sizes of chunk_transfer (bytes of float64 data); the target is at 8 MiB.
@@ -652,6 +745,9 @@ std::map<std::string, Workload> workloads() {
   w["delayed_tree"] = delayed_tree();
   w["scheduler_trivial"] = scheduler_trivial(false);
   w["scheduler_trivial_sync"] = scheduler_trivial(true);
+  w["futures_sleep"] = futures_sleep();
+  w["futures_tiny"] = futures_tiny();
+  w["small_chunks"] = small_chunks();
 
   w["chunk_transfer"] = {
       .description =
