@@ -23,7 +23,7 @@
 #include "tessera/core/shape.hpp"
 #include "tessera/core/value.hpp"
 #include "tessera/delayed/array_conversion.hpp"
-#include "tessera/delayed/client.hpp"
+#include "tessera/exec/client.hpp"
 #include "tessera/delayed/delayed.hpp"
 #include "tessera/delayed/delayed_function.hpp"
 #include "tessera/delayed/key.hpp"

@@ -15,8 +15,6 @@ constexpr std::size_t kMaxPiece = std::size_t{1} << 30;
 
 Communicator Communicator::world() { return Communicator(MPI_COMM_WORLD, false); }
 
-Communicator Communicator::borrow(MPI_Comm comm) { return Communicator(comm, false); }
-
 Communicator::Communicator(MPI_Comm comm, bool owned) : m_comm(comm), m_owned(owned) {
   int initialized = 0;
   MPI_Initialized(&initialized);
@@ -68,15 +66,6 @@ Communicator Communicator::dup() const {
   return Communicator(copy, true);
 }
 
-int Communicator::tag_ub() const {
-  int* value = nullptr;
-  int flag = 0;
-  detail::check_mpi(MPI_Comm_get_attr(m_comm, MPI_TAG_UB, &value, &flag), "MPI_Comm_get_attr");
-  return flag && value ? *value : 32767;
-}
-
-void Communicator::barrier() const { detail::check_mpi(MPI_Barrier(m_comm), "MPI_Barrier"); }
-
 std::vector<std::vector<std::byte>> Communicator::allgather_bytes(
     std::span<const std::byte> mine) const {
   if (mine.size() > static_cast<std::size_t>(INT_MAX)) {
@@ -114,16 +103,15 @@ void Communicator::bcast_bytes(std::vector<std::byte>& data, int root) const {
   }
 }
 
-std::int64_t Communicator::allreduce_min(std::int64_t v) const {
-  std::int64_t out = 0;
-  detail::check_mpi(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_MIN, m_comm), "MPI_Allreduce");
-  return out;
-}
-
-std::int64_t Communicator::allreduce_max(std::int64_t v) const {
-  std::int64_t out = 0;
-  detail::check_mpi(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_MAX, m_comm), "MPI_Allreduce");
-  return out;
+int Communicator::ranks_on_node() const {
+  MPI_Comm node = MPI_COMM_NULL;
+  detail::check_mpi(MPI_Comm_split_type(m_comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
+                    "MPI_Comm_split_type");
+  int n = 1;
+  const int rc = MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  detail::check_mpi(rc, "MPI_Comm_size");
+  return n;
 }
 
 }  // namespace tessera::comm

@@ -2,20 +2,16 @@
 
 #include <fmt/format.h>
 
-#include <climits>
-#include <cstring>
-
+#include "comm/message_engine.hpp"
 #include "exec/distributed_run.hpp"
 #include "exec/placement.hpp"
-#include "tessera/comm/mpi_error.hpp"
 #include "tessera/exec/threaded_scheduler.hpp"
 #include "tessera/graph/token.hpp"
 
 namespace tessera {
 
 struct DistributedScheduler::State {
-  // Three duplicates: control messages, bulk data, and collectives never match each other.
-  comm::Communicator ctrl, data, coll;
+  std::unique_ptr<comm::MessageEngine> engine;
   std::unique_ptr<ThreadPool> owned_pool;
   ThreadPool* pool = nullptr;
   std::uint32_t seq = 0;
@@ -25,8 +21,6 @@ struct DistributedScheduler::State {
 struct DistributedScheduler::Destinations : detail::OutputDestinations {};
 
 namespace {
-
-enum class PlanStatus : std::uint8_t { ok = 0, mismatch = 1, invalid = 2 };
 
 std::unique_ptr<ThreadPool> make_pool(int num_threads) {
   if (num_threads < 0) {
@@ -42,23 +36,20 @@ DistributedScheduler::DistributedScheduler(const comm::Communicator& comm, int n
     : m(std::make_unique<State>()) {
   m->owned_pool = make_pool(num_threads);
   m->pool = m->owned_pool.get();
-  m->ctrl = comm.dup();
-  m->data = comm.dup();
-  m->coll = comm.dup();
+  m->engine = std::make_unique<comm::MessageEngine>(comm);
 }
 
 DistributedScheduler::DistributedScheduler(const comm::Communicator& comm, ThreadPool& pool)
     : m(std::make_unique<State>()) {
   m->pool = &pool;
-  m->ctrl = comm.dup();
-  m->data = comm.dup();
-  m->coll = comm.dup();
+  m->engine = std::make_unique<comm::MessageEngine>(comm);
 }
 
 DistributedScheduler::~DistributedScheduler() = default;
 
-int DistributedScheduler::rank() const noexcept { return m->coll.rank(); }
-int DistributedScheduler::num_ranks() const noexcept { return m->coll.size(); }
+int DistributedScheduler::rank() const noexcept { return m->engine->rank(); }
+int DistributedScheduler::num_ranks() const noexcept { return m->engine->size(); }
+comm::MessageEngine* DistributedScheduler::message_engine() noexcept { return m->engine.get(); }
 int DistributedScheduler::num_threads() const noexcept { return m->pool->num_threads(); }
 ThreadPool& DistributedScheduler::pool() const noexcept { return *m->pool; }
 TransferCounts DistributedScheduler::last_transfers() const noexcept { return m->last; }
@@ -100,7 +91,7 @@ RunResult DistributedScheduler::execute_to(const TaskGraph& graph, std::span<con
 
 std::vector<std::vector<std::byte>> DistributedScheduler::allgather(
     std::span<const std::byte> mine) {
-  return m->coll.allgather_bytes(mine);
+  return m->engine->allgather_bytes(mine);
 }
 
 RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
@@ -108,61 +99,35 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
                                              const Destinations& destinations) {
   const int me = rank(), size = num_ranks();
   const std::uint32_t seq = ++m->seq;
-  // 1. Do all ranks run the same graph? Rank 0 compares every rank's fingerprint.
+  // 1. Do all ranks run the same graph? One allreduce says whether every fingerprint agrees;
+  // only when one does not, a second names the ranks that differ.
   Tokenizer t;
   t.add(graph.fingerprint()).add(seq).add(destinations.all_ranks);
   t.add_bytes(outputs.data(), outputs.size_bytes());
   for (const auto& list : destinations.ranks) t.add_range(list);
   const std::uint64_t fingerprint = t.finish();
-  std::vector<std::uint64_t> fingerprints(me == 0 ? static_cast<std::size_t>(size) : 0);
-  detail::check_mpi(MPI_Gather(&fingerprint, 1, MPI_UINT64_T, fingerprints.data(), 1, MPI_UINT64_T,
-                               0, m->coll.native()),
-                    "MPI_Gather");
-  // 2. Rank 0 plans and broadcasts: a status byte, then the placement or an error message.
-  std::vector<std::byte> plan;
-  if (me == 0) {
+  if (!m->engine->all_equal(fingerprint)) {
+    const auto all = m->engine->allgather(fingerprint);
     std::string problem;
     for (int r = 1; r < size; ++r) {
-      if (fingerprints[static_cast<std::size_t>(r)] != fingerprint) {
+      if (all[static_cast<std::size_t>(r)] != all[0]) {
         problem += fmt::format("{}rank {}", problem.empty() ? "" : ", ", r);
       }
     }
-    if (!problem.empty()) {
-      const std::string text = fmt::format(
-          "distributed compute: ranks built different task graphs or asked for different "
-          "outputs (collective calls out of order, rank-dependent expressions, or data that "
-          "differs between ranks in from_buffer or a literal? per-rank data goes through "
-          "from_local): {} differ(s) from rank 0 ({} tasks on rank 0)",
-          problem, graph.size());
-      plan.push_back(std::byte{static_cast<std::uint8_t>(PlanStatus::mismatch)});
-      plan.insert(plan.end(), reinterpret_cast<const std::byte*>(text.data()),
-                  reinterpret_cast<const std::byte*>(text.data() + text.size()));
-    } else {
-      try {
-        const auto owner = detail::place_tasks(graph, detail::plan_run(graph, outputs), size);
-        plan.resize(1 + owner.size() * sizeof(std::int32_t));
-        plan[0] = std::byte{static_cast<std::uint8_t>(PlanStatus::ok)};
-        std::memcpy(plan.data() + 1, owner.data(), owner.size() * sizeof(std::int32_t));
-      } catch (const std::exception& e) {
-        const std::string text = e.what();
-        plan.assign(1, std::byte{static_cast<std::uint8_t>(PlanStatus::invalid)});
-        plan.insert(plan.end(), reinterpret_cast<const std::byte*>(text.data()),
-                    reinterpret_cast<const std::byte*>(text.data() + text.size()));
-      }
-    }
+    throw graph_error(fmt::format(
+        "distributed compute: ranks built different task graphs or asked for different "
+        "outputs (collective calls out of order, rank-dependent expressions, or data that "
+        "differs between ranks in from_buffer or a literal? per-rank data goes through "
+        "from_local): {} differ(s) from rank 0",
+        problem));
   }
-  m->coll.bcast_bytes(plan, 0);
-  const auto status = static_cast<PlanStatus>(plan.at(0));
-  if (status != PlanStatus::ok) {
-    throw graph_error(std::string(reinterpret_cast<const char*>(plan.data() + 1), plan.size() - 1));
-  }
-  std::vector<std::int32_t> owner((plan.size() - 1) / sizeof(std::int32_t));
-  std::memcpy(owner.data(), plan.data() + 1, owner.size() * sizeof(std::int32_t));
+  // 2. Every rank places the tasks itself: the graphs agree (size hints included), and the
+  // placement is a deterministic function of the graph, so no plan needs broadcasting. A
+  // placement error is the same on every rank.
+  const auto owner = detail::place_tasks(graph, detail::plan_run(graph, outputs), size);
 
   // 3. Run this rank's share.
-  detail::Channels ch{m->ctrl.native(), m->data.native(), m->coll.native(), me, size,
-                      m->data.tag_ub()};
-  detail::DistributedRun run(*m->pool, graph, ch, owner, outputs, destinations, seq);
+  detail::DistributedRun run(*m->pool, graph, *m->engine, owner, outputs, destinations, seq);
   run.run();
   const auto& s = run.stats();
   m->last = {s.values_sent, s.bytes_sent, s.values_received,

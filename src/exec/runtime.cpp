@@ -9,7 +9,6 @@
 #include <string_view>
 #include <thread>
 
-#include "tessera/comm/mpi_error.hpp"
 #include "tessera/exec/threaded_scheduler.hpp"
 
 namespace tessera {
@@ -29,22 +28,10 @@ int env_count(const char* name) {
   return n;
 }
 
-/// Ranks of `world` on this node (MPI_COMM_TYPE_SHARED). Collective.
-int ranks_on_node(const comm::Communicator& world) {
-  MPI_Comm node = MPI_COMM_NULL;
-  detail::check_mpi(
-      MPI_Comm_split_type(world.native(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
-      "MPI_Comm_split_type");
-  int n = 1;
-  MPI_Comm_size(node, &n);
-  MPI_Comm_free(&node);
-  return n;
-}
-
 }  // namespace
 
 int Runtime::default_threads(const comm::Communicator& world) {
-  const int local_ranks = ranks_on_node(world);  // collective: before any early return
+  const int local_ranks = world.ranks_on_node();  // collective: before any early return
   if (const int n = env_count("TESSERA_NUM_THREADS")) return n;
   if (const int n = env_count("SLURM_CPUS_PER_TASK")) return n;
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

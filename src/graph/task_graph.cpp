@@ -84,6 +84,8 @@ std::uint64_t TaskGraph::fingerprint() const {
   t.add_bytes(m_deps.data(), m_deps.size() * sizeof(TaskId));
   t.add_bytes(m_coords.data(), m_coords.size() * sizeof(std::int64_t));
   t.add_bytes(m_content.data(), m_content.size() * sizeof(std::uint64_t));
+  // Placement reads the size hints: ranks that agree on the graph must agree on them too.
+  t.add_bytes(m_size_hint.data(), m_size_hint.size() * sizeof(std::size_t));
   return t.finish();
 }
 

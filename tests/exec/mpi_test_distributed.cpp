@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -275,6 +277,18 @@ TEST(Distributed, ArraysPersistedOnTheirOwners) {
       EXPECT_NE(std::string(e.what()).find("lives on rank"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(Distributed, ManyOneElementChunksToEveryRankAndToRoot) {
+  // 30,000 tiny values cross ranks in each direction (batched by the message engine).
+  DistributedScheduler& s = distributed();
+  constexpr index_t n = 30'000;
+  const Array x = arange(n, {.chunks = 1});
+  std::vector<std::int64_t> want(static_cast<std::size_t>(n));
+  std::iota(want.begin(), want.end(), 0);
+  const auto got = x.compute<std::int64_t>({.scheduler = &s});
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin(), want.end()));
+  EXPECT_EQ((x * 2).sum().item<std::int64_t>({.scheduler = &s}), n * (n - 1));
 }
 
 }  // namespace

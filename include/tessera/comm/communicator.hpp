@@ -18,8 +18,6 @@ class Communicator {
  public:
   /// MPI_COMM_WORLD, borrowed (never freed).
   static Communicator world();
-  /// Borrows `comm`: the caller keeps it alive and frees it.
-  static Communicator borrow(MPI_Comm comm);
 
   /// A borrowed MPI_COMM_SELF.
   Communicator() : Communicator(MPI_COMM_SELF, false) {}
@@ -37,19 +35,15 @@ class Communicator {
   int rank() const noexcept { return m_rank; }
   int size() const noexcept { return m_size; }
   MPI_Comm native() const noexcept { return m_comm; }
-  /// The largest tag usable on this communicator (MPI_TAG_UB, at least 32767).
-  int tag_ub() const;
 
   // --- collectives ---------------------------------------------------------------------------
 
-  void barrier() const;
   /// Every rank's `mine`, in rank order (sizes may differ).
   std::vector<std::vector<std::byte>> allgather_bytes(std::span<const std::byte> mine) const;
   /// `data` from `root` on every rank (`data` is resized on the others).
   void bcast_bytes(std::vector<std::byte>& data, int root) const;
-  /// The minimum or maximum of `v` over every rank.
-  std::int64_t allreduce_min(std::int64_t v) const;
-  std::int64_t allreduce_max(std::int64_t v) const;
+  /// How many ranks of this communicator share this rank's node (MPI_COMM_TYPE_SHARED).
+  int ranks_on_node() const;
 
  private:
   Communicator(MPI_Comm comm, bool owned);

@@ -8,10 +8,18 @@
 
 namespace tessera {
 
-/// An MPI call failed. The message names the call, the rank and MPI's own error string.
-class mpi_error : public error {
+/// Communication between ranks failed: a message that cannot be read, or (mpi_error) an MPI
+/// call that failed. Not a fault of the graph or of a task: the ranks' protocol state is
+/// unknown afterwards.
+class transport_error : public error {
  public:
-  mpi_error(std::string message, int code) : error(std::move(message)), m_code(code) {}
+  using error::error;
+};
+
+/// An MPI call failed. The message names the call, the rank and MPI's own error string.
+class mpi_error : public transport_error {
+ public:
+  mpi_error(std::string message, int code) : transport_error(std::move(message)), m_code(code) {}
   /// The MPI error code the call returned.
   int code() const noexcept { return m_code; }
 

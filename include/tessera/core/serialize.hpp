@@ -119,6 +119,8 @@ class WireReader {
   std::span<const std::byte> get_bytes() {
     return take(static_cast<std::size_t>(get<std::uint64_t>()));
   }
+  /// The next `n` header bytes, whose length the reader knows from what it read before.
+  std::span<const std::byte> get_raw(std::size_t n) { return take(n); }
   /// The next received segment.
   Segment segment();
   /// A serialisable value, by its Serializer.
@@ -420,8 +422,11 @@ void fill_xtensor(Container& a, const Segment& s) {
 template <class T>
 requires std::is_trivially_copyable_v<T>
 void WireWriter::put(const T& v) {
-  const auto* p = reinterpret_cast<const std::byte*>(&v);
-  m_header.insert(m_header.end(), p, p + sizeof(T));
+  // resize + memcpy rather than insert: GCC 12 warns falsely (stringop-overflow) about an
+  // insert into a vector it believes empty.
+  const std::size_t at = m_header.size();
+  m_header.resize(at + sizeof(T));
+  std::memcpy(m_header.data() + at, &v, sizeof(T));
 }
 
 inline void WireWriter::put_bytes(std::span<const std::byte> bytes) {

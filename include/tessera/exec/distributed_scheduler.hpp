@@ -3,12 +3,12 @@
 /// `DistributedScheduler`: runs a task graph on every rank of an MPI communicator.
 ///
 /// Every call is collective: all ranks call it with the same graph (they built it from the
-/// same program, so ids, labels and structure agree), in the same order. Rank 0 checks that
-/// the graphs agree (a fingerprint from every rank), places the tasks (owner-computes: a task
-/// runs where most of its input bytes live; sources are spread in contiguous runs) and
-/// broadcasts the placement in one message. Each rank then runs its tasks on its own thread
-/// pool, dataflow-driven, while the calling thread acts as the rank's communication thread:
-/// a task's value goes straight from the rank that computed it to the ranks that read it.
+/// same program, so ids, labels and structure agree), in the same order. One allreduce checks
+/// that the graphs agree (a fingerprint from every rank); every rank then places the tasks
+/// itself, the same way (owner-computes: a task runs where most of its input bytes live;
+/// sources are spread in contiguous runs). Each rank runs its tasks on its own thread pool,
+/// dataflow-driven, while the calling thread drives the rank's message engine: a task's value
+/// goes straight from the rank that computed it to the ranks that read it.
 /// Any task's exception stops the run on every rank and is rethrown on every rank with the
 /// same message (naming the task and its rank); the scheduler stays usable.
 
@@ -58,6 +58,8 @@ class DistributedScheduler final : public Scheduler {
   int num_ranks() const noexcept override;
   int num_threads() const noexcept override;
   ThreadPool& pool() const noexcept;
+  ThreadPool* thread_pool() noexcept override { return &pool(); }
+  comm::MessageEngine* message_engine() noexcept override;
 
   /// This rank's transfers in the last run.
   TransferCounts last_transfers() const noexcept;

@@ -12,6 +12,11 @@
 
 namespace tessera {
 
+class ThreadPool;
+namespace comm {
+class MessageEngine;
+}
+
 /// Where the outputs of a run end up (distributed schedulers; one process has them all).
 enum class ResultPlacement {
   all_ranks,  ///< every rank gets every output (compute())
@@ -55,6 +60,13 @@ class Scheduler {
   virtual int num_ranks() const noexcept { return 1; }
   /// Worker threads that execute tasks (1 for the synchronous scheduler).
   virtual int num_threads() const noexcept = 0;
+
+  /// The pool that runs the scheduler's tasks, for other clients of it (the futures client);
+  /// nullptr when tasks run on the calling thread.
+  virtual ThreadPool* thread_pool() noexcept { return nullptr; }
+  /// The road to the other ranks (src/comm/message_engine.hpp) for other clients of the
+  /// scheduler; nullptr in one process.
+  virtual comm::MessageEngine* message_engine() noexcept { return nullptr; }
 };
 
 /// The scheduler used when a call names none: a process-wide threaded scheduler with one

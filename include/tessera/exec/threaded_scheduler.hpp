@@ -43,6 +43,7 @@ class ThreadedScheduler final : public Scheduler {
   int num_threads() const noexcept override { return m_pool->num_threads(); }
 
   ThreadPool& pool() const noexcept { return *m_pool; }
+  ThreadPool* thread_pool() noexcept override { return m_pool; }
 
   /// The thread count that `ThreadedScheduler(0)` uses (see the constructor).
   static int default_num_threads();

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "support/test_support.hpp"
-#include "tessera/delayed/client.hpp"
+#include "tessera/exec/client.hpp"
 
 namespace tessera {
 namespace {

@@ -4,7 +4,7 @@
 // cross-rank arguments arrive without a collective call, that every rank sees the same
 // as_completed order and the same errors.
 
-#include "delayed/test_client.cpp"
+#include "exec/test_client.cpp"
 
 #include <mpi.h>
 
@@ -128,6 +128,65 @@ TEST(DistributedClient, SleepingTasksTwoThreadsPerRank) {
   if (s.rank() == 0) {
     std::printf("[ timing ] 100 x 10 ms on distributed, %d rank(s) x 2 thread(s): %.3f s\n",
                 s.num_ranks(), t);
+  }
+}
+
+TEST(DistributedClient, DifferentNumbersOfSubmitsAreAnErrorOnEveryRank) {
+  DistributedScheduler& s = testing::distributed();
+  if (s.num_ranks() == 1) GTEST_SKIP() << "needs 2+ ranks";
+  // The reproducer: rank r submits 2 + r tasks, then every rank asks for a result.
+  // Before the agreement check this hung (or returned another rank's value).
+  for (int round = 0; round < 50; ++round) {
+    Client client(s);
+    std::vector<Future<int>> fs;
+    for (int i = 0; i < 2 + s.rank(); ++i) fs.push_back(client.submit(inc, i));
+    try {
+      fs.front().result();
+      ADD_FAILURE() << "no exception on rank " << s.rank();
+    } catch (const graph_error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("submitted different tasks"), std::string::npos) << what;
+      EXPECT_NE(what.find("rank 1 (3 submits)"), std::string::npos) << what;
+      EXPECT_NE(what.find("rank 0 (2 submits)"), std::string::npos) << what;
+    }
+    // The client stays in error, and closes without hanging.
+    EXPECT_THROW(client.gather(fs), graph_error);
+  }
+}
+
+TEST(DistributedClient, RankDependentArgumentsAreAnError) {
+  DistributedScheduler& s = testing::distributed();
+  if (s.num_ranks() == 1) GTEST_SKIP() << "needs 2+ ranks";
+  Client client(s);
+  Future<int> same = client.submit(inc, 41);
+  EXPECT_EQ(same.result(), 42);  // equal arguments pass the check
+  // Only the owner's argument would be used: a silent wrong answer on the other ranks.
+  Future<int> f = client.submit(inc, 100 * s.rank());
+  EXPECT_THROW(f.result(), graph_error);
+  Client strings(s);
+  Future<std::string> g = strings.submit([](const std::string& a) { return a + "!"; },
+                                         std::string(s.rank() == 1 ? "b" : "a"));
+  EXPECT_THROW(g.result(), graph_error);
+}
+
+TEST(DistributedClient, ManyTinyTasksAcrossRanks) {
+  DistributedScheduler& s = testing::distributed();
+  Client client(s);
+  // Round-robin roots, then a chain on each that pulls in its left neighbour's value from
+  // another rank: many small messages each way.
+  constexpr int kTasks = 2000;
+  std::vector<Future<std::int64_t>> roots;
+  for (int i = 0; i < kTasks; ++i) {
+    roots.push_back(client.submit([](std::int64_t x) { return x * 2; }, std::int64_t{i}));
+  }
+  std::vector<Future<std::int64_t>> pairs;
+  for (int i = 0; i < kTasks; ++i) {
+    pairs.push_back(client.submit([](std::int64_t a, std::int64_t b) { return a + b; }, roots[i],
+                                  roots[(i + 1) % kTasks]));
+  }
+  const auto got = client.gather(pairs);
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_EQ(got[static_cast<std::size_t>(i)], 2 * i + 2 * ((i + 1) % kTasks)) << i;
   }
 }
 

@@ -58,8 +58,9 @@
 #include "tessera/core/error.hpp"
 #include "tessera/core/serialize.hpp"
 #include "tessera/core/value.hpp"
-#include "tessera/delayed/future.hpp"
+#include "tessera/exec/future.hpp"
 #include "tessera/exec/scheduler.hpp"
+#include "tessera/graph/token.hpp"
 
 namespace tessera {
 
@@ -87,47 +88,49 @@ class CompletionQueue {
   std::deque<std::size_t> m_ready;
 };
 
-/// The non-template engine behind Client (client.cpp): numbering, placement, dependency
-/// counting, the pool or inline execution, and the distributed protocol.
-class ClientCore : public std::enable_shared_from_this<ClientCore> {
- public:
-  explicit ClientCore(Scheduler& scheduler);
-  ~ClientCore();
-  ClientCore(const ClientCore&) = delete;
-  ClientCore& operator=(const ClientCore&) = delete;
+class ClientCore;  // src/exec/client.cpp: numbering, placement, dependency counting, messages
 
-  /// Waits for this rank's tasks, then stops the communication thread (collective).
-  void close();
+/// The doors from Client's templates into ClientCore.
+/// Numbers a submission, places it and, on its owner, starts `body` once `deps` are done.
+/// `result_type` names the result type, for the error when it is not `serializable`;
+/// `arguments` is a token of the plain arguments (the agreement check across ranks).
+std::shared_ptr<FutureState> client_launch(ClientCore& core, const std::string& label,
+                                           std::vector<std::shared_ptr<FutureState>> deps,
+                                           std::function<Value()> body, bool serializable,
+                                           const std::type_info& result_type,
+                                           std::uint64_t arguments);
+/// Checks that every rank submitted the same tasks so far (collective; graph_error naming the
+/// ranks otherwise), then asks the owners to send the values to every rank.
+void client_want_everywhere(ClientCore& core, std::span<const std::shared_ptr<FutureState>> states);
+/// Blocks until `state` is done on this rank (running pool jobs when called on a worker,
+/// driving the message engine when called by the program's thread).
+void client_wait(ClientCore& core, const FutureState& state);
+/// A queue that receives the indices of `states` in completion order (the same order on
+/// every rank). Collective.
+std::shared_ptr<CompletionQueue> client_completion_queue(
+    ClientCore& core, std::span<const std::shared_ptr<FutureState>> states);
+Scheduler& client_scheduler(const ClientCore& core) noexcept;
+int client_rank(const ClientCore& core) noexcept;
+int client_num_ranks(const ClientCore& core) noexcept;
+/// Waits for this rank's tasks and the messages of the client, then detaches it (collective).
+void client_close(ClientCore& core);
+std::shared_ptr<ClientCore> make_client_core(Scheduler& scheduler);
 
-  Scheduler& scheduler() const noexcept;
-  int rank() const noexcept;
-  int num_ranks() const noexcept;
-
-  /// Numbers a submission, places it and, on its owner, starts `body` once `deps` are done.
-  /// `type_name` is the result type, for the error when it is not `serializable`.
-  std::shared_ptr<FutureState> launch(const std::string& label,
-                                      std::vector<std::shared_ptr<FutureState>> deps,
-                                      std::function<Value()> body, bool serializable,
-                                      const std::type_info& type_name);
-  /// Asks the owner to send the value to every rank (collective; nothing in one process).
-  void want_everywhere(const std::shared_ptr<FutureState>& state);
-  /// Blocks until `state` is done on this rank (running pool jobs when called on a worker).
-  void wait(const FutureState& state);
-  /// A queue that receives the indices of `states` in completion order (the same order on
-  /// every rank). Collective.
-  std::shared_ptr<CompletionQueue> completion_queue(
-      std::span<const std::shared_ptr<FutureState>> states);
-
- private:
-  struct State;
-  struct PendingJob;
-  void start(const std::shared_ptr<PendingJob>& job);
-  void run_job(PendingJob& job);
-  void want(const std::shared_ptr<FutureState>& state, int rank);
-  void send_to_readers(const std::shared_ptr<FutureState>& state);
-  void comm_loop();
-  std::unique_ptr<State> m;
-};
+/// A token of a plain submit argument for the agreement check: the value itself when it can
+/// be serialised (so that a rank-dependent argument is caught), else only its type.
+template <class A>
+void add_argument_token(Tokenizer& t, const A& a) {
+  if constexpr (std::is_arithmetic_v<A> || std::is_enum_v<A>) {
+    t.add_bytes(&a, sizeof a);
+  } else if constexpr (Serializable<A>) {
+    WireWriter w;
+    w.write(a);
+    t.add_bytes(w.header().data(), w.header().size());
+    for (const auto& s : w.segments()) t.add_bytes(s.data(), s.size());
+  } else {
+    t.add(std::string_view(typeid(A).name()));
+  }
+}
 
 /// How a submit argument reaches the task: plain values as `const A&` (every rank holds them),
 /// Future<U> as `const U&`, std::vector<Future<U>> as std::vector<U>.
@@ -135,6 +138,7 @@ template <class A>
 struct SubmitArg {
   using Passed = const A&;
   static void collect(const A&, const ClientCore*, std::vector<std::shared_ptr<FutureState>>&) {}
+  static void token(Tokenizer& t, const A& a) { add_argument_token(t, a); }
   static const A& get(const A& a) { return a; }
 };
 
@@ -145,6 +149,7 @@ struct SubmitArg<Future<U>> {
   using Passed = const U&;
   static void collect(const Future<U>& f, const ClientCore* core,
                       std::vector<std::shared_ptr<FutureState>>& deps);
+  static void token(Tokenizer& t, const Future<U>& f) { t.add(FutureAccess::state(f)->id()); }
   static const U& get(const Future<U>& f) {
     return FutureAccess::state(f)->get().template get<U>();
   }
@@ -156,6 +161,10 @@ struct SubmitArg<std::vector<Future<U>>> {
   static void collect(const std::vector<Future<U>>& fs, const ClientCore* core,
                       std::vector<std::shared_ptr<FutureState>>& deps) {
     for (const Future<U>& f : fs) SubmitArg<Future<U>>::collect(f, core, deps);
+  }
+  static void token(Tokenizer& t, const std::vector<Future<U>>& fs) {
+    t.add(fs.size());
+    for (const Future<U>& f : fs) SubmitArg<Future<U>>::token(t, f);
   }
   static std::vector<U> get(const std::vector<Future<U>>& fs) {
     std::vector<U> out;
@@ -211,9 +220,9 @@ class Client {
   template <class T>
   AsCompleted<T> as_completed(std::vector<Future<T>> futures);
 
-  Scheduler& scheduler() const noexcept { return m_core->scheduler(); }
-  int rank() const noexcept { return m_core->rank(); }
-  int num_ranks() const noexcept { return m_core->num_ranks(); }
+  Scheduler& scheduler() const noexcept { return detail::client_scheduler(*m_core); }
+  int rank() const noexcept { return detail::client_rank(*m_core); }
+  int num_ranks() const noexcept { return detail::client_num_ranks(*m_core); }
 
  private:
   std::shared_ptr<detail::ClientCore> m_core;
@@ -309,6 +318,13 @@ auto Client::submit(TaskName name, F f, Args... args) {
   }
   std::vector<std::shared_ptr<detail::FutureState>> deps;
   (detail::SubmitArg<Args>::collect(args, m_core.get(), deps), ...);
+  // Across ranks, the arguments join the agreement check (rank-dependent ones are an error).
+  std::uint64_t arguments = 0;
+  if (num_ranks() > 1) {
+    Tokenizer t;
+    (detail::SubmitArg<Args>::token(t, args), ...);
+    arguments = t.finish();
+  }
   // Runs on the owner only, once every dependency is done; the arguments live in the closure.
   std::function<Value()> body = [f = std::move(f),
                                  tuple = std::make_tuple(std::move(args)...)]() mutable {
@@ -323,8 +339,8 @@ auto Client::submit(TaskName name, F f, Args... args) {
         },
         tuple);
   };
-  auto state =
-      m_core->launch(name.label, std::move(deps), std::move(body), serializable, typeid(Stored));
+  auto state = detail::client_launch(*m_core, name.label, std::move(deps), std::move(body),
+                                     serializable, typeid(Stored), arguments);
   return Future<R>(m_core, std::move(state));
 }
 
@@ -354,8 +370,11 @@ requires(!std::is_void_v<T>) std::vector<T> Client::gather(const std::vector<Fut
 
 template <class T>
 void Client::wait(const std::vector<Future<T>>& futures) {
-  for (const Future<T>& f : futures) m_core->want_everywhere(detail::FutureAccess::state(f));
-  for (const Future<T>& f : futures) m_core->wait(*detail::FutureAccess::state(f));
+  std::vector<std::shared_ptr<detail::FutureState>> states;
+  states.reserve(futures.size());
+  for (const Future<T>& f : futures) states.push_back(detail::FutureAccess::state(f));
+  detail::client_want_everywhere(*m_core, states);
+  for (const auto& s : states) detail::client_wait(*m_core, *s);
 }
 
 template <class T>
@@ -363,7 +382,7 @@ AsCompleted<T> Client::as_completed(std::vector<Future<T>> futures) {
   std::vector<std::shared_ptr<detail::FutureState>> states;
   states.reserve(futures.size());
   for (const Future<T>& f : futures) states.push_back(detail::FutureAccess::state(f));
-  auto queue = m_core->completion_queue(states);
+  auto queue = detail::client_completion_queue(*m_core, states);
   return AsCompleted<T>(std::move(futures), std::move(queue), m_core.get());
 }
 
@@ -372,7 +391,7 @@ Future<T> AsCompleted<T>::next() {
   const std::size_t i = m_queue->pop();
   ++m_yielded;
   // Under MPI, rank 0's order may announce a future before its value has reached this rank.
-  m_core->wait(*detail::FutureAccess::state(m_futures[i]));
+  detail::client_wait(*m_core, *detail::FutureAccess::state(m_futures[i]));
   return m_futures[i];
 }
 

@@ -1,0 +1,527 @@
+#include "comm/message_engine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "tessera/comm/mpi_error.hpp"
+
+namespace tessera::comm {
+
+using detail::check_mpi;
+
+namespace {
+
+/// Where a receiver that cannot allocate a message's bulk receives its pieces, to throw them
+/// away: static, because allocating is what just failed. Engines that drain at the same time
+/// may overwrite each other's garbage here.
+alignas(64) std::byte g_drain_scratch[MessageEngine::kMaxPiece];
+
+}  // namespace
+
+/// Messages queued for one destination, batch by batch.
+struct MessageEngine::Peer {
+  struct BulkPiece {
+    std::span<const std::byte> bytes;
+    std::uint32_t number;
+  };
+  struct Batch {
+    WireWriter writer;
+    std::vector<BulkPiece> bulk;
+    std::vector<std::shared_ptr<const void>> keep;
+    std::array<std::int64_t, kNumChannels> records{};
+  };
+  std::deque<Batch> queued;       // guarded by m_queue_mutex
+  std::uint32_t next_number = 0;  // guarded by m_queue_mutex
+  int in_flight = 0;              // driving thread
+};
+
+/// A batch in flight: its bytes and whatever keeps its bulk alive, until every request is done.
+struct MessageEngine::SendBatch {
+  int peer = -1;
+  std::vector<std::byte> bytes;
+  std::vector<std::shared_ptr<const void>> keep;
+  std::array<std::int64_t, kNumChannels> records{};
+  std::int64_t requests = 0;
+};
+
+/// A record whose bulk is still arriving.
+struct MessageEngine::Receive {
+  Message message;
+  std::uint32_t number = 0;
+  std::int64_t requests = 0;
+  std::vector<std::size_t> drain;  // pieces still to receive and throw away, last first
+};
+
+MessageEngine::MessageEngine(const Communicator& comm)
+    : m_ctrl(comm.dup()), m_data(comm.dup()), m_coll(comm.dup()) {
+  int* value = nullptr;
+  int flag = 0;
+  check_mpi(MPI_Comm_get_attr(m_data.native(), MPI_TAG_UB, &value, &flag), "MPI_Comm_get_attr");
+  if (flag && value) m_data_tag_ub = *value;
+  m_peers.resize(static_cast<std::size_t>(m_coll.size()));
+  for (auto& p : m_peers) p = std::make_unique<Peer>();
+}
+
+MessageEngine::~MessageEngine() {
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_background_users > 0) {
+      m_background_users = 1;
+    }
+  }
+  if (m_background.joinable()) stop_background();
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  // Requests still live belong to a run that failed on MPI itself; cancel what can be.
+  for (MPI_Request& r : m_requests) {
+    if (r != MPI_REQUEST_NULL) {
+      MPI_Cancel(&r);
+      MPI_Request_free(&r);
+    }
+  }
+}
+
+void MessageEngine::set_handler(Channel channel, std::uint32_t stream, Handler handler) {
+  const StreamKey key{channel, stream};
+  if (!handler) {
+    m_handlers.erase(key);
+    return;
+  }
+  m_handlers[key] = std::move(handler);
+  const auto it = m_unhandled.find(key);
+  if (it == m_unhandled.end()) return;
+  std::deque<Message> early = std::move(it->second);
+  m_unhandled.erase(it);
+  for (Message& m : early) deliver(std::move(m));
+}
+
+int MessageEngine::bulk_tag(std::uint32_t number) const noexcept {
+  return static_cast<int>(number % (static_cast<std::uint64_t>(m_data_tag_ub) + 1));
+}
+
+void MessageEngine::send(Channel channel, std::uint32_t stream, std::span<const int> dests,
+                         std::span<const std::byte> head,
+                         std::span<const std::span<const std::byte>> bulk,
+                         std::shared_ptr<const void> keep) {
+  std::size_t total = 0;
+  for (const auto& s : bulk) total += s.size();
+  const bool inline_bulk = total <= kInlineBytes;
+  {
+    std::lock_guard lock(m_queue_mutex);
+    for (int dest : dests) {
+      Peer& peer = *m_peers.at(static_cast<std::size_t>(dest));
+      if (peer.queued.empty() ||
+          peer.queued.back().writer.header().size() + head.size() + (inline_bulk ? total : 0) >
+              kMaxBatchBytes) {
+        peer.queued.emplace_back();
+        m_queued_batches.fetch_add(1, std::memory_order_relaxed);
+      }
+      Peer::Batch& batch = peer.queued.back();
+      WireWriter& w = batch.writer;
+      const std::uint32_t number = inline_bulk ? 0 : peer.next_number++;
+      w.put<std::uint8_t>(static_cast<std::uint8_t>(channel));
+      w.put<std::uint32_t>(stream);
+      w.put<std::uint8_t>(inline_bulk ? 1 : 0);
+      w.put<std::uint32_t>(number);
+      w.put<std::uint64_t>(bulk.size());
+      for (const auto& s : bulk) w.put<std::uint64_t>(s.size());
+      w.put_bytes(head);
+      if (inline_bulk) {
+        for (const auto& s : bulk) w.header().insert(w.header().end(), s.begin(), s.end());
+      } else {
+        for (const auto& s : bulk) batch.bulk.push_back({s, number});
+        if (keep) batch.keep.push_back(keep);
+      }
+      ++batch.records[static_cast<std::size_t>(channel)];
+      m_pending[static_cast<std::size_t>(channel)].fetch_add(1, std::memory_order_acq_rel);
+    }
+    m_woken = true;
+  }
+  m_cv.notify_one();
+}
+
+void MessageEngine::wake() noexcept {
+  std::lock_guard lock(m_queue_mutex);
+  wake_locked();
+}
+
+void MessageEngine::wake_locked() noexcept {
+  m_woken = true;
+  m_cv.notify_one();
+}
+
+void MessageEngine::wait(std::chrono::microseconds timeout) {
+  std::unique_lock lock(m_queue_mutex);
+  m_cv.wait_for(lock, timeout, [&] { return m_woken; });
+  m_woken = false;
+}
+
+void MessageEngine::post(MPI_Request request, RequestKind kind, std::size_t slot) {
+  m_requests.push_back(request);
+  m_request_info.push_back({kind, slot});
+  ++m_live_requests;
+}
+
+std::size_t MessageEngine::new_send_slot() {
+  if (!m_free_send_slots.empty()) {
+    const std::size_t s = m_free_send_slots.back();
+    m_free_send_slots.pop_back();
+    return s;
+  }
+  m_send_slots.emplace_back();
+  return m_send_slots.size() - 1;
+}
+
+std::size_t MessageEngine::new_receive_slot() {
+  if (!m_free_receive_slots.empty()) {
+    const std::size_t s = m_free_receive_slots.back();
+    m_free_receive_slots.pop_back();
+    return s;
+  }
+  m_receive_slots.emplace_back();
+  return m_receive_slots.size() - 1;
+}
+
+bool MessageEngine::flush_batches() {
+  if (m_queued_batches.load(std::memory_order_relaxed) == 0) return false;
+  struct Ready {
+    int peer;
+    Peer::Batch batch;
+  };
+  std::vector<Ready> ready;
+  {
+    std::lock_guard lock(m_queue_mutex);
+    for (std::size_t p = 0; p < m_peers.size(); ++p) {
+      Peer& peer = *m_peers[p];
+      while (!peer.queued.empty() && peer.in_flight < kMaxBatchesInFlight) {
+        ready.push_back({static_cast<int>(p), std::move(peer.queued.front())});
+        peer.queued.pop_front();
+        ++peer.in_flight;
+        m_queued_batches.fetch_sub(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  for (Ready& r : ready) {
+    const std::size_t slot = new_send_slot();
+    SendBatch& b = m_send_slots[slot];
+    b.peer = r.peer;
+    b.bytes = std::move(r.batch.writer.header());
+    b.keep = std::move(r.batch.keep);
+    b.records = r.batch.records;
+    b.requests = 0;
+    if (b.bytes.size() > static_cast<std::size_t>(INT_MAX)) {
+      throw transport_error(fmt::format("a batch of {} bytes for rank {} is over MPI's 2 GiB",
+                                        b.bytes.size(), r.peer));
+    }
+    MPI_Request req;
+    check_mpi(MPI_Issend(b.bytes.data(), static_cast<int>(b.bytes.size()), MPI_BYTE, r.peer, 0,
+                         m_ctrl.native(), &req),
+              "MPI_Issend");
+    post(req, RequestKind::batch, slot);
+    ++b.requests;
+    for (const Peer::BulkPiece& piece : r.batch.bulk) {
+      for (std::size_t off = 0; off < piece.bytes.size(); off += kMaxPiece) {
+        const auto n = static_cast<int>(std::min(kMaxPiece, piece.bytes.size() - off));
+        check_mpi(MPI_Isend(piece.bytes.data() + off, n, MPI_BYTE, r.peer, bulk_tag(piece.number),
+                            m_data.native(), &req),
+                  "MPI_Isend");
+        post(req, RequestKind::bulk_send, slot);
+        ++b.requests;
+      }
+    }
+  }
+  return !ready.empty();
+}
+
+bool MessageEngine::receive_batches() {
+  bool any = false;
+  for (;;) {
+    int flag = 0;
+    MPI_Message message;
+    MPI_Status status;
+    check_mpi(MPI_Improbe(MPI_ANY_SOURCE, 0, m_ctrl.native(), &flag, &message, &status),
+              "MPI_Improbe");
+    if (!flag) return any;
+    int count = 0;
+    check_mpi(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
+    std::vector<std::byte> buffer(static_cast<std::size_t>(count));
+    check_mpi(MPI_Mrecv(buffer.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE), "MPI_Mrecv");
+    unpack_batch(std::move(buffer), status.MPI_SOURCE);
+    any = true;
+  }
+}
+
+void MessageEngine::unpack_batch(std::vector<std::byte> bytes, int source) {
+  WireReader in(bytes, {});
+  try {
+    while (in.remaining() > 0) {
+      Message m;
+      m.source = source;
+      const auto channel = in.get<std::uint8_t>();
+      if (channel >= kNumChannels) throw value_error(fmt::format("unknown channel {}", channel));
+      m.channel = static_cast<Channel>(channel);
+      m.stream = in.get<std::uint32_t>();
+      const bool inline_bulk = in.get<std::uint8_t>() != 0;
+      const auto number = in.get<std::uint32_t>();
+      const auto count = in.get<std::uint64_t>();
+      if (count > in.remaining() / sizeof(std::uint64_t)) throw value_error("bad segment count");
+      std::vector<std::size_t> sizes(static_cast<std::size_t>(count));
+      for (auto& s : sizes) s = static_cast<std::size_t>(in.get<std::uint64_t>());
+      const auto head = in.get_bytes();
+      m.head.assign(head.begin(), head.end());
+      if (inline_bulk) {
+        for (std::size_t size : sizes) {
+          Segment s = allocate_segment(size);
+          const auto bytes_in = in.get_raw(size);
+          if (size > 0) std::memcpy(s.data, bytes_in.data(), size);
+          m.bulk.push_back(std::move(s));
+        }
+        deliver(std::move(m));
+        continue;
+      }
+      // Bulk on `data`: receive it straight into the value's own buffers.
+      const std::size_t slot = new_receive_slot();
+      Receive& r = m_receive_slots[slot];
+      r.number = number;
+      r.requests = 0;
+      r.drain.clear();
+      m_pending[channel].fetch_add(1, std::memory_order_acq_rel);
+      try {
+        for (std::size_t size : sizes) m.bulk.push_back(allocate_segment(size));
+      } catch (const std::bad_alloc&) {
+        m.bulk.clear();
+        for (std::size_t size : sizes) m.lost_bytes += size;
+        // The sender's pieces must still be received, or its sends never complete.
+        for (auto it = sizes.rbegin(); it != sizes.rend(); ++it) {
+          const std::size_t size = *it;
+          for (std::size_t k = (size + kMaxPiece - 1) / kMaxPiece; k-- > 0;) {
+            r.drain.push_back(std::min(kMaxPiece, size - k * kMaxPiece));
+          }
+        }
+        r.message = std::move(m);
+        if (r.drain.empty()) {
+          finish_receive(slot);
+        } else {
+          post_drain(slot);
+        }
+        continue;
+      }
+      for (Segment& s : m.bulk) {
+        for (std::size_t off = 0; off < s.size; off += kMaxPiece) {
+          const auto n = static_cast<int>(std::min(kMaxPiece, s.size - off));
+          MPI_Request req;
+          check_mpi(
+              MPI_Irecv(s.data + off, n, MPI_BYTE, source, bulk_tag(number), m_data.native(), &req),
+              "MPI_Irecv");
+          post(req, RequestKind::bulk_recv, slot);
+          ++r.requests;
+        }
+      }
+      r.message = std::move(m);
+      if (r.requests == 0) finish_receive(slot);
+    }
+  } catch (const value_error& e) {
+    throw transport_error(fmt::format("malformed message from rank {}: {}", source, e.what()));
+  }
+}
+
+void MessageEngine::post_drain(std::size_t slot) {
+  Receive& r = m_receive_slots[slot];
+  const auto n = static_cast<int>(r.drain.back());
+  r.drain.pop_back();
+  MPI_Request req;
+  check_mpi(MPI_Irecv(g_drain_scratch, n, MPI_BYTE, r.message.source, bulk_tag(r.number),
+                      m_data.native(), &req),
+            "MPI_Irecv");
+  post(req, RequestKind::drain, slot);
+  ++r.requests;
+}
+
+void MessageEngine::finish_receive(std::size_t slot) {
+  Message m = std::move(m_receive_slots[slot].message);
+  m_receive_slots[slot].message = Message();
+  m_free_receive_slots.push_back(slot);
+  m_pending[static_cast<std::size_t>(m.channel)].fetch_sub(1, std::memory_order_acq_rel);
+  deliver(std::move(m));
+}
+
+void MessageEngine::finish_batch(std::size_t slot) {
+  SendBatch& b = m_send_slots[slot];
+  for (std::size_t c = 0; c < kNumChannels; ++c) {
+    m_pending[c].fetch_sub(b.records[c], std::memory_order_acq_rel);
+  }
+  b.bytes = {};
+  b.keep.clear();
+  m_free_send_slots.push_back(slot);
+}
+
+void MessageEngine::deliver(Message&& message) {
+  const StreamKey key{message.channel, message.stream};
+  if (const auto it = m_handlers.find(key); it != m_handlers.end()) {
+    it->second(std::move(message));
+  } else {
+    m_unhandled[key].push_back(std::move(message));
+  }
+}
+
+bool MessageEngine::test_requests() {
+  if (m_live_requests == 0) return false;
+  thread_local std::vector<int> done;
+  done.resize(m_requests.size());
+  int count = 0;
+  check_mpi(MPI_Testsome(static_cast<int>(m_requests.size()), m_requests.data(), &count,
+                         done.data(), MPI_STATUSES_IGNORE),
+            "MPI_Testsome");
+  if (count == MPI_UNDEFINED || count == 0) return false;
+  for (int k = 0; k < count; ++k) {
+    const RequestInfo info =
+        m_request_info[static_cast<std::size_t>(done[static_cast<std::size_t>(k)])];
+    --m_live_requests;
+    switch (info.kind) {
+      case RequestKind::batch:
+        --m_peers[static_cast<std::size_t>(m_send_slots[info.slot].peer)]->in_flight;
+        [[fallthrough]];
+      case RequestKind::bulk_send:
+        if (--m_send_slots[info.slot].requests == 0) finish_batch(info.slot);
+        break;
+      case RequestKind::bulk_recv:
+      case RequestKind::drain: {
+        Receive& r = m_receive_slots[info.slot];
+        if (--r.requests > 0) break;
+        if (r.drain.empty()) {
+          finish_receive(info.slot);
+        } else {
+          post_drain(info.slot);  // one piece at a time through the one scratch buffer
+        }
+        break;
+      }
+    }
+  }
+  // Completed requests are MPI_REQUEST_NULL now; compact once they dominate.
+  if (m_live_requests == 0) {
+    m_requests.clear();
+    m_request_info.clear();
+  } else if (m_requests.size() > 64 &&
+             m_requests.size() > 4 * static_cast<std::size_t>(m_live_requests)) {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < m_requests.size(); ++i) {
+      if (m_requests[i] == MPI_REQUEST_NULL) continue;
+      m_requests[out] = m_requests[i];
+      m_request_info[out] = m_request_info[i];
+      ++out;
+    }
+    m_requests.resize(out);
+    m_request_info.resize(out);
+  }
+  return true;
+}
+
+bool MessageEngine::start_background() {
+  int level = 0;
+  check_mpi(MPI_Query_thread(&level), "MPI_Query_thread");
+  if (level < MPI_THREAD_MULTIPLE || size() == 1) return false;
+  std::lock_guard lock(m_queue_mutex);
+  if (m_background_users++ == 0) {
+    m_background_stop = false;
+    m_background = std::thread([this] { background_loop(); });
+  }
+  return true;
+}
+
+void MessageEngine::stop_background() {
+  std::thread done;
+  {
+    std::lock_guard lock(m_queue_mutex);
+    if (m_background_users == 0 || --m_background_users > 0) return;
+    m_background_stop = true;
+    m_woken = true;
+    done = std::move(m_background);
+  }
+  m_cv.notify_all();
+  if (done.joinable()) done.join();
+}
+
+void MessageEngine::background_loop() {
+  for (int rounds = 0;;) {
+    {
+      std::lock_guard lock(m_queue_mutex);
+      if (m_background_stop) return;
+    }
+    bool did = false;
+    try {
+      did = progress();
+    } catch (const std::exception& e) {
+      // Nobody to throw to: the program's thread meets the same fault at its next call.
+      std::fprintf(stderr, "tessera: rank %d: background progress stopped: %s\n", rank(), e.what());
+      return;
+    }
+    rounds = did ? 0 : rounds + 1;
+    if (did) continue;
+    // Messages awaited or in flight: the other side waits for us to match them, so poll
+    // often; otherwise sleep until something is sent (arrivals do not wake us: poll slowly).
+    const bool hot = busy() || m_expected.load(std::memory_order_relaxed) > 0;
+    if (hot && rounds < 16) {
+      std::this_thread::yield();
+      continue;
+    }
+    wait(hot ? std::chrono::microseconds(50) : std::chrono::microseconds(2000));
+  }
+}
+
+bool MessageEngine::progress() {
+  std::unique_lock drive(m_drive_mutex, std::try_to_lock);
+  if (!drive.owns_lock()) return false;
+  bool did = flush_batches();
+  did |= receive_batches();
+  did |= test_requests();
+  return did;
+}
+
+// --- collectives ---------------------------------------------------------------------------
+
+int MessageEngine::agree_min(int mine, Channel channel) {
+  int agreed = INT_MAX;
+  MPI_Request request;
+  check_mpi(MPI_Iallreduce(&mine, &agreed, 1, MPI_INT, MPI_MIN, m_coll.native(), &request),
+            "MPI_Iallreduce");
+  for (int rounds = 0;;) {
+    int flag = 0;
+    check_mpi(MPI_Test(&request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+    if (flag && pending(channel) == 0) return agreed;
+    const bool did = progress();
+    rounds = did ? 0 : rounds + 1;
+    if (!did && rounds > 256) wait(std::chrono::microseconds(20));
+  }
+}
+
+bool MessageEngine::all_equal(std::uint64_t v) {
+  // max(v) == min(v), in one allreduce: min(v) is ~max(~v).
+  std::uint64_t in[2] = {v, ~v};
+  std::uint64_t out[2] = {0, 0};
+  check_mpi(MPI_Allreduce(in, out, 2, MPI_UINT64_T, MPI_MAX, m_coll.native()), "MPI_Allreduce");
+  return out[0] == ~out[1];
+}
+
+std::vector<std::uint64_t> MessageEngine::allgather(std::uint64_t v) {
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(size()));
+  check_mpi(MPI_Allgather(&v, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, m_coll.native()),
+            "MPI_Allgather");
+  return all;
+}
+
+std::vector<std::vector<std::byte>> MessageEngine::allgather_bytes(
+    std::span<const std::byte> mine) {
+  return m_coll.allgather_bytes(mine);
+}
+
+void MessageEngine::bcast_bytes(std::vector<std::byte>& data, int root) {
+  m_coll.bcast_bytes(data, root);
+}
+
+}  // namespace tessera::comm
