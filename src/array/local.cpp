@@ -6,6 +6,8 @@
 #include <cstring>
 #include <map>
 
+#include "tessera/core/copy_region.hpp"
+
 namespace tessera {
 
 namespace {
@@ -166,41 +168,20 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
 
 /// Copies the part of `chunk` (at global offset `coff`) that lies in the region
 /// [roff, roff + rshape) into `dst`, the region's row-major buffer.
-void copy_intersection(const Block& chunk, const Shape& coff, std::byte* dst, const Shape& roff,
+void copy_intersection(const Block& chunk, const Shape& coff, void* dst, const Shape& roff,
                        const Shape& rshape) {
   const std::size_t nd = rshape.size();
-  const std::size_t es = dtype_size(chunk.dtype());
-  if (nd == 0) {
-    std::memcpy(dst, chunk.data(), es);
-    return;
-  }
   const Shape& cs = chunk.shape();
-  Shape lo(nd), hi(nd);
+  Shape from(nd), to(nd), count(nd);
   for (std::size_t a = 0; a < nd; ++a) {
-    lo[a] = std::max(coff[a], roff[a]);
-    hi[a] = std::min(coff[a] + cs[a], roff[a] + rshape[a]);
-    if (lo[a] >= hi[a]) return;
+    const index_t lo = std::max(coff[a], roff[a]);
+    const index_t hi = std::min(coff[a] + cs[a], roff[a] + rshape[a]);
+    if (lo >= hi) return;
+    from[a] = lo - coff[a];
+    to[a] = lo - roff[a];
+    count[a] = hi - lo;
   }
-  const Shape cstride = row_major_strides(cs), rstride = row_major_strides(rshape);
-  const auto run = static_cast<std::size_t>(hi[nd - 1] - lo[nd - 1]) * es;
-  Shape idx = lo;
-  const auto* src = static_cast<const std::byte*>(chunk.data());
-  for (;;) {
-    index_t s = 0, d = 0;
-    for (std::size_t a = 0; a < nd; ++a) {
-      s += (idx[a] - coff[a]) * cstride[a];
-      d += (idx[a] - roff[a]) * rstride[a];
-    }
-    std::memcpy(dst + static_cast<std::size_t>(d) * es, src + static_cast<std::size_t>(s) * es,
-                run);
-    std::size_t a = nd - 1;
-    for (;;) {
-      if (a == 0) return;
-      --a;
-      if (++idx[a] < hi[a]) break;
-      idx[a] = lo[a];
-    }
-  }
+  copy_region(chunk.data(), cs, {from}, dst, rshape, {to}, count, dtype_size(chunk.dtype()));
 }
 
 bool intersects(const Shape& aoff, const Shape& ashape, const Shape& boff, const Shape& bshape) {
@@ -325,11 +306,10 @@ void to_local(const Array& x, void* out, std::size_t out_elements, DType out_dty
   const std::vector<index_t> chunk_lists[] = {needed};
   LoweredGraph lg = lower(roots, chunk_lists, options.lowering);
   const RunResult result = s.execute_to(lg.graph, lg.outputs[0], destinations);
-  auto* dst = static_cast<std::byte*>(out);
   for (std::size_t k = 0; k < needed.size(); ++k) {
     if (result.values[k].empty()) continue;  // not for this rank
     const Shape coords = grid.chunk_coords(needed[k]);
-    copy_intersection(result.values[k].get<Block>(), grid.chunk_offset(coords), dst, offset, shape);
+    copy_intersection(result.values[k].get<Block>(), grid.chunk_offset(coords), out, offset, shape);
   }
 }
 
