@@ -7,6 +7,7 @@
 
 #include "tessera/array/array.hpp"
 #include "tessera/array/creation.hpp"
+#include "tessera/array/delayed_conversion.hpp"
 #include "tessera/array/elementwise.hpp"
 #include "tessera/array/local.hpp"
 #include "tessera/array/random.hpp"
@@ -23,7 +24,6 @@
 #include "tessera/core/serialize.hpp"
 #include "tessera/core/shape.hpp"
 #include "tessera/core/value.hpp"
-#include "tessera/delayed/array_conversion.hpp"
 #include "tessera/delayed/client.hpp"
 #include "tessera/delayed/delayed.hpp"
 #include "tessera/delayed/delayed_function.hpp"
