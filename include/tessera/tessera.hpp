@@ -18,6 +18,7 @@
 #include "tessera/comm/mpi_error.hpp"
 #include "tessera/core/block.hpp"
 #include "tessera/core/chunk_grid.hpp"
+#include "tessera/core/chunk_owners.hpp"
 #include "tessera/core/copy_region.hpp"
 #include "tessera/core/dtype.hpp"
 #include "tessera/core/error.hpp"

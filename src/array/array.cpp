@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "tessera/array/elementwise.hpp"
+#include "tessera/core/chunk_owners.hpp"
 #include "tessera/core/copy_region.hpp"
 
 namespace tessera {
@@ -75,11 +76,12 @@ Array Array::persist(const ComputeOptions& options) const {
   const auto outputs = lg.all_outputs();
   Scheduler& s = scheduler_of(options);
   RunResult r = s.execute(lg.graph, outputs, ResultPlacement::owners);
+  const ChunkOwners owners = ChunkOwners::from_ranks(std::move(r.owners));
   std::vector<Block> blocks(r.values.size());
-  for (std::size_t k = 0; k < r.values.size(); ++k) {
-    if (!r.values[k].empty()) blocks[k] = r.values[k].get<Block>();
+  for (index_t c : owners.chunks_of(s.rank())) {
+    blocks[static_cast<std::size_t>(c)] = r.values[static_cast<std::size_t>(c)].get<Block>();
   }
-  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), std::move(r.owners),
+  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), owners.ranks(),
                                           s.rank(), "persist"));
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 
+#include "tessera/core/chunk_owners.hpp"
 #include "tessera/core/copy_region.hpp"
 
 namespace tessera {
@@ -87,7 +88,7 @@ std::string describe(const std::vector<RankBlock>& blocks) {
 
 /// The chunk grid the blocks form, and which rank holds each chunk; throws shape_error (on
 /// every rank alike: all decide from the same gathered description) when they do not tile it.
-std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock>& blocks) {
+std::pair<ChunkGrid, ChunkOwners> decomposition(const std::vector<RankBlock>& blocks) {
   const auto nd = blocks[0].offset.size();
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     if (blocks[r].offset.size() != nd || blocks[r].shape.size() != nd) {
@@ -123,7 +124,7 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
     if (shape_size(extent) != 0) throw_decomposition("no rank holds any element", blocks);
     std::vector<std::vector<index_t>> sizes(nd);
     for (std::size_t a = 0; a < nd; ++a) sizes[a] = {extent[a]};
-    return {ChunkGrid(sizes), std::vector<int>(1, 0)};
+    return {ChunkGrid(sizes), ChunkOwners::from_ranks({0})};
   }
   std::vector<std::vector<index_t>> sizes(nd);
   for (std::size_t a = 0; a < nd; ++a) {
@@ -134,7 +135,7 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
     for (std::size_t k = 1; k < v.size(); ++k) sizes[a].push_back(v[k] - v[k - 1]);
   }
   const ChunkGrid grid(sizes);
-  std::vector<int> owners(static_cast<std::size_t>(grid.num_chunks()), -1);
+  ChunkOwners owners = ChunkOwners::unplaced(grid.num_chunks());
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     const auto& b = blocks[r];
     if (b.empty()) continue;
@@ -151,16 +152,17 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
       }
       coords[a] = k;
     }
-    auto& o = owners[static_cast<std::size_t>(grid.chunk_linear(coords))];
-    if (o >= 0) throw_decomposition(fmt::format("ranks {} and {} overlap", o, r), blocks);
-    o = static_cast<int>(r);
+    const index_t c = grid.chunk_linear(coords);
+    if (!owners.is_unplaced(c)) {
+      throw_decomposition(fmt::format("ranks {} and {} overlap", owners.owner(c), r), blocks);
+    }
+    owners.set(c, static_cast<int>(r));
   }
-  for (std::size_t c = 0; c < owners.size(); ++c) {
-    if (owners[c] < 0) {
-      throw_decomposition(
-          fmt::format("no rank holds the block at offset {}",
-                      shape_string(grid.chunk_offset(grid.chunk_coords(static_cast<index_t>(c))))),
-          blocks);
+  for (index_t c = 0; c < owners.num_chunks(); ++c) {
+    if (owners.is_unplaced(c)) {
+      throw_decomposition(fmt::format("no rank holds the block at offset {}",
+                                      shape_string(grid.chunk_offset(grid.chunk_coords(c)))),
+                          blocks);
     }
   }
   return {grid, owners};
@@ -229,13 +231,13 @@ Array from_local(const Block& local, const Shape& offset, const std::string& pro
   auto [grid, owners] = decomposition(blocks);
   std::vector<Block> chunks(static_cast<std::size_t>(grid.num_chunks()));
   const int me = s.rank();
-  for (std::size_t c = 0; c < owners.size(); ++c) {
-    if (owners[c] != me) continue;
+  for (index_t c : owners.chunks_of(me)) {
     // The empty-array case: the one chunk is rank 0's, whatever shape rank 0 passed.
-    chunks[c] = local.size() == 0 ? Block(local.dtype(), grid.shape()) : local;
+    chunks[static_cast<std::size_t>(c)] =
+        local.size() == 0 ? Block(local.dtype(), grid.shape()) : local;
   }
-  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks),
-                                          std::move(owners), me, "from_local"));
+  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks), owners.ranks(),
+                                          me, "from_local"));
 }
 
 }  // namespace detail
