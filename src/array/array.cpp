@@ -1,10 +1,10 @@
 #include "tessera/array/array.hpp"
 
-#include <cstring>
-
 #include <fmt/format.h>
 
 #include "tessera/array/elementwise.hpp"
+#include "tessera/core/chunk_owners.hpp"
+#include "tessera/core/copy_region.hpp"
 
 namespace tessera {
 
@@ -39,34 +39,6 @@ std::vector<Block> compute_chunks(const ExprPtr& e, const ComputeOptions& option
   return blocks;
 }
 
-/// Copies `chunk` (at global offset `off`) into the contiguous row-major `out`.
-void place(Block& out, const Block& chunk, const Shape& off) {
-  if (chunk.size() == 0) return;
-  const int nd = out.ndim();
-  const std::size_t es = dtype_size(out.dtype());
-  if (nd == 0) {
-    std::memcpy(out.data(), chunk.data(), es);
-    return;
-  }
-  const Shape strides = row_major_strides(out.shape());
-  const Shape& cs = chunk.shape();
-  const index_t row = cs[static_cast<std::size_t>(nd - 1)];
-  Shape idx(static_cast<std::size_t>(nd), 0);
-  for (index_t done = 0; done < chunk.size(); done += row) {
-    index_t dst = 0;
-    for (int a = 0; a < nd; ++a)
-      dst += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) *
-             strides[static_cast<std::size_t>(a)];
-    std::memcpy(static_cast<std::byte*>(out.data()) + static_cast<std::size_t>(dst) * es,
-                static_cast<const std::byte*>(chunk.data()) + static_cast<std::size_t>(done) * es,
-                static_cast<std::size_t>(row) * es);
-    for (int a = nd - 2; a >= 0; --a) {
-      if (++idx[static_cast<std::size_t>(a)] < cs[static_cast<std::size_t>(a)]) break;
-      idx[static_cast<std::size_t>(a)] = 0;
-    }
-  }
-}
-
 }  // namespace
 
 namespace detail {
@@ -87,9 +59,11 @@ Block Array::compute_block(const ComputeOptions& options) const {
   if (blocks.empty()) return Block(dtype(), Shape{0});  // not the root: nothing landed here
   if (blocks.size() == 1) return blocks[0];
   Block out(dtype(), shape());
+  const Shape origin(static_cast<std::size_t>(ndim()), 0);
   for (index_t c = 0; c < chunks().num_chunks(); ++c) {
-    place(out, blocks[static_cast<std::size_t>(c)],
-          chunks().chunk_offset(chunks().chunk_coords(c)));
+    const Block& chunk = blocks[static_cast<std::size_t>(c)];
+    copy_region(chunk, {origin}, out, {chunks().chunk_offset(chunks().chunk_coords(c))},
+                chunk.shape());
   }
   return out;
 }
@@ -102,11 +76,12 @@ Array Array::persist(const ComputeOptions& options) const {
   const auto outputs = lg.all_outputs();
   Scheduler& s = scheduler_of(options);
   RunResult r = s.execute(lg.graph, outputs, ResultPlacement::owners);
+  const ChunkOwners owners = ChunkOwners::from_ranks(std::move(r.owners));
   std::vector<Block> blocks(r.values.size());
-  for (std::size_t k = 0; k < r.values.size(); ++k) {
-    if (!r.values[k].empty()) blocks[k] = r.values[k].get<Block>();
+  for (index_t c : owners.chunks_of(s.rank())) {
+    blocks[static_cast<std::size_t>(c)] = r.values[static_cast<std::size_t>(c)].get<Block>();
   }
-  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), std::move(r.owners),
+  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), owners.ranks(),
                                           s.rank(), "persist"));
 }
 

@@ -1,13 +1,13 @@
 #include "tessera/array/creation.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include <fmt/format.h>
 
 #include "sources.hpp"
 #include "tessera/array/elementwise.hpp"
+#include "tessera/core/copy_region.hpp"
 
 namespace tessera {
 
@@ -124,8 +124,7 @@ Array from_buffer(const void* data, DType dtype, const Shape& shape, const Chunk
   check_shape(shape, "from_buffer");
   ChunkGrid grid = chunks.resolve(shape, dtype);
   const std::size_t es = dtype_size(dtype);
-  const Shape strides = row_major_strides(shape);
-  const int nd = static_cast<int>(shape.size());
+  const Shape origin(shape.size(), 0);
   std::vector<Block> blocks;
   blocks.reserve(static_cast<std::size_t>(grid.num_chunks()));
   Tokenizer content;
@@ -133,25 +132,7 @@ Array from_buffer(const void* data, DType dtype, const Shape& shape, const Chunk
     const Shape coords = grid.chunk_coords(c);
     const Shape cshape = grid.chunk_shape(coords), off = grid.chunk_offset(coords);
     Block b(dtype, cshape);
-    const index_t n = b.size();
-    if (n > 0) {
-      // Copy row by row along the last axis.
-      const index_t row = nd ? cshape[static_cast<std::size_t>(nd - 1)] : 1;
-      Shape idx(static_cast<std::size_t>(nd), 0);
-      for (index_t done = 0; done < n; done += row) {
-        index_t src = 0;
-        for (int a = 0; a < nd; ++a)
-          src += (off[static_cast<std::size_t>(a)] + idx[static_cast<std::size_t>(a)]) *
-                 strides[static_cast<std::size_t>(a)];
-        std::memcpy(static_cast<std::byte*>(b.data()) + static_cast<std::size_t>(done) * es,
-                    static_cast<const std::byte*>(data) + static_cast<std::size_t>(src) * es,
-                    static_cast<std::size_t>(row) * es);
-        for (int a = nd - 2; a >= 0; --a) {
-          if (++idx[static_cast<std::size_t>(a)] < cshape[static_cast<std::size_t>(a)]) break;
-          idx[static_cast<std::size_t>(a)] = 0;
-        }
-      }
-    }
+    copy_region(data, shape, {off}, b.data(), cshape, {origin}, cshape, es);
     // Hashed while the copy is in cache: the token says what the data is, so that ranks that
     // passed different data fail the compute with a graph_error instead of mixing chunks.
     content.add(content_hash(b.data(), b.nbytes()));

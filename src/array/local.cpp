@@ -6,6 +6,9 @@
 #include <cstring>
 #include <map>
 
+#include "tessera/core/chunk_owners.hpp"
+#include "tessera/core/copy_region.hpp"
+
 namespace tessera {
 
 namespace {
@@ -85,7 +88,7 @@ std::string describe(const std::vector<RankBlock>& blocks) {
 
 /// The chunk grid the blocks form, and which rank holds each chunk; throws shape_error (on
 /// every rank alike: all decide from the same gathered description) when they do not tile it.
-std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock>& blocks) {
+std::pair<ChunkGrid, ChunkOwners> decomposition(const std::vector<RankBlock>& blocks) {
   const auto nd = blocks[0].offset.size();
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     if (blocks[r].offset.size() != nd || blocks[r].shape.size() != nd) {
@@ -121,7 +124,7 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
     if (shape_size(extent) != 0) throw_decomposition("no rank holds any element", blocks);
     std::vector<std::vector<index_t>> sizes(nd);
     for (std::size_t a = 0; a < nd; ++a) sizes[a] = {extent[a]};
-    return {ChunkGrid(sizes), std::vector<int>(1, 0)};
+    return {ChunkGrid(sizes), ChunkOwners::from_ranks({0})};
   }
   std::vector<std::vector<index_t>> sizes(nd);
   for (std::size_t a = 0; a < nd; ++a) {
@@ -132,7 +135,7 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
     for (std::size_t k = 1; k < v.size(); ++k) sizes[a].push_back(v[k] - v[k - 1]);
   }
   const ChunkGrid grid(sizes);
-  std::vector<int> owners(static_cast<std::size_t>(grid.num_chunks()), -1);
+  ChunkOwners owners = ChunkOwners::unplaced(grid.num_chunks());
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     const auto& b = blocks[r];
     if (b.empty()) continue;
@@ -149,16 +152,17 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
       }
       coords[a] = k;
     }
-    auto& o = owners[static_cast<std::size_t>(grid.chunk_linear(coords))];
-    if (o >= 0) throw_decomposition(fmt::format("ranks {} and {} overlap", o, r), blocks);
-    o = static_cast<int>(r);
+    const index_t c = grid.chunk_linear(coords);
+    if (!owners.is_unplaced(c)) {
+      throw_decomposition(fmt::format("ranks {} and {} overlap", owners.owner(c), r), blocks);
+    }
+    owners.set(c, static_cast<int>(r));
   }
-  for (std::size_t c = 0; c < owners.size(); ++c) {
-    if (owners[c] < 0) {
-      throw_decomposition(
-          fmt::format("no rank holds the block at offset {}",
-                      shape_string(grid.chunk_offset(grid.chunk_coords(static_cast<index_t>(c))))),
-          blocks);
+  for (index_t c = 0; c < owners.num_chunks(); ++c) {
+    if (owners.is_unplaced(c)) {
+      throw_decomposition(fmt::format("no rank holds the block at offset {}",
+                                      shape_string(grid.chunk_offset(grid.chunk_coords(c)))),
+                          blocks);
     }
   }
   return {grid, owners};
@@ -166,41 +170,20 @@ std::pair<ChunkGrid, std::vector<int>> decomposition(const std::vector<RankBlock
 
 /// Copies the part of `chunk` (at global offset `coff`) that lies in the region
 /// [roff, roff + rshape) into `dst`, the region's row-major buffer.
-void copy_intersection(const Block& chunk, const Shape& coff, std::byte* dst, const Shape& roff,
+void copy_intersection(const Block& chunk, const Shape& coff, void* dst, const Shape& roff,
                        const Shape& rshape) {
   const std::size_t nd = rshape.size();
-  const std::size_t es = dtype_size(chunk.dtype());
-  if (nd == 0) {
-    std::memcpy(dst, chunk.data(), es);
-    return;
-  }
   const Shape& cs = chunk.shape();
-  Shape lo(nd), hi(nd);
+  Shape from(nd), to(nd), count(nd);
   for (std::size_t a = 0; a < nd; ++a) {
-    lo[a] = std::max(coff[a], roff[a]);
-    hi[a] = std::min(coff[a] + cs[a], roff[a] + rshape[a]);
-    if (lo[a] >= hi[a]) return;
+    const index_t lo = std::max(coff[a], roff[a]);
+    const index_t hi = std::min(coff[a] + cs[a], roff[a] + rshape[a]);
+    if (lo >= hi) return;
+    from[a] = lo - coff[a];
+    to[a] = lo - roff[a];
+    count[a] = hi - lo;
   }
-  const Shape cstride = row_major_strides(cs), rstride = row_major_strides(rshape);
-  const auto run = static_cast<std::size_t>(hi[nd - 1] - lo[nd - 1]) * es;
-  Shape idx = lo;
-  const auto* src = static_cast<const std::byte*>(chunk.data());
-  for (;;) {
-    index_t s = 0, d = 0;
-    for (std::size_t a = 0; a < nd; ++a) {
-      s += (idx[a] - coff[a]) * cstride[a];
-      d += (idx[a] - roff[a]) * rstride[a];
-    }
-    std::memcpy(dst + static_cast<std::size_t>(d) * es, src + static_cast<std::size_t>(s) * es,
-                run);
-    std::size_t a = nd - 1;
-    for (;;) {
-      if (a == 0) return;
-      --a;
-      if (++idx[a] < hi[a]) break;
-      idx[a] = lo[a];
-    }
-  }
+  copy_region(chunk.data(), cs, {from}, dst, rshape, {to}, count, dtype_size(chunk.dtype()));
 }
 
 bool intersects(const Shape& aoff, const Shape& ashape, const Shape& boff, const Shape& bshape) {
@@ -248,13 +231,13 @@ Array from_local(const Block& local, const Shape& offset, const std::string& pro
   auto [grid, owners] = decomposition(blocks);
   std::vector<Block> chunks(static_cast<std::size_t>(grid.num_chunks()));
   const int me = s.rank();
-  for (std::size_t c = 0; c < owners.size(); ++c) {
-    if (owners[c] != me) continue;
+  for (index_t c : owners.chunks_of(me)) {
     // The empty-array case: the one chunk is rank 0's, whatever shape rank 0 passed.
-    chunks[c] = local.size() == 0 ? Block(local.dtype(), grid.shape()) : local;
+    chunks[static_cast<std::size_t>(c)] =
+        local.size() == 0 ? Block(local.dtype(), grid.shape()) : local;
   }
-  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks),
-                                          std::move(owners), me, "from_local"));
+  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks), owners.ranks(),
+                                          me, "from_local"));
 }
 
 }  // namespace detail
@@ -325,11 +308,10 @@ void to_local(const Array& x, void* out, std::size_t out_elements, DType out_dty
   const std::vector<index_t> chunk_lists[] = {needed};
   LoweredGraph lg = lower(roots, chunk_lists, options.lowering);
   const RunResult result = s.execute_to(lg.graph, lg.outputs[0], destinations);
-  auto* dst = static_cast<std::byte*>(out);
   for (std::size_t k = 0; k < needed.size(); ++k) {
     if (result.values[k].empty()) continue;  // not for this rank
     const Shape coords = grid.chunk_coords(needed[k]);
-    copy_intersection(result.values[k].get<Block>(), grid.chunk_offset(coords), dst, offset, shape);
+    copy_intersection(result.values[k].get<Block>(), grid.chunk_offset(coords), out, offset, shape);
   }
 }
 

@@ -2,12 +2,12 @@
 // reads exactly one input chunk, so only the chunks a slice touches are ever computed.
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 
 #include <fmt/format.h>
 
 #include "tessera/array/array.hpp"
+#include "tessera/core/copy_region.hpp"
 
 namespace tessera {
 
@@ -102,49 +102,26 @@ class SliceExpr final : public BlockwiseExpr {
     Block out(dtype(), chunks().chunk_shape(coords));
     if (out.size() == 0) return out;
     const Block& src = *in[0];
-    const Shape icoords = input_coords(coords);
-    const Shape ioff = inputs()[0]->chunks().chunk_offset(icoords);
-    const Shape istr = row_major_strides(src.shape());
-    // Per input axis: local index of the first selected element and its step; output axes map
-    // to the non-dropped input axes in order.
-    const int ind = static_cast<int>(m_sel.size());
-    index_t base = 0;
-    std::vector<index_t> ostride;  // input element stride per output axis
+    const Shape ioff = inputs()[0]->chunks().chunk_offset(input_coords(coords));
+    // Per input axis: the local index of the first selected element, the step, and how many
+    // elements; output axes are the non-dropped input axes in order, and a dropped axis (an
+    // integer index) is a size-1 axis of the output seen with the input's axes.
+    const std::size_t ind = m_sel.size();
+    Shape first(ind), step(ind), count(ind);
     std::size_t o = 0;
-    for (int a = 0; a < ind; ++a) {
-      const auto& s = m_sel[static_cast<std::size_t>(a)];
+    for (std::size_t a = 0; a < ind; ++a) {
+      const auto& s = m_sel[a];
       index_t k0 = 0;
-      if (!s.drop) k0 = s.pieces[static_cast<std::size_t>(coords[o++])].k0;
-      const index_t first = s.start + k0 * s.step - ioff[static_cast<std::size_t>(a)];
-      base += first * istr[static_cast<std::size_t>(a)];
-      if (!s.drop) ostride.push_back(s.step * istr[static_cast<std::size_t>(a)]);
-    }
-    const Shape& oshape = out.shape();
-    const int ond = out.ndim();
-    const std::size_t es = dtype_size(dtype());
-    const auto* sp = static_cast<const std::byte*>(src.data());
-    auto* op = static_cast<std::byte*>(out.data());
-    if (ond == 0) {
-      std::memcpy(op, sp + static_cast<std::size_t>(base) * es, es);
-      return out;
-    }
-    const index_t row = oshape[static_cast<std::size_t>(ond - 1)];
-    const index_t rstride = ostride[static_cast<std::size_t>(ond - 1)];
-    Shape idx(static_cast<std::size_t>(ond), 0);
-    for (index_t done = 0; done < out.size(); done += row) {
-      index_t s0 = base;
-      for (int a = 0; a < ond - 1; ++a)
-        s0 += idx[static_cast<std::size_t>(a)] * ostride[static_cast<std::size_t>(a)];
-      visit_dtype(dtype(), [&]<class T>() {
-        const T* s = reinterpret_cast<const T*>(sp) + s0;
-        T* d = reinterpret_cast<T*>(op) + done;
-        for (index_t k = 0; k < row; ++k) d[k] = s[k * rstride];
-      });
-      for (int a = ond - 2; a >= 0; --a) {
-        if (++idx[static_cast<std::size_t>(a)] < oshape[static_cast<std::size_t>(a)]) break;
-        idx[static_cast<std::size_t>(a)] = 0;
+      count[a] = 1;
+      if (!s.drop) {
+        k0 = s.pieces[static_cast<std::size_t>(coords[o])].k0;
+        count[a] = out.shape()[o++];
       }
+      first[a] = s.start + k0 * s.step - ioff[a];
+      step[a] = s.step;
     }
+    Block dst = out.reshaped(count);  // the same buffer
+    copy_region(src, {first, step}, dst, {Shape(ind, 0)}, count);
     return out;
   }
 

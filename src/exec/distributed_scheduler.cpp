@@ -139,7 +139,7 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
   for (TaskId out : outputs) {
     result.values.push_back(run.result(out));
     const auto o = owner[static_cast<std::size_t>(out)];
-    result.owners.push_back(o == detail::kEverywhere ? -1 : o);
+    result.owners.push_back(o == detail::kEverywhere ? ChunkOwners::every_rank : o);
   }
   return result;
 }

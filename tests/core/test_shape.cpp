@@ -140,6 +140,8 @@ TEST(Errors, EveryLeafIsATesseraErrorAndARuntimeError) {
   static_assert(std::is_base_of_v<error, value_error>);
   static_assert(std::is_base_of_v<error, graph_error>);
   static_assert(std::is_base_of_v<error, task_error>);
+  static_assert(std::is_base_of_v<error, memory_error>);
+  static_assert(std::is_base_of_v<error, io_error>);
   EXPECT_THROW((void)broadcast_shapes({2}, {3}), error);
   EXPECT_THROW((void)normalize_axis(5, 1), std::runtime_error);
 }
@@ -149,6 +151,18 @@ TEST(Errors, TaskErrorKeepsTaskAndOriginalMessage) {
   EXPECT_EQ(e.task(), "('add-3fa2c1de', 0, 1)");
   EXPECT_EQ(e.what_original(), "division by zero");
   EXPECT_THAT(e.what(), AllOf(HasSubstr("('add-3fa2c1de', 0, 1)"), HasSubstr("division by zero")));
+}
+
+TEST(Errors, IoErrorIsCaughtAsATesseraErrorWithItsMessage) {
+  const std::string message = "cannot open 'run/out.h5' for reading: No such file or directory";
+  try {
+    throw io_error(message);
+  } catch (const error& e) {
+    EXPECT_NE(dynamic_cast<const io_error*>(&e), nullptr);
+    EXPECT_EQ(std::string(e.what()), message);
+    return;
+  }
+  ADD_FAILURE() << "io_error was not caught as tessera::error";
 }
 
 }  // namespace

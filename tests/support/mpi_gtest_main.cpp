@@ -1,7 +1,8 @@
-// The main of every MPI test executable (STYLE.md section 4): MPI is initialised in a visible
-// scope, every rank runs the same tests in the same order, only rank 0 prints the usual
-// report, other ranks print their failures prefixed with their rank, and the exit code is the
-// maximum over all ranks, so mpiexec (and ctest) fail when any rank failed.
+// The main of every MPI test executable (the rules for MPI test bodies: CONTRIBUTING.md,
+// "Tests"): MPI is initialised in a visible scope, every rank runs the same tests in the same
+// order, only rank 0 prints the usual report, other ranks print their failures prefixed with
+// their rank, and the exit code is the maximum over all ranks, so mpiexec (and ctest) fail
+// when any rank failed.
 
 #include <gtest/gtest.h>
 #include <mpi.h>

@@ -46,6 +46,15 @@ class memory_error : public error {
   using error::error;
 };
 
+/// A file or path that cannot be used: missing, unreadable or unwritable, or not in the format
+/// expected. The message names the path and what failed, with the system's or the file
+/// library's reason ("cannot open 'run/out.h5' for reading: No such file or directory").
+/// Storage layers (HDF5 files) throw it.
+class io_error : public error {
+ public:
+  using error::error;
+};
+
 /// A malformed task graph: cycles, missing keys, bad arguments.
 class graph_error : public error {
  public:

@@ -8,7 +8,7 @@
 ///     int v = z.compute();                                  // 50
 ///
 /// A Delayed is a cheap handle on an immutable node of a DAG of recorded calls (see
-/// delayed_node.hpp for how calls and their tokens are recorded). `compute()` lowers the DAG to
+/// delayed_function.hpp for how calls and their tokens are recorded). `compute()` lowers the DAG to
 /// a TaskGraph — one task per distinct token, so equal pure calls run once — and runs it on a
 /// Scheduler. Under a distributed scheduler compute() and persist() are collective: every rank
 /// records the same calls in the same order and computes the same Delayed values, and every
@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "tessera/delayed/delayed_node.hpp"
+#include "tessera/delayed/detail/delayed_node.hpp"
 #include "tessera/exec/scheduler.hpp"
 #include "tessera/graph/task_graph.hpp"
 #include "tessera/graph/token.hpp"
@@ -88,7 +88,7 @@ class Delayed {
 };
 
 /// A Delayed holding `value` (Dask's delayed(obj)); tokenised by content when T is (see
-/// delayed_node.hpp), so equal literals are one task. T must be serialisable.
+/// delayed_function.hpp), so equal literals are one task. T must be serialisable.
 template <class T>
 Delayed<std::decay_t<T>> delayed_value(T&& value, std::string name = "value");
 

@@ -18,9 +18,18 @@
 /// Results cross ranks under the distributed scheduler, so the result type must have a
 /// `tessera::Serializer`; calling a wrapper registers it (once per type and process).
 ///
-/// Ranks: wrappers and calls get their identity from counters (see delayed_node.hpp), so every
-/// rank must create the same wrappers and record the same calls in the same order — as an SPMD
-/// program does. Record calls from one thread at a time.
+/// Tokens: a call's token is its task's identity (equal tokens are one task). Every rank of an
+/// SPMD program records the same calls in the same order, so tokens made from counters agree
+/// across ranks like tokens made from content:
+/// - a wrapper's identity is typeid(F).name(), a per-process counter of wrappers, its name
+///   and its purity;
+/// - a pure call's token is the wrapper's identity plus the arguments' tokens: arithmetic
+///   values, enums and strings by content (with their type), std::vector of those
+///   element-wise, Delayed by their token; any other argument gets a unique token (so such a
+///   call is never merged with another);
+/// - an impure call's token is the wrapper's identity plus a per-wrapper call counter.
+/// So every rank must create the same wrappers and record the same calls in the same order — as
+/// an SPMD program does. Record calls from one thread at a time.
 
 #include <memory>
 #include <string>
@@ -29,7 +38,7 @@
 #include <utility>
 
 #include "tessera/delayed/delayed.hpp"
-#include "tessera/delayed/delayed_node.hpp"
+#include "tessera/delayed/detail/delayed_node.hpp"
 #include "tessera/graph/token.hpp"
 
 namespace tessera {
@@ -55,7 +64,7 @@ class DelayedFunction {
 
   const std::string& name() const noexcept { return m_state->name; }
   bool pure() const noexcept { return m_state->pure; }
-  /// The wrapper's identity (equal on every rank, see delayed_node.hpp).
+  /// The wrapper's identity (equal on every rank; see Tokens in the file comment).
   Token token() const noexcept { return m_state->token; }
 
  private:

@@ -33,7 +33,6 @@ class Key {
   const std::string& label() const noexcept { return m_label; }
   /// The integers of a tuple key; empty for a string key.
   std::span<const std::int64_t> coords() const noexcept { return m_coords; }
-  bool is_tuple() const noexcept { return !m_coords.empty(); }
 
   /// "'load-1'" or "('x', 0)": Python's repr of the key, and TaskGraph::name of its task.
   std::string to_string() const;

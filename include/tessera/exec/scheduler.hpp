@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/core/chunk_owners.hpp"
 #include "tessera/graph/task_graph.hpp"
 
 namespace tessera {
@@ -26,7 +27,9 @@ enum class ResultPlacement {
 
 struct RunResult {
   std::vector<Value> values;  ///< empty where this rank does not hold the output
-  std::vector<int> owners;    ///< the rank that holds each output (-1: every rank)
+  /// The rank that holds each output, or ChunkOwners::every_rank (ChunkOwners::from_ranks
+  /// makes it a distribution).
+  std::vector<int> owners;
 };
 
 class Scheduler {

@@ -2,7 +2,8 @@
 /// @file
 /// Between arrays and delayed values: `to_delayed` (one Delayed<Block> per chunk) and
 /// `from_delayed` (an Array whose chunks are Delayed<Block> values), as dask.array's
-/// to_delayed/from_delayed.
+/// to_delayed/from_delayed. They belong to the array layer, as they belong to dask.array: arrays
+/// may build on delayed values, the delayed layer knows nothing of arrays.
 ///
 /// Limitation (both directions): the two layers lower to separate task graphs, so a chunk
 /// crossing over is computed by a graph run *inside* one task, on a SynchronousScheduler:

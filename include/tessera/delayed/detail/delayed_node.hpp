@@ -1,23 +1,15 @@
 #pragma once
 /// @file
-/// The nodes behind `Delayed<T>` (internal: namespace tessera::detail).
+/// The nodes behind `Delayed<T>` (internal: namespace tessera::detail; include
+/// tessera/delayed/delayed.hpp or delayed_function.hpp, not this header).
 ///
 /// A delayed call is recorded as one immutable node: its content token, its dependencies (the
 /// nodes of its `Delayed` arguments, in argument order) and a "slot" per argument that says
 /// how the argument reaches the function when the task runs — the value of dependency k
 /// (`DepSlot`), a std::vector built from dependencies k..k+n (`VecSlot`) or a plain value
 /// stored in the node (`PlainSlot`). Nodes are shared: a Delayed is a shared pointer to its
-/// node, and a node keeps its dependencies alive.
-///
-/// Tokens. Every rank of an SPMD program records the same calls in the same order, so tokens
-/// made from counters agree across ranks like tokens made from content:
-/// - a wrapper's identity is typeid(F).name(), a per-process counter of wrappers, its name
-///   and its purity;
-/// - a pure call's token is the wrapper's identity plus the arguments' tokens: arithmetic
-///   values, enums and strings by content (with their type), std::vector of those
-///   element-wise, Delayed by their token; any other argument gets a unique token (so such a
-///   call is never merged with another);
-/// - an impure call's token is the wrapper's identity plus a per-wrapper call counter.
+/// node, and a node keeps its dependencies alive. How calls get their tokens is described in
+/// delayed_function.hpp; add_arg_token and record_call below implement it.
 
 #include <array>
 #include <atomic>

@@ -1,7 +1,7 @@
 // Array <-> Delayed conversions: each side runs the other's graph inside one task (see
-// array_conversion.hpp for what that costs).
+// delayed_conversion.hpp for what that costs).
 
-#include "tessera/delayed/array_conversion.hpp"
+#include "tessera/array/delayed_conversion.hpp"
 
 #include <fmt/format.h>
 
