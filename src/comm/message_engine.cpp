@@ -220,9 +220,9 @@ bool MessageEngine::flush_batches() {
                                         b.bytes.size(), r.peer));
     }
     MPI_Request req;
-    check_mpi(MPI_Issend(b.bytes.data(), static_cast<int>(b.bytes.size()), MPI_BYTE, r.peer, 0,
-                         m_ctrl.native(), &req),
-              "MPI_Issend");
+    check_mpi(MPI_Isend(b.bytes.data(), static_cast<int>(b.bytes.size()), MPI_BYTE, r.peer, 0,
+                        m_ctrl.native(), &req),
+              "MPI_Isend");
     post(req, RequestKind::batch, slot);
     ++b.requests;
     for (const Peer::BulkPiece& piece : r.batch.bulk) {

@@ -11,7 +11,7 @@
 ///
 /// How messages travel (communicators private to the engine, duplicated from the caller's):
 /// - Per destination, messages are appended to a batch; one control message on `ctrl`
-///   (MPI_Issend) carries a whole batch, so many small values cost one MPI message, not one
+///   (MPI_Isend) carries a whole batch, so many small values cost one MPI message, not one
 ///   each. At most kMaxBatchesInFlight batches per peer are in flight at once: the rest wait
 ///   (and grow) here, instead of making Open MPI walk thousands of pending rendezvous sends on
 ///   every progress call.
@@ -24,8 +24,12 @@
 /// - Order: messages from one rank to one (channel, stream) are delivered in the order they
 ///   were sent, except that a message with bulk above kInlineBytes is delivered once its
 ///   bulk has arrived, possibly after later messages.
-/// - Synchronous sends complete only once matched, so "nothing of channel c pending"
-///   (pending(c) == 0) means every message of c that this rank sent has been received.
+/// - pending(c) == 0 means every message of channel c this rank sent has left its buffers
+///   (large ones have been received; a small one may still be on its way, to a receiver that
+///   expects it or discards it as stale) and every bulk receive of c has completed. Standard
+///   sends rather than synchronous ones: a small message then costs no acknowledgement round
+///   trip, and users of the engine number their messages (a distributed run's number, a
+///   future's id) so that a late one is recognised.
 ///
 /// Threads. send(), wake() and expect() from any thread. progress() drives the engine: one
 /// thread at a time does (the drive lock; a call that finds another thread driving returns at

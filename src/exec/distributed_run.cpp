@@ -154,7 +154,7 @@ void DistributedRun::idle_wait(int rounds) {
   // before sleeping, and sleep briefly. When only local workers can make progress, sleep
   // longer: they wake us when they hand over a value or run out of work.
   const bool in_flight = m_expected > 0 || m_engine.busy();
-  if (rounds < (in_flight ? 256 : 8)) {
+  if (rounds < (in_flight ? 256 : 64)) {
     std::this_thread::yield();
     return;
   }

@@ -15,11 +15,12 @@
 ///   size.
 /// - A task that fails sends an abort message to every other rank, which stops starting tasks.
 /// - A rank is finished when its tasks have run (or the run failed and drained), every value
-///   it expected has arrived and every message it sent has been received (the engine's
-///   pending count). It then joins the engine's agreement (a non-blocking allreduce) while
-///   it keeps receiving, so no message of this run can be left behind for the next one; the
-///   agreement also tells every rank the lowest rank that failed, whose error that rank then
-///   broadcasts, and every rank throws the same message.
+///   it expected has arrived and every message it sent has left (the engine's pending count).
+///   It then joins the engine's agreement (a non-blocking allreduce) while it keeps
+///   receiving; the agreement tells every rank the lowest rank that failed, whose error that
+///   rank then broadcasts, and every rank throws the same message. A message of this run that
+///   arrives later (an abort, or a value sent before its sender learned of a failure) carries
+///   this run's number and is dropped by the next run.
 
 #include <atomic>
 #include <cstdint>
