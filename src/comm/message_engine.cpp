@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <new>
 
 #include "tessera/comm/mpi_error.hpp"
@@ -57,8 +60,48 @@ struct MessageEngine::Receive {
   std::vector<std::size_t> drain;  // pieces still to receive and throw away, last first
 };
 
+namespace {
+
+/// TESSERA_COLLECTIVE_TIMEOUT in seconds; 0 when unset.
+double collective_timeout() {
+  const char* text = std::getenv("TESSERA_COLLECTIVE_TIMEOUT");
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  const double s = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(s > 0) || !std::isfinite(s)) {
+    throw value_error(fmt::format(
+        "TESSERA_COLLECTIVE_TIMEOUT must be a positive number of seconds, got '{}'", text));
+  }
+  return s;
+}
+
+enum class ControlKind : std::uint8_t { leaving = 0, where = 1, here = 2 };
+
+void put_string(WireWriter& w, const std::string& s) {
+  w.put_bytes(std::as_bytes(std::span(s.data(), s.size())));
+}
+
+std::string get_string(WireReader& r) {
+  const auto b = r.get_bytes();
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::string rank_list(const std::vector<int>& ranks) {
+  std::string out = ranks.size() == 1 ? "rank " : "ranks ";
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    out += fmt::format("{}{}", i == 0 ? "" : ", ", ranks[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
 MessageEngine::MessageEngine(const Communicator& comm)
     : m_ctrl(comm.dup()), m_data(comm.dup()), m_coll(comm.dup()) {
+  m_timeout_s = collective_timeout();
+  m_departed.resize(static_cast<std::size_t>(m_coll.size()));
+  m_where.resize(static_cast<std::size_t>(m_coll.size()));
+  set_handler(Channel::control, 0, [this](Message&& m) { on_control(std::move(m)); });
   int* value = nullptr;
   int flag = 0;
   check_mpi(MPI_Comm_get_attr(m_data.native(), MPI_TAG_UB, &value, &flag), "MPI_Comm_get_attr");
@@ -75,6 +118,17 @@ MessageEngine::~MessageEngine() {
     }
   }
   if (m_background.joinable()) stop_background();
+  if (!m_left) {
+    try {
+      leave(std::uncaught_exceptions() > 0
+                ? "left while an exception unwound its stack (its Tessera scheduler was "
+                  "destroyed)"
+                : "left (its Tessera scheduler was destroyed: returned from main, or an "
+                  "exception was caught and main returned)");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tessera: rank %d: leaving failed: %s\n", rank(), e.what());
+    }
+  }
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
@@ -485,43 +539,256 @@ bool MessageEngine::progress() {
 
 // --- collectives ---------------------------------------------------------------------------
 
-int MessageEngine::agree_min(int mine, Channel channel) {
-  int agreed = INT_MAX;
-  MPI_Request request;
-  check_mpi(MPI_Iallreduce(&mine, &agreed, 1, MPI_INT, MPI_MIN, m_coll.native(), &request),
-            "MPI_Iallreduce");
+void MessageEngine::await(MPI_Request& request, bool leaving) {
+  const std::int64_t index = m_collectives - 1;
+  const auto t0 = std::chrono::steady_clock::now();
   for (int rounds = 0;;) {
     int flag = 0;
     check_mpi(MPI_Test(&request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
-    if (flag && pending(channel) == 0) return agreed;
+    if (flag) break;
     const bool did = progress();
+    if (!leaving) check_departures(index);
+    if (m_timeout_s > 0) {
+      const double waited =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (waited > m_timeout_s) watchdog_expired(index, waited);
+    }
     rounds = did ? 0 : rounds + 1;
-    if (!did && rounds > 256) wait(std::chrono::microseconds(20));
+    if (did) continue;
+    if (rounds < 256) {
+      std::this_thread::yield();
+    } else {
+      wait(std::chrono::microseconds(20));
+    }
   }
+  std::lock_guard lock(m_control_mutex);
+  m_in_collective = -1;
+}
+
+void MessageEngine::on_control(Message&& message) {
+  WireReader in(message.head, {});
+  const auto kind = static_cast<ControlKind>(in.get<std::uint8_t>());
+  const auto source = static_cast<std::size_t>(message.source);
+  std::lock_guard lock(m_control_mutex);
+  switch (kind) {
+    case ControlKind::leaving: {
+      Departure& d = m_departed[source];
+      d.after = in.get<std::int64_t>();
+      d.reason = get_string(in);
+      m_departures.fetch_add(1, std::memory_order_release);
+      break;
+    }
+    case ControlKind::where: {
+      WireWriter reply;
+      reply.put<std::uint8_t>(static_cast<std::uint8_t>(ControlKind::here));
+      reply.put<std::int64_t>(m_in_collective);
+      put_string(reply, m_in_collective >= 0 ? m_activity : std::string());
+      const int to[] = {message.source};
+      send(Channel::control, 0, to, reply.header());
+      break;
+    }
+    case ControlKind::here: {
+      Whereabouts& w = m_where[source];
+      w.replied = true;
+      w.index = in.get<std::int64_t>();
+      w.activity = get_string(in);
+      break;
+    }
+    default:
+      throw transport_error(fmt::format("unknown control message from rank {}", source));
+  }
+}
+
+void MessageEngine::check_departures(std::int64_t index) {
+  if (m_departures.load(std::memory_order_acquire) == 0) return;
+  std::lock_guard lock(m_control_mutex);
+  for (int r = 0; r < size(); ++r) {
+    const Departure& d = m_departed[static_cast<std::size_t>(r)];
+    if (d.after < 0 || d.after > index) continue;
+    abort_job(fmt::format(
+        "rank {} {} after {} collective call(s), while rank {} waits in {} (its collective "
+        "call #{}), which rank {} will never join; ending the job",
+        r, d.reason, d.after, rank(), m_activity, index + 1, r));
+  }
+}
+
+void MessageEngine::abort_if_departed() {
+  if (m_departures.load(std::memory_order_acquire) == 0) return;
+  std::lock_guard lock(m_control_mutex);
+  for (int r = 0; r < size(); ++r) {
+    const Departure& d = m_departed[static_cast<std::size_t>(r)];
+    if (d.after < 0) continue;
+    abort_job(fmt::format("rank {} {} while rank {} runs {} with it; ending the job", r, d.reason,
+                          rank(), m_activity));
+  }
+}
+
+void MessageEngine::watchdog_expired(std::int64_t index, double waited_s) {
+  {
+    std::lock_guard lock(m_control_mutex);
+    for (auto& w : m_where) w = Whereabouts();
+  }
+  std::vector<int> others;
+  for (int r = 0; r < size(); ++r)
+    if (r != rank()) others.push_back(r);
+  WireWriter ask;
+  ask.put<std::uint8_t>(static_cast<std::uint8_t>(ControlKind::where));
+  send(Channel::control, 0, others, ask.header());
+  // Ranks inside Tessera answer at once; give them a moment.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!progress()) wait(std::chrono::microseconds(200));
+    std::lock_guard lock(m_control_mutex);
+    if (std::all_of(others.begin(), others.end(),
+                    [&](int r) { return m_where[static_cast<std::size_t>(r)].replied; })) {
+      break;
+    }
+  }
+  std::vector<int> missing;
+  std::string details;
+  {
+    std::lock_guard lock(m_control_mutex);
+    for (int r : others) {
+      const Whereabouts& w = m_where[static_cast<std::size_t>(r)];
+      if (w.replied && w.index == index) continue;
+      missing.push_back(r);
+      if (!w.replied) {
+        details += fmt::format("; rank {} does not answer (busy outside Tessera)", r);
+      } else if (w.index < 0) {
+        details += fmt::format("; rank {} is inside Tessera but in no collective call", r);
+      } else {
+        details +=
+            fmt::format("; rank {} is in {} (its collective call #{})", r, w.activity, w.index + 1);
+      }
+    }
+  }
+  if (missing.empty()) {
+    abort_job(
+        fmt::format("rank {}: {} did not complete within {:.0f} s although every rank is in it "
+                    "(TESSERA_COLLECTIVE_TIMEOUT={}); ending the job",
+                    rank(), m_activity, waited_s, m_timeout_s));
+  }
+  abort_job(
+      fmt::format("rank {}: {} did not reach {} within {:.0f} s "
+                  "(TESSERA_COLLECTIVE_TIMEOUT={}){}; ending the job",
+                  rank(), rank_list(missing), m_activity, waited_s, m_timeout_s, details));
+}
+
+void MessageEngine::abort_job(const std::string& message) {
+  std::fprintf(stderr, "tessera: %s\n", message.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();  // MPI_Abort does not return; in case it does
+}
+
+void MessageEngine::leave(const std::string& reason) {
+  if (m_left) return;
+  m_left = true;
+  std::vector<int> others;
+  for (int r = 0; r < size(); ++r)
+    if (r != rank()) others.push_back(r);
+  WireWriter notice;
+  notice.put<std::uint8_t>(static_cast<std::uint8_t>(ControlKind::leaving));
+  notice.put<std::int64_t>(m_collectives);
+  put_string(notice, reason);
+  send(Channel::control, 0, others, notice.header());
+  set_activity("leaving (its Tessera scheduler was destroyed)");
+  begin_collective();
+  MPI_Request request;
+  // On `ctrl`, whose only collective this is: a rank still waiting in a collective of `coll`
+  // must never have it matched with this barrier.
+  check_mpi(MPI_Ibarrier(m_ctrl.native(), &request), "MPI_Ibarrier");
+  await(request, true);
+  // Every rank sent its notice before it joined the barrier: receive them all (and finish our
+  // own sends), so that nothing is left in the communicators about to be freed.
+  for (int rounds = 0; m_departures.load() < size() - 1 || pending(Channel::control) > 0;) {
+    rounds = progress() ? 0 : rounds + 1;
+    if (rounds > 256) wait(std::chrono::microseconds(20));
+  }
+}
+
+int MessageEngine::agree_min(int mine, Channel channel) {
+  int agreed = INT_MAX;
+  MPI_Request request;
+  begin_collective();
+  check_mpi(MPI_Iallreduce(&mine, &agreed, 1, MPI_INT, MPI_MIN, m_coll.native(), &request),
+            "MPI_Iallreduce");
+  await(request, false);
+  // Every rank is done sending; finish what is still on its way to or from here.
+  for (int rounds = 0; pending(channel) > 0;) {
+    rounds = progress() ? 0 : rounds + 1;
+    if (rounds > 256) wait(std::chrono::microseconds(20));
+  }
+  return agreed;
 }
 
 bool MessageEngine::all_equal(std::uint64_t v) {
   // max(v) == min(v), in one allreduce: min(v) is ~max(~v).
   std::uint64_t in[2] = {v, ~v};
   std::uint64_t out[2] = {0, 0};
-  check_mpi(MPI_Allreduce(in, out, 2, MPI_UINT64_T, MPI_MAX, m_coll.native()), "MPI_Allreduce");
+  MPI_Request request;
+  begin_collective();
+  check_mpi(MPI_Iallreduce(in, out, 2, MPI_UINT64_T, MPI_MAX, m_coll.native(), &request),
+            "MPI_Iallreduce");
+  await(request, false);
   return out[0] == ~out[1];
 }
 
 std::vector<std::uint64_t> MessageEngine::allgather(std::uint64_t v) {
   std::vector<std::uint64_t> all(static_cast<std::size_t>(size()));
-  check_mpi(MPI_Allgather(&v, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, m_coll.native()),
-            "MPI_Allgather");
+  MPI_Request request;
+  begin_collective();
+  check_mpi(
+      MPI_Iallgather(&v, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, m_coll.native(), &request),
+      "MPI_Iallgather");
+  await(request, false);
   return all;
 }
 
 std::vector<std::vector<std::byte>> MessageEngine::allgather_bytes(
     std::span<const std::byte> mine) {
-  return m_coll.allgather_bytes(mine);
+  if (mine.size() > static_cast<std::size_t>(INT_MAX)) {
+    throw transport_error("allgather_bytes: more than 2 GiB from one rank");
+  }
+  const auto sizes = allgather(mine.size());
+  std::vector<int> counts(sizes.size()), displs(sizes.size());
+  std::uint64_t total = 0;
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    displs[r] = static_cast<int>(total);
+    counts[r] = static_cast<int>(sizes[r]);
+    total += sizes[r];
+    if (total > static_cast<std::uint64_t>(INT_MAX)) {
+      throw transport_error("allgather_bytes: more than 2 GiB in all");
+    }
+  }
+  std::vector<std::byte> all(static_cast<std::size_t>(total));
+  MPI_Request request;
+  begin_collective();
+  check_mpi(MPI_Iallgatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, all.data(),
+                            counts.data(), displs.data(), MPI_BYTE, m_coll.native(), &request),
+            "MPI_Iallgatherv");
+  await(request, false);
+  std::vector<std::vector<std::byte>> out(sizes.size());
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    out[r].assign(all.begin() + displs[r], all.begin() + displs[r] + counts[r]);
+  }
+  return out;
 }
 
 void MessageEngine::bcast_bytes(std::vector<std::byte>& data, int root) {
-  m_coll.bcast_bytes(data, root);
+  std::uint64_t size = data.size();
+  MPI_Request request;
+  begin_collective();
+  check_mpi(MPI_Ibcast(&size, 1, MPI_UINT64_T, root, m_coll.native(), &request), "MPI_Ibcast");
+  await(request, false);
+  data.resize(static_cast<std::size_t>(size));
+  for (std::size_t done = 0; done < data.size(); done += kMaxPiece) {
+    const auto n = static_cast<int>(std::min(kMaxPiece, data.size() - done));
+    begin_collective();
+    check_mpi(MPI_Ibcast(data.data() + done, n, MPI_BYTE, root, m_coll.native(), &request),
+              "MPI_Ibcast");
+    await(request, false);
+  }
 }
 
 }  // namespace tessera::comm

@@ -58,6 +58,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -69,8 +70,8 @@ namespace tessera::comm {
 
 /// What a message is for. Within a channel, a stream number says whose it is (a futures
 /// client's number; 0 for distributed runs): each (channel, stream) has one handler.
-enum class Channel : std::uint8_t { run = 0, futures = 1 };
-inline constexpr std::size_t kNumChannels = 2;
+enum class Channel : std::uint8_t { run = 0, futures = 1, control = 2 };
+inline constexpr std::size_t kNumChannels = 3;
 
 /// A message as the handler receives it.
 struct Message {
@@ -158,6 +159,21 @@ class MessageEngine {
   void wake_locked() noexcept;
 
   // --- collectives (driving thread; every rank, in the same order) ---------------------------
+  //
+  // Every collective is non-blocking underneath: while it waits, the engine keeps progressing
+  // and watches for two faults that would otherwise hang the job until its allocation ends:
+  // - another rank left (its engine was destroyed: it returned from main, or an exception
+  //   unwound its stack) before joining this collective: the job is aborted at once with a
+  //   message naming that rank, why, and what this rank waits in;
+  // - with TESSERA_COLLECTIVE_TIMEOUT=<seconds> set, a collective not complete within that
+  //   time: the engine asks every rank where it is, names the ranks that did not reach this
+  //   collective ("ranks 2, 3 did not reach compute #17 within 60 s") and aborts the job.
+
+  /// What the next collectives are, for those messages ("compute #17"); the caller's thread.
+  void set_activity(std::string activity) {
+    std::lock_guard lock(m_control_mutex);
+    m_activity = std::move(activity);
+  }
 
   /// The minimum of `mine` over the ranks, by a non-blocking allreduce during which this rank
   /// keeps progressing (handlers are called): returns once every rank has joined and no
@@ -171,6 +187,13 @@ class MessageEngine {
   std::vector<std::vector<std::byte>> allgather_bytes(std::span<const std::byte> mine);
   /// `data` from `root` on every rank.
   void bcast_bytes(std::vector<std::byte>& data, int root);
+  /// Leaves the job: tells every other rank (so that one waiting in a collective this rank
+  /// will never join ends the job instead of hanging), then waits until every rank has left.
+  /// `reason` says why ("returned from main"). Collective; the destructor calls it.
+  void leave(const std::string& reason);
+  /// Ends the job (with a message naming the rank) if another rank has left: for a caller
+  /// between collectives that needs every rank (a distributed run's share).
+  void abort_if_departed();
 
  private:
   struct Peer;
@@ -183,6 +206,17 @@ class MessageEngine {
   };
 
   void background_loop();
+  /// Waits for a non-blocking collective, progressing and watching for departures and the
+  /// timeout (see above). `leaving`: the collective is the leave barrier itself.
+  void await(MPI_Request& request, bool leaving);
+  void on_control(Message&& message);
+  void check_departures(std::int64_t index);
+  [[noreturn]] void watchdog_expired(std::int64_t index, double waited_s);
+  [[noreturn]] void abort_job(const std::string& message);
+  void begin_collective() {
+    std::lock_guard lock(m_control_mutex);
+    m_in_collective = m_collectives++;
+  }
   bool flush_batches();
   bool receive_batches();
   bool test_requests();
@@ -214,6 +248,26 @@ class MessageEngine {
   std::thread m_background;
   int m_background_users = 0;
   bool m_background_stop = false;
+
+  // Collectives, departures and the watchdog (driving thread).
+  std::int64_t m_collectives = 0;     // collectives entered so far
+  std::int64_t m_in_collective = -1;  // the one being waited for, or -1 (m_control_mutex)
+  std::string m_activity = "a collective call";  // guarded by m_control_mutex
+  double m_timeout_s = 0;                        // TESSERA_COLLECTIVE_TIMEOUT; 0: no watchdog
+  struct Departure {
+    std::int64_t after = -1;  // collectives the rank joined before it left; -1: still here
+    std::string reason;
+  };
+  std::vector<Departure> m_departed;  // guarded by m_control_mutex
+  std::atomic<int> m_departures{0};
+  mutable std::mutex m_control_mutex;  // handlers may run on the background thread
+  struct Whereabouts {
+    bool replied = false;
+    std::int64_t index = -1;
+    std::string activity;
+  };
+  std::vector<Whereabouts> m_where;  // guarded by m_control_mutex
+  bool m_left = false;
 
   // Driving thread only.
   using StreamKey = std::pair<Channel, std::uint32_t>;

@@ -306,6 +306,7 @@ void ClientCore::close() {
       std::lock_guard table(m_table_mutex);
       return m_remote.empty() && m_orders_expected == 0;
     });
+    m_engine->set_activity("closing a futures Client");
     m_engine->agree_min(0, comm::Channel::futures);
   }
 }
@@ -314,6 +315,7 @@ void ClientCore::check_agreement(const char* call) {
   if (m_engine == nullptr) return;
   if (!m_disagreement.empty()) throw graph_error(m_disagreement);
   if (static_cast<std::uint64_t>(m_submits) == m_checked_at) return;
+  m_engine->set_activity(fmt::format("Client::{} (after submit #{})", call, m_submits));
   const std::uint64_t mine = Tokenizer(m_fingerprint).add(m_submits).finish();
   if (m_engine->all_equal(mine)) {
     m_checked_at = static_cast<std::uint64_t>(m_submits);

@@ -31,7 +31,8 @@ RunResult Scheduler::execute(const TaskGraph& graph, std::span<const TaskId> out
   // One process holds everything: every placement is the same.
   RunResult r;
   r.values = run(graph, outputs);
-  r.owners.assign(outputs.size(), ChunkOwners::every_rank);  // every process that ran it holds everything
+  r.owners.assign(outputs.size(),
+                  ChunkOwners::every_rank);  // every process that ran it holds everything
   return r;
 }
 

@@ -252,7 +252,8 @@ void DistributedRun::run() {
   // Phase 1: this rank's share, until everything here is done and every send matched.
   for (int rounds = 0;;) {
     const bool did = progress();
-    chaos_point();  // a task may fail between progress() and the test below
+    m_engine.abort_if_departed();  // a rank that left would leave us waiting for its values
+    chaos_point();                 // a task may fail between progress() and the test below
     if (m_run->idle() && (m_expected == 0 || m_run->failed()) &&
         m_engine.pending(comm::Channel::run) == 0) {
       // Idle, so no task can fail any more; one that failed after progress() looked is

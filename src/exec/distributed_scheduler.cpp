@@ -106,6 +106,7 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
   t.add_bytes(outputs.data(), outputs.size_bytes());
   for (const auto& list : destinations.ranks) t.add_range(list);
   const std::uint64_t fingerprint = t.finish();
+  m->engine->set_activity(fmt::format("compute #{}", seq));
   if (!m->engine->all_equal(fingerprint)) {
     const auto all = m->engine->allgather(fingerprint);
     std::string problem;

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
-/// `comm::Communicator`: an owning or borrowing handle on an MPI communicator, with the few
-/// typed collectives the engine needs. Every member that communicates is collective over the
-/// communicator unless it says otherwise.
+/// `comm::Communicator`: an owning or borrowing handle on an MPI communicator. The engine's
+/// messages and collectives live in comm's MessageEngine (src/comm/message_engine.hpp). Every
+/// member that communicates is collective over the communicator.
 
 #include <mpi.h>
 
@@ -36,12 +36,6 @@ class Communicator {
   int size() const noexcept { return m_size; }
   MPI_Comm native() const noexcept { return m_comm; }
 
-  // --- collectives ---------------------------------------------------------------------------
-
-  /// Every rank's `mine`, in rank order (sizes may differ).
-  std::vector<std::vector<std::byte>> allgather_bytes(std::span<const std::byte> mine) const;
-  /// `data` from `root` on every rank (`data` is resized on the others).
-  void bcast_bytes(std::vector<std::byte>& data, int root) const;
   /// How many ranks of this communicator share this rank's node (MPI_COMM_TYPE_SHARED).
   int ranks_on_node() const;
 

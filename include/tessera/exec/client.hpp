@@ -17,24 +17,28 @@
 ///
 /// **Across MPI ranks** (DistributedScheduler; SPMD). Every rank makes the same calls, in the
 /// same order, so submission k has the same number and key everywhere. Task k runs on one rank,
-/// its owner: the owner of its first Future argument (chains stay where their data is), else
-/// rank k mod P (independent tasks are dealt round-robin). The owner starts it at once on its
-/// pool, the other ranks only record a placeholder. Values move by the push rule: since every
-/// rank sees every submit, the owner of a value knows which ranks need it (those whose tasks
-/// take it as an argument, and every rank once result/gather/wait/as_completed asked for it),
-/// and sends it to them as soon as it is ready, from a communication thread the client owns
-/// (on its own duplicate of MPI_COMM_WORLD; workers never call MPI). A task whose argument
-/// lives on another rank therefore starts as soon as that value has arrived, with no
-/// collective call in between. Errors travel the same way, so a failed task's task_error
-/// ("task 'div-7' failed on rank 1: ...") reaches result() on every rank.
+/// its owner: the rank that owns most of its Future arguments (ties: the lowest; chains stay
+/// where their data is), else the tasks without Future arguments are dealt round-robin. The
+/// owner starts it at once on its pool, the other ranks only record a placeholder. Values move
+/// by the push rule: since every rank sees every submit, the owner of a value knows which ranks
+/// need it (those whose tasks take it as an argument, and every rank once
+/// result/gather/wait/as_completed asked for it), and hands it to the scheduler's message
+/// engine as soon as it is ready (workers never call MPI). The engine is driven by the
+/// program's thread inside the collective calls below and, when MPI provides
+/// MPI_THREAD_MULTIPLE, by a background progress thread while a client lives: a task whose
+/// argument lives on another rank then starts as soon as that value has arrived, with no
+/// collective call in between. With only MPI_THREAD_SERIALIZED values move while the
+/// program's thread is inside Tessera. Errors travel the same way, so a failed task's
+/// task_error ("task 'div-7' failed on rank 1: ...") reaches result() on every rank.
 ///
 /// Collective under a DistributedScheduler (every rank calls them, in the same order): the
 /// constructor and destructor, submit and map, Future::result, gather, wait and as_completed
-/// (whose order every rank agrees on: rank 0 decides it). Future::done is local. Values that
+/// (whose order every rank agrees on: rank 0 decides it). Future::done is local. The
+/// collective calls check that every rank submitted the same tasks with the same arguments
+/// (serialisable arguments by value, others by type): otherwise they throw a graph_error
+/// naming the ranks that differ, on every rank, and the client stays in error. Values that
 /// cross ranks must have a tessera::Serializer (core/serialize.hpp); submit registers it, and
 /// throws a value_error naming the type when there is none and there is more than one rank.
-/// Needs MPI_THREAD_MULTIPLE (the communication thread runs beside the program's own MPI
-/// calls); the constructor throws a value_error otherwise.
 
 #include <concepts>
 #include <condition_variable>

@@ -38,7 +38,7 @@ struct FutureAccess;
 struct NoValue {};
 
 /// The state of one submission on this rank: the owner rank's result, or, on the other ranks,
-/// a placeholder that the client's communication thread fills in when the value is sent here.
+/// a placeholder that the client fills in when the value is sent here.
 /// Completion happens once (later calls are ignored); continuations registered with on_done
 /// run on the completing thread, after waiters have been woken.
 class FutureState {
