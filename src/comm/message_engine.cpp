@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <new>
 
 #include "tessera/comm/mpi_error.hpp"
@@ -599,28 +600,31 @@ void MessageEngine::on_control(Message&& message) {
   }
 }
 
-void MessageEngine::check_departures(std::int64_t index) {
-  if (m_departures.load(std::memory_order_acquire) == 0) return;
+int MessageEngine::departed_by(std::int64_t index) const {
+  if (m_departures.load(std::memory_order_acquire) == 0) return -1;
   std::lock_guard lock(m_control_mutex);
   for (int r = 0; r < size(); ++r) {
     const Departure& d = m_departed[static_cast<std::size_t>(r)];
-    if (d.after < 0 || d.after > index) continue;
-    abort_job(fmt::format(
-        "rank {} {} after {} collective call(s), while rank {} waits in {} (its collective "
-        "call #{}), which rank {} will never join; ending the job",
-        r, d.reason, d.after, rank(), m_activity, index + 1, r));
+    if (d.after >= 0 && d.after <= index) return r;
   }
+  return -1;
+}
+
+void MessageEngine::check_departures(std::int64_t index) {
+  const int r = departed_by(index);
+  if (r < 0) return;
+  const Departure& d = m_departed[static_cast<std::size_t>(r)];
+  abort_job(fmt::format(
+      "rank {} {} after {} collective call(s), while rank {} waits in {} (its collective "
+      "call #{}), which rank {} will never join; ending the job",
+      r, d.reason, d.after, rank(), m_activity, index + 1, r));
 }
 
 void MessageEngine::abort_if_departed() {
-  if (m_departures.load(std::memory_order_acquire) == 0) return;
-  std::lock_guard lock(m_control_mutex);
-  for (int r = 0; r < size(); ++r) {
-    const Departure& d = m_departed[static_cast<std::size_t>(r)];
-    if (d.after < 0) continue;
-    abort_job(fmt::format("rank {} {} while rank {} runs {} with it; ending the job", r, d.reason,
-                          rank(), m_activity));
-  }
+  const int r = departed_by(std::numeric_limits<std::int64_t>::max());
+  if (r < 0) return;
+  abort_job(fmt::format("rank {} {} while rank {} runs {} with it; ending the job", r,
+                        m_departed[static_cast<std::size_t>(r)].reason, rank(), m_activity));
 }
 
 void MessageEngine::watchdog_expired(std::int64_t index, double waited_s) {

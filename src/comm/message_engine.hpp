@@ -210,6 +210,9 @@ class MessageEngine {
   /// timeout (see above). `leaving`: the collective is the leave barrier itself.
   void await(MPI_Request& request, bool leaving);
   void on_control(Message&& message);
+  /// A rank that left after at most `index` collectives (so will never join collective
+  /// `index`), or -1. A departure record is written once and never changes afterwards.
+  int departed_by(std::int64_t index) const;
   void check_departures(std::int64_t index);
   [[noreturn]] void watchdog_expired(std::int64_t index, double waited_s);
   [[noreturn]] void abort_job(const std::string& message);

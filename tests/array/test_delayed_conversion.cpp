@@ -21,18 +21,9 @@ namespace {
 
 using Int = std::int64_t;
 using testing::all_schedulers;
+using testing::called;
 using testing::copies_of_work;
 using testing::sum_over_ranks;
-
-/// Whether `calls` (this rank's count) adds up over the ranks to `per_copy` times the number
-/// of ranks that computed the whole graph on `s`. Collective in MPI tests.
-::testing::AssertionResult called(const std::atomic<Int>& calls, Int per_copy, const Scheduler& s) {
-  const Int got = sum_over_ranks(calls.load());
-  const Int want = per_copy * copies_of_work(s);
-  if (got == want) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << got << " calls over all ranks, expected " << want << " (scheduler " << s.name() << ")";
-}
 
 TEST(DelayedArrays, ToDelayedGivesOneBlockPerChunk) {
   const Array x = arange(20, {.chunks = 6}) * 2;  // chunks (6, 6, 6, 2)

@@ -24,6 +24,7 @@ namespace {
 
 using Int = std::int64_t;
 using testing::all_schedulers;
+using testing::called;
 using testing::copies_of_work;
 using testing::sum_over_ranks;
 
@@ -34,16 +35,6 @@ struct Multiply {
 };
 
 Int total(const std::vector<Int>& v) { return std::accumulate(v.begin(), v.end(), Int{0}); }
-
-/// Whether `calls` (this rank's count) adds up over the ranks to `per_copy` times the number
-/// of ranks that computed the whole graph on `s`. Collective in MPI tests.
-::testing::AssertionResult called(const std::atomic<Int>& calls, Int per_copy, const Scheduler& s) {
-  const Int got = sum_over_ranks(calls.load());
-  const Int want = per_copy * copies_of_work(s);
-  if (got == want) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << got << " calls over all ranks, expected " << want << " (scheduler " << s.name() << ")";
-}
 
 TEST(Delayed, SeedsIncAddMul) {
   auto inc = delayed(inc_fn, {.name = "inc"});

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -106,6 +108,18 @@ inline std::int64_t sum_over_ranks(std::int64_t local) {
 /// the work between all ranks (1 copy), a local one runs it on every rank of the test.
 inline int copies_of_work(const Scheduler& s) {
   return s.name() == "distributed" ? 1 : test_ranks();
+}
+
+/// Whether `calls` (this rank's count of a task function's calls) adds up over the ranks to
+/// `per_copy` times the number of ranks that computed the whole graph on `s`. Collective in
+/// MPI tests.
+inline ::testing::AssertionResult called(const std::atomic<std::int64_t>& calls,
+                                         std::int64_t per_copy, const Scheduler& s) {
+  const std::int64_t got = sum_over_ranks(calls.load());
+  const std::int64_t want = per_copy * copies_of_work(s);
+  if (got == want) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << got << " calls over all ranks, expected " << want << " (scheduler " << s.name() << ")";
 }
 
 /// Chunk specs to sweep for `shape`: one chunk, single elements (when small), uneven sizes,
