@@ -143,6 +143,9 @@ MessageEngine::~MessageEngine() {
 }
 
 void MessageEngine::set_handler(Channel channel, std::uint32_t stream, Handler handler) {
+  // The handler tables are the driver's: a client comes or goes while another client's
+  // background thread delivers messages.
+  const std::lock_guard drive(m_drive_mutex);
   const StreamKey key{channel, stream};
   if (!handler) {
     m_handlers.erase(key);

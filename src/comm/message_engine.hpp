@@ -31,9 +31,9 @@
 ///   trip, and users of the engine number their messages (a distributed run's number, a
 ///   future's id) so that a late one is recognised.
 ///
-/// Threads. send(), wake() and expect() from any thread. progress() drives the engine: one
-/// thread at a time does (the drive lock; a call that finds another thread driving returns at
-/// once), and handlers run on that thread. Who drives:
+/// Threads. send(), wake(), expect() and set_handler() from any thread. progress() drives the
+/// engine: one thread at a time does (the drive lock; a call that finds another thread driving
+/// returns at once), and handlers run on that thread. Who drives:
 /// - a distributed run's calling thread, for the whole run (exclusive_driver()), so that the
 ///   run's handler never races with its own loop;
 /// - the program's thread inside the futures client's collective calls;
@@ -108,9 +108,11 @@ class MessageEngine {
   int rank() const noexcept { return m_coll.rank(); }
   int size() const noexcept { return m_coll.size(); }
 
-  /// Installs the handler of (`channel`, `stream`) (driving thread). Messages that arrived
-  /// for it before are handed over at once; nullptr uninstalls (later messages wait for the
-  /// next handler of that stream).
+  /// Installs the handler of (`channel`, `stream`). Messages that arrived for it before are
+  /// handed over at once; nullptr uninstalls (later messages wait for the next handler of that
+  /// stream). Any thread: it takes the drive lock, so it waits for a round of another driver
+  /// (a background thread serving another client) to end, and once it returns the old handler
+  /// is not running and will not be called again.
   void set_handler(Channel channel, std::uint32_t stream, Handler handler);
   /// A stream number no earlier call returned: the same on every rank when every rank calls
   /// it in the same order (futures clients are numbered so).
@@ -144,8 +146,10 @@ class MessageEngine {
     return m_pending[static_cast<std::size_t>(channel)].load(std::memory_order_acquire);
   }
   /// Whether any message is queued or in flight on this rank (the driver should poll fast).
+  /// Any thread: the background thread asks between rounds, while another thread may drive.
   bool busy() const noexcept {
-    return m_live_requests > 0 || m_queued_batches.load(std::memory_order_relaxed) > 0;
+    return m_live_requests.load(std::memory_order_relaxed) > 0 ||
+           m_queued_batches.load(std::memory_order_relaxed) > 0;
   }
 
   /// Blocks the driving thread until send() or wake() is called, or `timeout` passes.
@@ -283,7 +287,8 @@ class MessageEngine {
   std::vector<std::size_t> m_free_receive_slots;
   std::vector<MPI_Request> m_requests;
   std::vector<RequestInfo> m_request_info;
-  std::int64_t m_live_requests = 0;
+  /// Written by the driving thread only, but read by busy() from any thread: atomic.
+  std::atomic<std::int64_t> m_live_requests{0};
 };
 
 }  // namespace tessera::comm
