@@ -174,8 +174,8 @@ Array from_local(const Block& local, const Shape& offset, const std::string& pro
     chunks[static_cast<std::size_t>(c)] =
         local.size() == 0 ? Block(local.dtype(), grid.shape()) : local;
   }
-  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks), owners.ranks(),
-                                          me, "from_local"));
+  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks),
+                                          std::move(owners), me, "from_local"));
 }
 
 }  // namespace detail

@@ -90,7 +90,7 @@ TEST(Local, BlocksAreAdoptedWithoutACopy) {
   if (!buffer.empty()) {
     bool found = false;
     for (index_t c = 0; c < x.chunks().num_chunks(); ++c) {
-      if (data.owner(c) == rank()) {
+      if (data.owners().owner(c) == rank()) {
         found = true;
         EXPECT_EQ(data.block(c).data(), static_cast<const void*>(buffer.data()));
       }
