@@ -76,12 +76,12 @@ Array Array::persist(const ComputeOptions& options) const {
   const auto outputs = lg.all_outputs();
   Scheduler& s = scheduler_of(options);
   RunResult r = s.execute(lg.graph, outputs, ResultPlacement::owners);
-  const ChunkOwners owners = ChunkOwners::from_ranks(std::move(r.owners));
+  ChunkOwners owners = ChunkOwners::from_ranks(std::move(r.owners));
   std::vector<Block> blocks(r.values.size());
   for (index_t c : owners.chunks_of(s.rank())) {
     blocks[static_cast<std::size_t>(c)] = r.values[static_cast<std::size_t>(c)].get<Block>();
   }
-  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), owners.ranks(),
+  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), std::move(owners),
                                           s.rank(), "persist"));
 }
 

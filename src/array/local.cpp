@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 
+#include "array/local_description.hpp"
 #include "tessera/core/chunk_owners.hpp"
 #include "tessera/core/copy_region.hpp"
 
@@ -13,67 +13,14 @@ namespace tessera {
 
 namespace {
 
+using detail::BlockDescription;
+using detail::RegionDescription;
+
 Scheduler& scheduler_or_default(Scheduler* s) { return s ? *s : default_scheduler(); }
 
-// --- a small byte codec for what ranks tell each other ---------------------------------------
+bool holds_elements(const BlockDescription& b) { return shape_size(b.shape) != 0; }
 
-class Writer {
- public:
-  template <class T>
-  void put(const T& v) {
-    const auto* p = reinterpret_cast<const std::byte*>(&v);
-    m_bytes.insert(m_bytes.end(), p, p + sizeof(T));
-  }
-  void put_shape(const Shape& s) {
-    put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
-    for (index_t v : s) put(v);
-  }
-  void put_string(const std::string& s) {
-    put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
-    const auto* p = reinterpret_cast<const std::byte*>(s.data());
-    m_bytes.insert(m_bytes.end(), p, p + s.size());
-  }
-  const std::vector<std::byte>& bytes() const noexcept { return m_bytes; }
-
- private:
-  std::vector<std::byte> m_bytes;
-};
-
-class Reader {
- public:
-  explicit Reader(std::span<const std::byte> b) : m_bytes(b) {}
-  template <class T>
-  T get() {
-    T v;
-    std::memcpy(&v, m_bytes.data() + m_pos, sizeof(T));
-    m_pos += sizeof(T);
-    return v;
-  }
-  Shape get_shape() {
-    Shape s(get<std::uint32_t>());
-    for (auto& v : s) v = get<index_t>();
-    return s;
-  }
-  std::string get_string() {
-    const auto n = get<std::uint32_t>();
-    std::string s(reinterpret_cast<const char*>(m_bytes.data() + m_pos), n);
-    m_pos += n;
-    return s;
-  }
-
- private:
-  std::span<const std::byte> m_bytes;
-  std::size_t m_pos = 0;
-};
-
-struct RankBlock {
-  DType dtype;
-  Shape offset, shape;
-  std::string problem;
-  bool empty() const { return shape_size(shape) == 0; }
-};
-
-std::string describe(const std::vector<RankBlock>& blocks) {
+std::string describe(const std::vector<BlockDescription>& blocks) {
   std::string out;
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     out += fmt::format("{}rank {}: offset {} shape {}", r ? "; " : "", r,
@@ -82,13 +29,14 @@ std::string describe(const std::vector<RankBlock>& blocks) {
   return out;
 }
 
-[[noreturn]] void throw_decomposition(const std::string& what, const std::vector<RankBlock>& b) {
+[[noreturn]] void throw_decomposition(const std::string& what,
+                                      const std::vector<BlockDescription>& b) {
   throw shape_error(fmt::format("from_local: {} ({})", what, describe(b)));
 }
 
 /// The chunk grid the blocks form, and which rank holds each chunk; throws shape_error (on
 /// every rank alike: all decide from the same gathered description) when they do not tile it.
-std::pair<ChunkGrid, ChunkOwners> decomposition(const std::vector<RankBlock>& blocks) {
+std::pair<ChunkGrid, ChunkOwners> decomposition(const std::vector<BlockDescription>& blocks) {
   const auto nd = blocks[0].offset.size();
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     if (blocks[r].offset.size() != nd || blocks[r].shape.size() != nd) {
@@ -113,13 +61,13 @@ std::pair<ChunkGrid, ChunkOwners> decomposition(const std::vector<RankBlock>& bl
   Shape extent(nd, 0);
   for (const auto& b : blocks) {
     for (std::size_t a = 0; a < nd; ++a) extent[a] = std::max(extent[a], b.offset[a] + b.shape[a]);
-    if (b.empty()) continue;
+    if (!holds_elements(b)) continue;
     for (std::size_t a = 0; a < nd; ++a) {
       bounds[a].push_back(b.offset[a]);
       bounds[a].push_back(b.offset[a] + b.shape[a]);
     }
   }
-  const bool any = std::any_of(blocks.begin(), blocks.end(), [](auto& b) { return !b.empty(); });
+  const bool any = std::any_of(blocks.begin(), blocks.end(), holds_elements);
   if (!any) {
     if (shape_size(extent) != 0) throw_decomposition("no rank holds any element", blocks);
     std::vector<std::vector<index_t>> sizes(nd);
@@ -138,7 +86,7 @@ std::pair<ChunkGrid, ChunkOwners> decomposition(const std::vector<RankBlock>& bl
   ChunkOwners owners = ChunkOwners::unplaced(grid.num_chunks());
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     const auto& b = blocks[r];
-    if (b.empty()) continue;
+    if (!holds_elements(b)) continue;
     Shape coords(nd);
     for (std::size_t a = 0; a < nd; ++a) {
       const auto& v = bounds[a];
@@ -207,21 +155,11 @@ Array from_local(const Block& local, const Shape& offset, const std::string& pro
     mine = fmt::format("offset {} and block shape {} differ in length", shape_string(offset),
                        shape_string(local.shape()));
   }
-  Writer w;
-  w.put(static_cast<std::uint8_t>(local.dtype()));
-  w.put_shape(mine.empty() ? offset : Shape(local.shape().size(), 0));
-  w.put_shape(local.shape());
-  w.put_string(mine);
-  const auto all = s.allgather(w.bytes());
-  std::vector<RankBlock> blocks;
-  for (const auto& bytes : all) {
-    Reader r(bytes);
-    RankBlock b;
-    b.dtype = static_cast<DType>(r.get<std::uint8_t>());
-    b.offset = r.get_shape();
-    b.shape = r.get_shape();
-    b.problem = r.get_string();
-    blocks.push_back(std::move(b));
+  const auto all = s.allgather(detail::encode_description(BlockDescription{
+      local.dtype(), mine.empty() ? offset : Shape(local.shape().size(), 0), local.shape(), mine}));
+  std::vector<BlockDescription> blocks;
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    blocks.push_back(detail::decode_block_description(all[r], static_cast<int>(r)));
   }
   for (std::size_t r = 0; r < blocks.size(); ++r) {
     if (!blocks[r].problem.empty()) {
@@ -236,8 +174,8 @@ Array from_local(const Block& local, const Shape& offset, const std::string& pro
     chunks[static_cast<std::size_t>(c)] =
         local.size() == 0 ? Block(local.dtype(), grid.shape()) : local;
   }
-  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks), owners.ranks(),
-                                          me, "from_local"));
+  return Array(std::make_shared<DataExpr>(grid, blocks[0].dtype, std::move(chunks),
+                                          std::move(owners), me, "from_local"));
 }
 
 }  // namespace detail
@@ -272,18 +210,13 @@ void to_local(const Array& x, void* out, std::size_t out_elements, DType out_dty
       }
     }
   }
-  Writer w;
-  w.put_shape(problem.empty() ? offset : Shape{});
-  w.put_shape(problem.empty() ? shape : Shape{});
-  w.put_string(problem);
-  const auto all = s.allgather(w.bytes());
+  const auto all = s.allgather(detail::encode_description(
+      problem.empty() ? RegionDescription{offset, shape, {}} : RegionDescription{{}, {}, problem}));
   std::vector<std::pair<Shape, Shape>> regions;
   for (std::size_t r = 0; r < all.size(); ++r) {
-    Reader rd(all[r]);
-    Shape o = rd.get_shape(), sh = rd.get_shape();
-    const std::string p = rd.get_string();
-    if (!p.empty()) throw value_error(fmt::format("to_local: rank {}: {}", r, p));
-    regions.emplace_back(std::move(o), std::move(sh));
+    RegionDescription d = detail::decode_region_description(all[r], static_cast<int>(r));
+    if (!d.problem.empty()) throw value_error(fmt::format("to_local: rank {}: {}", r, d.problem));
+    regions.emplace_back(std::move(d.offset), std::move(d.shape));
   }
   // The chunks someone needs, and who needs each.
   const ChunkGrid& grid = x.chunks();

@@ -10,15 +10,6 @@ namespace tessera::detail {
 
 namespace {
 enum class ErrorKind : std::uint8_t { task = 0, other = 1 };
-
-void put_string(WireWriter& out, const std::string& s) {
-  out.put_bytes(std::as_bytes(std::span(s.data(), s.size())));
-}
-
-std::string get_string(WireReader& in) {
-  const auto b = in.get_bytes();
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
 }  // namespace
 
 void write_error(WireWriter& out, std::exception_ptr error, int rank) {
@@ -38,15 +29,15 @@ void write_error(WireWriter& out, std::exception_ptr error, int rank) {
   }
   out.put<std::uint8_t>(static_cast<std::uint8_t>(kind));
   out.put<std::int32_t>(rank);
-  put_string(out, task);
-  put_string(out, message);
+  out.write(task);
+  out.write(message);
 }
 
 std::exception_ptr read_error(WireReader& in) {
   const auto kind = static_cast<ErrorKind>(in.get<std::uint8_t>());
   const int rank = in.get<std::int32_t>();
-  std::string task = get_string(in);
-  std::string message = get_string(in);
+  std::string task = in.read<std::string>();
+  std::string message = in.read<std::string>();
   if (kind == ErrorKind::task) {
     return std::make_exception_ptr(task_error(std::move(task), std::move(message), rank));
   }

@@ -124,6 +124,12 @@ void throw_rank_mismatch(std::size_t expected, std::uint32_t received) {
   throw value_error(fmt::format(
       "malformed value: an xt::xtensor of rank {} was received with rank {}", expected, received));
 }
+
+void throw_too_many_dimensions(std::uint32_t received) {
+  throw value_error(fmt::format(
+      "malformed value: an xtensor container of {} dimensions, more than its header holds",
+      received));
+}
 }  // namespace detail
 
 Segment WireReader::segment() {
@@ -133,7 +139,8 @@ Segment WireReader::segment() {
 }
 
 std::span<const std::byte> WireReader::take(std::size_t n) {
-  if (m_pos + n > m_header.size()) {
+  // Not m_pos + n > size: a malformed length near 2^64 would wrap around and pass.
+  if (n > m_header.size() - m_pos) {
     throw value_error(
         fmt::format("malformed value: header of {} bytes read past its end", m_header.size()));
   }
@@ -147,34 +154,37 @@ WireValue encode(const Value& v) {
   const Codec c = registry().by_type(*v.type());
   WireWriter w;
   c.encode(v, w);
-  WireValue out;
   const auto& segs = w.segments();
-  out.header.resize(prefix_bytes(segs.size()));
-  std::byte* p = out.header.data();
-  std::memcpy(p, &c.id, 8);
-  const auto n = static_cast<std::uint32_t>(segs.size());
-  std::memcpy(p + 8, &n, 4);
-  for (std::size_t i = 0; i < segs.size(); ++i) {
-    const std::uint64_t size = segs[i].size();
-    std::memcpy(p + 12 + 8 * i, &size, 8);
-  }
+  WireWriter prefix;
+  prefix.put<std::uint64_t>(c.id);
+  prefix.put<std::uint32_t>(static_cast<std::uint32_t>(segs.size()));
+  for (const auto& seg : segs) prefix.put<std::uint64_t>(seg.size());
+  WireValue out;
+  out.header = std::move(prefix.header());
   out.header.insert(out.header.end(), w.header().begin(), w.header().end());
   out.segments = std::move(w.segments());
   return out;
 }
 
-std::vector<std::size_t> segment_sizes(std::span<const std::byte> header) {
-  if (header.size() < prefix_bytes(0)) throw value_error("malformed value header");
-  std::uint32_t n;
-  std::memcpy(&n, header.data() + 8, 4);
-  if (header.size() < prefix_bytes(n)) throw value_error("malformed value header");
-  std::vector<std::size_t> sizes(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint64_t s;
-    std::memcpy(&s, header.data() + 12 + 8 * i, 8);
-    sizes[i] = static_cast<std::size_t>(s);
+namespace {
+/// Reads the prefix (type id, segment sizes) of an encoded header; value_error when it is cut
+/// short or claims more segments than its bytes hold.
+std::vector<std::size_t> read_prefix(WireReader& r, std::uint64_t& id) {
+  id = r.get<std::uint64_t>();
+  const auto n = r.get<std::uint32_t>();
+  if (n > r.remaining() / 8) {
+    throw value_error(fmt::format("malformed value header: {} segments claimed", n));
   }
+  std::vector<std::size_t> sizes(n);
+  for (auto& size : sizes) size = static_cast<std::size_t>(r.get<std::uint64_t>());
   return sizes;
+}
+}  // namespace
+
+std::vector<std::size_t> segment_sizes(std::span<const std::byte> header) {
+  WireReader r(header, {});
+  std::uint64_t id;
+  return read_prefix(r, id);
 }
 
 Segment allocate_segment(std::size_t size) {
@@ -185,9 +195,9 @@ Segment allocate_segment(std::size_t size) {
 }
 
 Value decode(std::span<const std::byte> header, std::vector<Segment> segments) {
-  const auto sizes = segment_sizes(header);
+  WireReader prefix(header, {});
   std::uint64_t id;
-  std::memcpy(&id, header.data(), 8);
+  const auto sizes = read_prefix(prefix, id);
   const Codec c = registry().by_id(id);
   WireReader r(header.subspan(prefix_bytes(sizes.size())), std::move(segments));
   return c.decode(r);
@@ -212,6 +222,11 @@ void Serializer<Block>::write(const Block& b, WireWriter& w) {
 Block Serializer<Block>::read(WireReader& r) {
   const auto dtype = static_cast<DType>(r.get<std::uint8_t>());
   const auto nd = r.get<std::uint32_t>();
+  // A malformed rank must not allocate gigabytes before the reads past the end fail.
+  if (nd > r.remaining() / sizeof(index_t)) {
+    throw value_error(
+        fmt::format("malformed value: a block of {} dimensions, more than its header holds", nd));
+  }
   Shape shape(nd);
   for (auto& e : shape) e = r.get<index_t>();
   Segment s = r.segment();

@@ -84,25 +84,34 @@ Expr::Expr(ExprKind kind, Shape shape, DType dtype, ChunkGrid chunks, std::vecto
 
 std::string Expr::label() const { return fmt::format("{}-{}", op_name(), short_token(m_token)); }
 
+// The grid is copied, not moved, into the delegated call: the order in which arguments are
+// evaluated is unspecified, and everywhere() reads its chunk count.
 DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::string_view name)
-    : DataExpr(std::move(chunks), dtype, std::move(blocks), {}, 0, name) {}
+    : DataExpr(chunks, dtype, std::move(blocks), ChunkOwners::everywhere(chunks.num_chunks()), 0,
+               name) {}
 
 DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, Token content,
                    std::string_view name)
-    : DataExpr(std::move(chunks), dtype, std::move(blocks), {}, 0, name,
-               Tokenizer().add(std::string_view("content")).add(content).finish()) {}
+    : DataExpr(chunks, dtype, std::move(blocks), ChunkOwners::everywhere(chunks.num_chunks()), 0,
+               name, Tokenizer().add(std::string_view("content")).add(content).finish()) {}
 
-DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks,
-                   std::vector<int> owners, int this_rank, std::string_view name, Token params)
+DataExpr::DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, ChunkOwners owners,
+                   int this_rank, std::string_view name, Token params)
     : Expr(ExprKind::Data, chunks.shape(), dtype, chunks, {}, params, name),
       m_blocks(std::move(blocks)),
       m_owners(std::move(owners)),
       m_rank(this_rank),
       m_name(name) {
   if (static_cast<index_t>(m_blocks.size()) != this->chunks().num_chunks() ||
-      (!m_owners.empty() && static_cast<index_t>(m_owners.size()) != this->chunks().num_chunks())) {
+      m_owners.num_chunks() != this->chunks().num_chunks()) {
     throw shape_error(fmt::format("{} blocks and {} owners given for a grid of {} chunks",
-                                  m_blocks.size(), m_owners.size(), this->chunks().num_chunks()));
+                                  m_blocks.size(), m_owners.num_chunks(),
+                                  this->chunks().num_chunks()));
+  }
+  if (!m_owners.all_placed()) {
+    index_t c = 0;
+    while (!m_owners.is_unplaced(c)) ++c;
+    throw value_error(fmt::format("{}: chunk {} exists but is placed on no rank", name, c));
   }
   for (index_t c = 0; c < this->chunks().num_chunks(); ++c) {
     if (!holds(c)) continue;

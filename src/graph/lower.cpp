@@ -58,7 +58,8 @@ class Lowerer {
         // The node's token covers its data when it was hashed by content (from_buffer).
         id = m_graph.add_value(label(e), coords, d.holds(c) ? Value::make(d.block(c)) : Value(),
                                d.token());
-        if (d.owner(c) >= 0) m_graph.pin(id, d.owner(c));
+        // A chunk on one rank runs there; one on every rank is read wherever it is needed.
+        if (!d.owners().is_everywhere(c)) m_graph.pin(id, d.owners().owner(c));
         break;
       }
       case ExprKind::Blockwise:

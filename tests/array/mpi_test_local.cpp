@@ -1,6 +1,7 @@
 // from_local and to_local at 1-4 ranks: uneven blocks, a rank without a block, 2-D block
 // decompositions, adoption without a copy, and bad decompositions reported on every rank.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -9,6 +10,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xview.hpp>
 
+#include "array/local_description.hpp"
 #include "support/test_support.hpp"
 #include "tessera/tessera.hpp"
 
@@ -88,7 +90,7 @@ TEST(Local, BlocksAreAdoptedWithoutACopy) {
   if (!buffer.empty()) {
     bool found = false;
     for (index_t c = 0; c < x.chunks().num_chunks(); ++c) {
-      if (data.owner(c) == rank()) {
+      if (data.owners().owner(c) == rank()) {
         found = true;
         EXPECT_EQ(data.block(c).data(), static_cast<const void*>(buffer.data()));
       }
@@ -182,6 +184,61 @@ TEST(Local, BadDecompositionsFailOnEveryRank) {
   EXPECT_THROW(to_local(x, std::span<float>(wrong), {0, 0}, {2, 2}, o), value_error);
   // Still usable.
   EXPECT_EQ(x.sum().item<double>(o), 4.0 * ranks());
+}
+
+// What ranks tell each other, on its own (no collective: every rank checks the same bytes).
+TEST(Local, DescriptionsRoundTrip) {
+  const detail::BlockDescription b{DType::Int32, {3, 0}, {4, 7}, ""};
+  const auto db = detail::decode_block_description(detail::encode_description(b), 2);
+  EXPECT_EQ(db.dtype, DType::Int32);
+  EXPECT_EQ(db.offset, (Shape{3, 0}));
+  EXPECT_EQ(db.shape, (Shape{4, 7}));
+  EXPECT_EQ(db.problem, "");
+  const detail::RegionDescription g{{}, {}, "the buffer has 3 elements"};
+  const auto dg = detail::decode_region_description(detail::encode_description(g), 1);
+  EXPECT_TRUE(dg.offset.empty());
+  EXPECT_TRUE(dg.shape.empty());
+  EXPECT_EQ(dg.problem, "the buffer has 3 elements");
+}
+
+TEST(Local, MalformedDescriptionsAreErrorsNamingTheRank) {
+  using ::testing::AllOf;
+  using ::testing::HasSubstr;
+  using ::testing::ThrowsMessage;
+  const auto good = detail::encode_description(
+      detail::BlockDescription{DType::Float64, {0, 5}, {2, 5}, "a problem"});
+  // Cut short anywhere: never a read past the end.
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    const std::span<const std::byte> cut(good.data(), n);
+    EXPECT_THAT([&] { detail::decode_block_description(cut, 3); },
+                ThrowsMessage<value_error>(
+                    AllOf(HasSubstr("from_local: rank 3 sent a malformed description"),
+                          HasSubstr("read past its end"))))
+        << n << " bytes";
+  }
+  // Bytes past the end.
+  auto longer = good;
+  longer.push_back(std::byte{0});
+  EXPECT_THAT([&] { detail::decode_block_description(longer, 1); },
+              ThrowsMessage<value_error>(HasSubstr("1 bytes past its end")));
+  // A dtype no DType has.
+  auto bad_dtype = good;
+  bad_dtype[0] = std::byte{200};
+  EXPECT_THAT([&] { detail::decode_block_description(bad_dtype, 0); },
+              ThrowsMessage<value_error>(AllOf(HasSubstr("rank 0"), HasSubstr("dtype"))));
+  // A negative extent.
+  const auto negative =
+      detail::encode_description(detail::BlockDescription{DType::Float64, {0}, {-2}, ""});
+  EXPECT_THAT([&] { detail::decode_block_description(negative, 2); },
+              ThrowsMessage<value_error>(HasSubstr("block shape (-2,)")));
+  // A string length near 2^64 after the shapes.
+  auto huge = detail::encode_description(detail::RegionDescription{{0}, {1}, "x"});
+  huge.resize(huge.size() - 9);  // the string: an 8-byte length and one byte
+  for (int k = 0; k < 8; ++k) huge.push_back(std::byte{0xff});
+  EXPECT_THAT(
+      [&] { detail::decode_region_description(huge, 1); },
+      ThrowsMessage<value_error>(AllOf(HasSubstr("to_local: rank 1 sent a malformed description"),
+                                       HasSubstr("read past its end"))));
 }
 
 }  // namespace

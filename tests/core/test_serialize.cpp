@@ -287,5 +287,33 @@ TEST(Serialize, MalformedCountsAreErrorsNotHugeAllocations) {
   EXPECT_THROW(Serializer<std::vector<double>>::read(r), value_error);
 }
 
+TEST(Serialize, LengthsNearTwoToThe64AreErrorsNotWrappedBounds) {
+  // 8 bytes read, then a length of 2^64 - 8: a bounds check of pos + n would wrap to 0.
+  WireWriter w;
+  w.put<std::uint64_t>(std::numeric_limits<std::uint64_t>::max() - 7);
+  WireReader r(w.header(), {});
+  EXPECT_THAT([&] { r.read<std::string>(); },
+              ::testing::ThrowsMessage<value_error>(::testing::HasSubstr("read past its end")));
+}
+
+TEST(Serialize, MalformedDimensionCountsAreErrorsNotHugeAllocations) {
+  WireWriter block;
+  block.put<std::uint8_t>(static_cast<std::uint8_t>(DType::Float64));
+  block.put<std::uint32_t>(std::numeric_limits<std::uint32_t>::max());
+  WireReader rb(block.header(), {});
+  EXPECT_THAT([&] { Serializer<Block>::read(rb); },
+              ::testing::ThrowsMessage<value_error>(::testing::HasSubstr("dimensions")));
+  WireWriter array;
+  array.put<std::uint32_t>(std::numeric_limits<std::uint32_t>::max());
+  WireReader ra(array.header(), {});
+  EXPECT_THAT([&] { Serializer<xt::xarray<double>>::read(ra); },
+              ::testing::ThrowsMessage<value_error>(::testing::HasSubstr("dimensions")));
+  // A header that claims more segments than it has bytes for.
+  WireWriter prefix;
+  prefix.put<std::uint64_t>(0);
+  prefix.put<std::uint32_t>(std::numeric_limits<std::uint32_t>::max());
+  EXPECT_THROW(segment_sizes(prefix.header()), value_error);
+}
+
 }  // namespace
 }  // namespace tessera

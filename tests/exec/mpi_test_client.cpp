@@ -190,5 +190,29 @@ TEST(DistributedClient, ManyTinyTasksAcrossRanks) {
   }
 }
 
+TEST(DistributedClient, ClientsComeAndGoWhileAnotherOnesValuesMove) {
+  // One engine serves every client: b's handler is installed and removed while a's values
+  // arrive on the engine's driving threads, and neither client sees the other's messages.
+  DistributedScheduler& s = testing::distributed();
+  Client a(s);
+  constexpr int kTasks = 64;
+  std::vector<Future<int>> roots = a.map(sleep_ms_then, std::vector<int>(kTasks, 2));
+  std::vector<Future<int>> pairs;
+  for (int i = 0; i < kTasks; ++i) {
+    pairs.push_back(
+        a.submit([](int x, int y) { return x + y; }, roots[i], roots[(i + 1) % kTasks]));
+  }
+  for (int round = 0; round < 8; ++round) {
+    Client b(s);
+    std::vector<Future<int>> bs = b.map(inc, std::vector<int>{round, round + 10, round + 20});
+    Future<int> sum = b.submit([](int x, int y, int z) { return x + y + z; }, bs[0], bs[1], bs[2]);
+    EXPECT_EQ(sum.result(), 3 * round + 33);
+  }
+  const auto got = a.gather(pairs);
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_EQ(got[static_cast<std::size_t>(i)], 4) << i;
+  }
+}
+
 }  // namespace
 }  // namespace tessera

@@ -386,5 +386,40 @@ TEST(Lowering, LoweredGraphKeepsItsExpressionsAlive) {
   EXPECT_EQ(*v[0].get<Block>().data_as<double>(), 200.0);
 }
 
+TEST(Lowering, DataChunksArePinnedWhereTheirOwnersSay) {
+  // Three chunks: on rank 1, on every rank, on this rank (0). Lowering pins the chunks that live
+  // on one rank there and reads a block only where it lives.
+  const ChunkGrid grid(std::vector<std::vector<index_t>>{{2, 2, 2}});
+  std::vector<Block> blocks(3);
+  blocks[1] = Block(DType::Float64, {2});
+  blocks[2] = Block(DType::Float64, {2});
+  const auto data = std::make_shared<DataExpr>(
+      grid, DType::Float64, blocks, ChunkOwners::from_ranks({1, ChunkOwners::every_rank, 0}), 0,
+      "data");
+  EXPECT_FALSE(data->holds(0));
+  EXPECT_TRUE(data->holds(1));
+  EXPECT_TRUE(data->holds(2));
+  const ExprPtr roots[] = {data};
+  const LoweredGraph lg = lower(roots, {}, {});
+  const auto out = lg.all_outputs();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(lg.graph.pinned_rank(out[0]), 1);
+  EXPECT_EQ(lg.graph.pinned_rank(out[1]), -1);  // every rank has it
+  EXPECT_EQ(lg.graph.pinned_rank(out[2]), 0);
+  EXPECT_TRUE(lg.graph.literal(out[0]).empty());
+  EXPECT_FALSE(lg.graph.literal(out[1]).empty());
+}
+
+TEST(Lowering, DataChunksOnNoRankAreRefused) {
+  // Data that exists lives somewhere: a chunk left to the scheduler is a mistake of the caller.
+  const ChunkGrid grid(std::vector<std::vector<index_t>>{{2, 2}});
+  std::vector<Block> blocks{Block(DType::Float64, {2}), Block(DType::Float64, {2})};
+  EXPECT_THROW(DataExpr(grid, DType::Float64, blocks,
+                        ChunkOwners::from_ranks({0, ChunkOwners::no_rank}), 0, "data"),
+               value_error);
+  EXPECT_THROW(DataExpr(grid, DType::Float64, blocks, ChunkOwners::from_ranks({0}), 0, "data"),
+               shape_error);
+}
+
 }  // namespace
 }  // namespace tessera::testing

@@ -13,8 +13,8 @@ namespace tessera {
 /// The owner of every chunk, by row-major (linear) chunk index: a rank (>= 0), every rank, or
 /// no rank yet. A value type: copies are independent, equal distributions compare equal.
 ///
-/// Lower layers that keep one `int` per chunk (RunResult::owners, DataExpr) use the encoding
-/// of ranks(): a rank, `every_rank` or `no_rank` — never bare numbers.
+/// DataExpr holds one. Layers that keep one `int` per chunk (RunResult::owners) use the
+/// encoding of ranks(): a rank, `every_rank` or `no_rank` — never bare numbers.
 class ChunkOwners {
  public:
   /// owner(c) of a chunk that every rank holds (a buffer every rank passed, a compute()

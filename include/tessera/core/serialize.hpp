@@ -408,6 +408,8 @@ void write_xtensor(const Container& a, WireWriter& w) {
 
 /// value_error: an xt::xtensor<T, N> received with another rank.
 [[noreturn]] void throw_rank_mismatch(std::size_t expected, std::uint32_t received);
+/// value_error: a received container claims more dimensions than its header has bytes for.
+[[noreturn]] void throw_too_many_dimensions(std::uint32_t received);
 
 /// Copies a received segment into `a`, which has the sent shape already.
 template <class T, class Container>
@@ -599,6 +601,8 @@ void Serializer<xt::xarray<T>>::write(const xt::xarray<T>& a, WireWriter& w) {
 template <class T>
 requires std::is_arithmetic_v<T> xt::xarray<T> Serializer<xt::xarray<T>>::read(WireReader& r) {
   const auto nd = r.get<std::uint32_t>();
+  // A malformed rank must not allocate gigabytes before the reads past the end fail.
+  if (nd > r.remaining() / sizeof(std::uint64_t)) detail::throw_too_many_dimensions(nd);
   typename xt::xarray<T>::shape_type shape(nd);
   for (auto& e : shape) e = static_cast<std::size_t>(r.get<std::uint64_t>());
   xt::xarray<T> a(shape);

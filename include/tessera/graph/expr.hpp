@@ -22,6 +22,7 @@
 
 #include "tessera/core/block.hpp"
 #include "tessera/core/chunk_grid.hpp"
+#include "tessera/core/chunk_owners.hpp"
 #include "tessera/core/serialize.hpp"
 #include "tessera/graph/token.hpp"
 
@@ -94,24 +95,23 @@ class DataExpr final : public Expr {
   /// the node's token, so that ranks whose blocks differ build different graphs.
   DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, Token content,
            std::string_view name);
-  /// Chunk c lives on rank owners[c] (-1: on every rank); blocks[c] is read only where it
-  /// lives (elsewhere it may be anything, e.g. an empty Block).
-  DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, std::vector<int> owners,
+  /// Chunk c lives where `owners` says: on one rank, or on every rank (no chunk may be
+  /// unplaced: its data exists, so it lives somewhere; else value_error). blocks[c] is read only
+  /// on the ranks that hold it (elsewhere it may be anything, e.g. an empty Block).
+  DataExpr(ChunkGrid chunks, DType dtype, std::vector<Block> blocks, ChunkOwners owners,
            int this_rank, std::string_view name, Token params = unique_token());
   const Block& block(index_t linear_chunk) const {
     return m_blocks[static_cast<std::size_t>(linear_chunk)];
   }
-  /// The rank that holds chunk `c` (-1: every rank).
-  int owner(index_t c) const {
-    return m_owners.empty() ? -1 : m_owners[static_cast<std::size_t>(c)];
-  }
+  /// Where each chunk lives (every chunk on every rank, for the constructors without owners).
+  const ChunkOwners& owners() const noexcept { return m_owners; }
   /// Whether this rank holds chunk `c`.
-  bool holds(index_t c) const { return owner(c) < 0 || owner(c) == m_rank; }
+  bool holds(index_t c) const { return m_owners.holds(c, m_rank); }
   std::string_view op_name() const override { return m_name; }
 
  private:
   std::vector<Block> m_blocks;
-  std::vector<int> m_owners;
+  ChunkOwners m_owners;
   int m_rank = 0;
   std::string m_name;
 };
