@@ -544,6 +544,9 @@ bool MessageEngine::progress() {
 // --- collectives ---------------------------------------------------------------------------
 
 void MessageEngine::await(MPI_Request& request, bool leaving) {
+  // The calling thread alone calls MPI while it waits in a collective (the background thread,
+  // if any, pauses): no two threads ever progress a non-blocking collective at once.
+  const auto driving = exclusive_driver();
   const std::int64_t index = m_collectives - 1;
   const auto t0 = std::chrono::steady_clock::now();
   for (int rounds = 0;;) {
