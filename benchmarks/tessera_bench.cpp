@@ -439,8 +439,9 @@ Workload delayed_tree() {
 /// The limit is perfect spreading over every worker of every rank: n * ms / workers.
 Workload futures_sleep() {
   return {
-      .description = "100 Client::submit of a 10 ms sleep, then gather (client made per run); "
-                     "limit = 100 x 10 ms spread over every worker of every rank",
+      .description =
+          "100 Client::submit of a 10 ms sleep, then gather (client made per run); "
+          "limit = 100 x 10 ms spread over every worker of every rank",
       .default_repeat = 5,
       .warmup = 1,
       .prepare = [](Context& ctx, json& out) -> std::function<double()> {
@@ -466,10 +467,8 @@ Workload futures_sleep() {
           return static_cast<double>(sum);
         };
       },
-      .finish =
-          [](const Context&, double median_s, json& out) {
-            out["limit_fraction"] = out["ideal_s"].get<double>() / median_s;
-          },
+      .finish = [](const Context&, double median_s,
+                   json& out) { out["limit_fraction"] = out["ideal_s"].get<double>() / median_s; },
   };
 }
 
@@ -504,16 +503,16 @@ Workload futures_tiny() {
 /// Many tiny values between ranks: arange(n) in one-element chunks, computed to every rank.
 Workload small_chunks() {
   return {
-      .description = "arange(1e5) in chunks of 1 element, compute to every rank (1e5 tasks, "
-                     "as many tiny values)",
+      .description =
+          "arange(1e5) in chunks of 1 element, compute to every rank (1e5 tasks, "
+          "as many tiny values)",
       .default_repeat = 3,
       .warmup = 1,
       .prepare = [](Context& ctx, json& out) -> std::function<double()> {
         const auto n = scaled(1e5, ctx.settings.scale);
         out["tasks"] = n;
         return [n, on = ctx.on] {
-          const auto values =
-              tessera::arange(n, {.chunks = 1}).compute<std::int64_t>(on);
+          const auto values = tessera::arange(n, {.chunks = 1}).compute<std::int64_t>(on);
           std::int64_t sum = 0;
           for (std::int64_t v : values) sum += v;
           if (sum != n * (n - 1) / 2) {

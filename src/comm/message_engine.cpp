@@ -226,24 +226,24 @@ void MessageEngine::post(MPI_Request request, RequestKind kind, std::size_t slot
   ++m_live_requests;
 }
 
-std::size_t MessageEngine::new_send_slot() {
-  if (!m_free_send_slots.empty()) {
-    const std::size_t s = m_free_send_slots.back();
-    m_free_send_slots.pop_back();
+namespace {
+/// A free index of `slots` (reused from `free`, else a new element at the end).
+template <class T>
+std::size_t take_slot(std::vector<T>& slots, std::vector<std::size_t>& free) {
+  if (!free.empty()) {
+    const std::size_t s = free.back();
+    free.pop_back();
     return s;
   }
-  m_send_slots.emplace_back();
-  return m_send_slots.size() - 1;
+  slots.emplace_back();
+  return slots.size() - 1;
 }
+}  // namespace
+
+std::size_t MessageEngine::new_send_slot() { return take_slot(m_send_slots, m_free_send_slots); }
 
 std::size_t MessageEngine::new_receive_slot() {
-  if (!m_free_receive_slots.empty()) {
-    const std::size_t s = m_free_receive_slots.back();
-    m_free_receive_slots.pop_back();
-    return s;
-  }
-  m_receive_slots.emplace_back();
-  return m_receive_slots.size() - 1;
+  return take_slot(m_receive_slots, m_free_receive_slots);
 }
 
 bool MessageEngine::flush_batches() {

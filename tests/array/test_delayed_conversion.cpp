@@ -22,8 +22,6 @@ namespace {
 using Int = std::int64_t;
 using testing::all_schedulers;
 using testing::called;
-using testing::copies_of_work;
-using testing::sum_over_ranks;
 
 TEST(DelayedArrays, ToDelayedGivesOneBlockPerChunk) {
   const Array x = arange(20, {.chunks = 6}) * 2;  // chunks (6, 6, 6, 2)

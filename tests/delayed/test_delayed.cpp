@@ -25,8 +25,6 @@ namespace {
 using Int = std::int64_t;
 using testing::all_schedulers;
 using testing::called;
-using testing::copies_of_work;
-using testing::sum_over_ranks;
 
 Int inc_fn(Int x) { return x + 1; }
 
