@@ -25,6 +25,7 @@ namespace {
 using Int = std::int64_t;
 using testing::all_schedulers;
 using testing::called;
+using testing::sum_over_ranks;
 
 Int inc_fn(Int x) { return x + 1; }
 
