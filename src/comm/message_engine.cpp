@@ -12,6 +12,7 @@
 #include <limits>
 #include <new>
 
+#include "core/spin_wait.hpp"
 #include "tessera/comm/mpi_error.hpp"
 
 namespace tessera::comm {
@@ -109,6 +110,10 @@ MessageEngine::MessageEngine(const Communicator& comm)
   if (flag && value) m_data_tag_ub = *value;
   m_peers.resize(static_cast<std::size_t>(m_coll.size()));
   for (auto& p : m_peers) p = std::make_unique<Peer>();
+  // More ranks than cores on this node: a rank that spins keeps the rank it waits for off
+  // the core, so waiting ranks yield at once.
+  const auto cores = std::thread::hardware_concurrency();
+  m_spin_rounds = cores > 0 && static_cast<unsigned>(comm.ranks_on_node()) <= cores ? kSpinRounds : 0;
 }
 
 MessageEngine::~MessageEngine() {
@@ -130,6 +135,9 @@ MessageEngine::~MessageEngine() {
       std::fprintf(stderr, "tessera: rank %d: leaving failed: %s\n", rank(), e.what());
     }
   }
+  // Only after MPI itself failed: MPI may still write into an agreement nobody waited for, and
+  // a collective cannot be cancelled, so it is left alive.
+  if (m_open_agreement) new std::shared_ptr<Agreement>(std::move(m_open_agreement));
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
@@ -423,9 +431,16 @@ void MessageEngine::deliver(Message&& message) {
   const StreamKey key{message.channel, message.stream};
   if (const auto it = m_handlers.find(key); it != m_handlers.end()) {
     it->second(std::move(message));
-  } else {
+  } else if (message.stream >= m_retired_below[static_cast<std::size_t>(message.channel)]) {
     m_unhandled[key].push_back(std::move(message));
   }
+}
+
+void MessageEngine::retire_streams_below(Channel channel, std::uint32_t stream) {
+  m_retired_below[static_cast<std::size_t>(channel)] = stream;
+  const auto first = m_unhandled.lower_bound({channel, 0});
+  const auto last = m_unhandled.lower_bound({channel, stream});
+  m_unhandled.erase(first, last);
 }
 
 bool MessageEngine::test_requests() {
@@ -554,22 +569,31 @@ void MessageEngine::await(MPI_Request& request, bool leaving) {
     check_mpi(MPI_Test(&request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
     if (flag) break;
     const bool did = progress();
-    if (!leaving) check_departures(index);
-    if (m_timeout_s > 0) {
-      const double waited =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (waited > m_timeout_s) watchdog_expired(index, waited);
-    }
+    watch(index, t0, leaving);
     rounds = did ? 0 : rounds + 1;
-    if (did) continue;
-    if (rounds < 256) {
-      std::this_thread::yield();
-    } else {
-      wait(std::chrono::microseconds(20));
-    }
+    if (!did) idle(rounds);
   }
-  std::lock_guard lock(m_control_mutex);
-  m_in_collective = -1;
+  end_collective();
+}
+
+void MessageEngine::watch(std::int64_t index, std::chrono::steady_clock::time_point t0,
+                          bool leaving) {
+  if (!leaving) check_departures(index);
+  if (m_timeout_s > 0) {
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (waited > m_timeout_s) watchdog_expired(index, waited);
+  }
+}
+
+void MessageEngine::idle(int rounds) {
+  if (rounds < m_spin_rounds) {
+    detail::cpu_relax();
+  } else if (rounds < m_spin_rounds + 256) {
+    std::this_thread::yield();
+  } else {
+    wait(std::chrono::microseconds(20));
+  }
 }
 
 void MessageEngine::on_control(Message&& message) {
@@ -713,7 +737,7 @@ void MessageEngine::leave(const std::string& reason) {
   // own sends), so that nothing is left in the communicators about to be freed.
   for (int rounds = 0; m_departures.load() < size() - 1 || pending(Channel::control) > 0;) {
     rounds = progress() ? 0 : rounds + 1;
-    if (rounds > 256) wait(std::chrono::microseconds(20));
+    idle(rounds);
   }
 }
 
@@ -727,21 +751,49 @@ int MessageEngine::agree_min(int mine, Channel channel) {
   // Every rank is done sending; finish what is still on its way to or from here.
   for (int rounds = 0; pending(channel) > 0;) {
     rounds = progress() ? 0 : rounds + 1;
-    if (rounds > 256) wait(std::chrono::microseconds(20));
+    idle(rounds);
   }
   return agreed;
 }
 
-bool MessageEngine::all_equal(std::uint64_t v) {
+bool MessageEngine::all_equal(std::uint64_t v) { return finish(*start_all_equal(v)); }
+
+std::shared_ptr<Agreement> MessageEngine::start_all_equal(std::uint64_t v) {
   // max(v) == min(v), in one allreduce: min(v) is ~max(~v).
-  std::uint64_t in[2] = {v, ~v};
-  std::uint64_t out[2] = {0, 0};
-  MPI_Request request;
+  auto a = std::make_shared<Agreement>();
+  a->m_in[0] = v;
+  a->m_in[1] = ~v;
   begin_collective();
-  check_mpi(MPI_Iallreduce(in, out, 2, MPI_UINT64_T, MPI_MAX, m_coll.native(), &request),
+  a->m_index = m_collectives - 1;
+  a->m_started = std::chrono::steady_clock::now();
+  check_mpi(MPI_Iallreduce(a->m_in, a->m_out, 2, MPI_UINT64_T, MPI_MAX, m_coll.native(),
+                           &a->m_request),
             "MPI_Iallreduce");
-  await(request, false);
-  return out[0] == ~out[1];
+  m_open_agreement = a;
+  return a;
+}
+
+bool MessageEngine::test(Agreement& a) {
+  if (a.m_known) return true;
+  int flag = 0;
+  check_mpi(MPI_Test(&a.m_request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+  if (!flag) {
+    watch(a.m_index, a.m_started, false);
+    return false;
+  }
+  a.m_known = true;
+  end_collective();
+  if (m_open_agreement.get() == &a) m_open_agreement.reset();
+  return true;
+}
+
+bool MessageEngine::finish(Agreement& a) {
+  if (!a.m_known) {
+    await(a.m_request, false);
+    a.m_known = true;
+    if (m_open_agreement.get() == &a) m_open_agreement.reset();
+  }
+  return a.equal();
 }
 
 std::vector<std::uint64_t> MessageEngine::allgather(std::uint64_t v) {

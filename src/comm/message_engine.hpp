@@ -73,6 +73,28 @@ namespace tessera::comm {
 enum class Channel : std::uint8_t { run = 0, futures = 1, control = 2 };
 inline constexpr std::size_t kNumChannels = 3;
 
+/// An agreement started by MessageEngine::start_all_equal and not yet known: whether a value
+/// is the same on every rank. Its buffers belong to MPI until it is known.
+class Agreement {
+ public:
+  Agreement() = default;
+  Agreement(const Agreement&) = delete;
+  Agreement& operator=(const Agreement&) = delete;
+  /// Whether the result is known (MessageEngine::test returned true).
+  bool known() const noexcept { return m_known; }
+  /// Whether every rank had the same value; only once known().
+  bool equal() const noexcept { return m_out[0] == ~m_out[1]; }
+
+ private:
+  friend class MessageEngine;
+  MPI_Request m_request = MPI_REQUEST_NULL;
+  std::uint64_t m_in[2] = {0, 0};
+  std::uint64_t m_out[2] = {0, 0};
+  std::int64_t m_index = -1;  // the engine's collective number
+  std::chrono::steady_clock::time_point m_started;
+  bool m_known = false;
+};
+
 /// A message as the handler receives it.
 struct Message {
   int source = 0;
@@ -95,6 +117,10 @@ class MessageEngine {
   static constexpr std::size_t kMaxBatchBytes = std::size_t{1} << 20;
   /// Control messages in flight to one peer at once.
   static constexpr int kMaxBatchesInFlight = 4;
+  /// Rounds a thread waiting on other ranks polls without giving up its core (unless ranks
+  /// outnumber cores), before it yields and then sleeps: a small collective or message takes
+  /// about a microsecond, a yield (a system call) as long.
+  static constexpr int kSpinRounds = 2048;
 
   using Handler = std::function<void(Message&&)>;
 
@@ -117,6 +143,10 @@ class MessageEngine {
   /// A stream number no earlier call returned: the same on every rank when every rank calls
   /// it in the same order (futures clients are numbered so).
   std::uint32_t new_stream() noexcept { return ++m_last_stream; }
+  /// Streams of `channel` below `stream` are over: their messages that wait for a handler,
+  /// and any that arrive later, are dropped (a run's stragglers after it failed). Driving
+  /// thread.
+  void retire_streams_below(Channel channel, std::uint32_t stream);
 
   /// Queues `head` (and `bulk`, kept alive by `keep` until sent) for every rank in `dests`.
   /// Any thread; never blocks on the network. The driving thread sends it in progress().
@@ -161,6 +191,11 @@ class MessageEngine {
   std::mutex& wake_mutex() noexcept { return m_queue_mutex; }
   /// wake() for a caller that holds wake_mutex().
   void wake_locked() noexcept;
+  /// One round of waiting for other ranks, the `rounds`-th without progress in a row: spins
+  /// (when ranks do not outnumber cores), then yields, then sleeps briefly. Driving thread.
+  void idle(int rounds);
+  /// Whether waiting threads may spin (ranks do not outnumber cores on this node).
+  bool may_spin() const noexcept { return m_spin_rounds > 0; }
 
   // --- collectives (driving thread; every rank, in the same order) ---------------------------
   //
@@ -185,6 +220,16 @@ class MessageEngine {
   int agree_min(int mine, Channel channel);
   /// Whether `v` is the same on every rank (one small allreduce).
   bool all_equal(std::uint64_t v);
+  /// all_equal without waiting: starts the allreduce, which completes while the caller goes
+  /// on (a distributed run starts its tasks meanwhile). Counts as the collective it is: the
+  /// caller joins no other collective before test() has returned true.
+  /// The engine keeps the agreement alive until it is known, whoever else lets go of it.
+  std::shared_ptr<Agreement> start_all_equal(std::uint64_t v);
+  /// Whether `agreement` is known now (driving thread); meanwhile it watches for departed
+  /// ranks and the watchdog, as a waiting collective does.
+  bool test(Agreement& agreement);
+  /// Waits until `agreement` is known; returns equal().
+  bool finish(Agreement& agreement);
   /// Every rank's `v`, in rank order.
   std::vector<std::uint64_t> allgather(std::uint64_t v);
   /// Every rank's bytes, in rank order.
@@ -213,6 +258,12 @@ class MessageEngine {
   /// Waits for a non-blocking collective, progressing and watching for departures and the
   /// timeout (see above). `leaving`: the collective is the leave barrier itself.
   void await(MPI_Request& request, bool leaving);
+  /// The departure and watchdog checks of a collective `index` started at `t0`.
+  void watch(std::int64_t index, std::chrono::steady_clock::time_point t0, bool leaving);
+  void end_collective() {
+    std::lock_guard lock(m_control_mutex);
+    m_in_collective = -1;
+  }
   void on_control(Message&& message);
   /// A rank that left after at most `index` collectives (so will never join collective
   /// `index`), or -1. A departure record is written once and never changes afterwards.
@@ -239,6 +290,7 @@ class MessageEngine {
 
   Communicator m_ctrl, m_data, m_coll;
   int m_data_tag_ub = 32767;
+  int m_spin_rounds = 0;
 
   // Guarded by m_queue_mutex: what send() queues, and the driver's wake-up flag.
   mutable std::mutex m_queue_mutex;
@@ -280,6 +332,8 @@ class MessageEngine {
   using StreamKey = std::pair<Channel, std::uint32_t>;
   std::map<StreamKey, Handler> m_handlers;
   std::map<StreamKey, std::deque<Message>> m_unhandled;
+  std::array<std::uint32_t, kNumChannels> m_retired_below{};
+  std::shared_ptr<Agreement> m_open_agreement;  // started and not known yet
   std::uint32_t m_last_stream = 0;
   std::vector<SendBatch> m_send_slots;
   std::vector<std::size_t> m_free_send_slots;

@@ -3,7 +3,9 @@
 #include "exec/chaos.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
+#include <utility>
 
 namespace tessera::detail {
 
@@ -23,7 +25,7 @@ DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan,
       m_successors(build_successors(graph, m_plan)),
       m_remaining(dependency_counts(graph, m_plan)),
       m_results(m_plan.extent),
-      m_roots(sorted_roots(graph, m_plan)),
+      m_roots(sorted_roots(graph, m_plan, link != nullptr ? &m_driver_literals : nullptr)),
       // Claiming roots a few at a time keeps two workers from interleaving neighbouring roots
       // (they would share the cache lines of counters and values on every task) while staying
       // close to the global priority order; a worker runs the roots it claimed in order.
@@ -31,9 +33,13 @@ DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan,
           static_cast<std::int64_t>(m_roots.size()) / (std::int64_t{pool.num_threads()} * 64), 1,
           16)),
       m_jobs(std::allocator<DataflowTaskJob>().allocate(m_plan.extent)),
-      m_feeders(std::min<std::int64_t>(
-          (static_cast<std::int64_t>(m_roots.size()) + m_root_chunk - 1) / m_root_chunk,
-          pool.num_threads())),
+      // A distributed run's single root goes to the driver's judgement (ready_on_driver).
+      m_feeders(link != nullptr && m_roots.size() == 1
+                    ? 0
+                    : std::min<std::int64_t>(
+                          (static_cast<std::int64_t>(m_roots.size()) + m_root_chunk - 1) /
+                              m_root_chunk,
+                          pool.num_threads())),
       // The driver's token: held by distributed runs until finish(); run() releases it at once.
       m_wait(m_feeders + 1) {}
 
@@ -50,10 +56,17 @@ std::vector<std::int32_t> DataflowRun::dependency_counts(const TaskGraph& graph,
   return counts;
 }
 
-std::vector<TaskId> DataflowRun::sorted_roots(const TaskGraph& graph, const RunPlan& plan) {
+std::vector<TaskId> DataflowRun::sorted_roots(const TaskGraph& graph, const RunPlan& plan,
+                                              std::vector<TaskId>* driver_literals) {
   std::vector<TaskId> roots;
   for (TaskId id = 0; static_cast<std::size_t>(id) < plan.extent; ++id) {
-    if (plan.runs_here(id) && graph.deps(id).empty()) roots.push_back(id);
+    if (!plan.runs_here(id) || !graph.deps(id).empty()) continue;
+    if (driver_literals != nullptr && plan.publish(id) && !graph.fn(id) &&
+        !graph.literal(id).empty()) {
+      driver_literals->push_back(id);
+    } else {
+      roots.push_back(id);
+    }
   }
   const auto before = [&](TaskId a, TaskId b) { return runs_before(graph, a, b); };
   if (!std::is_sorted(roots.begin(), roots.end(), before)) {
@@ -81,6 +94,44 @@ std::vector<Value> DataflowRun::run(std::span<const TaskId> outputs) {
 
 void DataflowRun::start() {
   for (std::int64_t i = 0; i < m_feeders; ++i) m_pool.submit(m_feeder);
+  if (m_feeders == 0 && m_roots.size() == 1) ready_on_driver(m_roots.front());
+  for (TaskId id : m_driver_literals) {
+    if (!execute_task(id)) break;
+    for (TaskId succ : m_successors.of(id)) {
+      if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) == 1 && !failed()) {
+        ready_on_driver(succ);
+      }
+    }
+  }
+}
+
+void DataflowRun::submit_task(TaskId id) {
+  m_wait.add(1);  // the driver's token keeps the count above zero meanwhile
+  m_pool.submit(*std::construct_at(m_jobs + id, *this, id));
+}
+
+void DataflowRun::ready_on_driver(TaskId id) {
+  if (m_inline < 0 && m_inline_allowed && m_wait.pending() == 1) {
+    m_inline = id;
+  } else {
+    submit_task(id);
+  }
+}
+
+bool DataflowRun::run_inline() {
+  const TaskId id = std::exchange(m_inline, -1);
+  if (id < 0) return false;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (failed() || !execute_task(id)) return true;
+  // A task that takes longer than a hand-off to a worker is better run by the pool, which can
+  // run it while the driver goes on receiving: this run keeps the rest of its tasks there.
+  if (std::chrono::steady_clock::now() - t0 > kInlineTaskLimit) m_inline_allowed = false;
+  for (TaskId succ : m_successors.of(id)) {
+    if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) == 1 && !failed()) {
+      ready_on_driver(succ);
+    }
+  }
+  return true;
 }
 
 void DataflowRun::finish() {
@@ -172,8 +223,7 @@ void DataflowRun::deliver(TaskId id, Value value) {
   for (TaskId succ : m_successors.of(id)) {
     if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
     if (failed()) continue;
-    m_wait.add(1);  // the driver's token keeps the count above zero meanwhile
-    m_pool.submit(*std::construct_at(m_jobs + succ, *this, succ));
+    ready_on_driver(succ);
   }
 }
 

@@ -13,6 +13,7 @@
 /// depth-first, which is what keeps memory low for reductions.
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <span>
@@ -70,6 +71,10 @@ class RemoteLink {
 
 class DataflowRun {
  public:
+  /// A task the driver ran itself that took longer than this ends the driver's running of
+  /// tasks for the rest of the run: about what a hand-over to a worker and back costs.
+  static constexpr std::chrono::microseconds kInlineTaskLimit{20};
+
   /// `plan` says which tasks run here, which arrive from elsewhere (kRemote: each must be
   /// delivered once) and which to publish; `link` is required when any task is remote or
   /// published. The run lives on the caller's stack and must outlive every job it queues:
@@ -84,10 +89,16 @@ class DataflowRun {
 
   // --- distributed use, all from the one thread that drives the run --------------------------
 
-  /// Queues the roots. Nothing runs before this.
+  /// Queues the roots. Nothing runs before this. Literal roots that other ranks read are
+  /// published right here, on the driver (nothing is computed; sending is the driver's job).
   void start();
   /// The value of remote task `id` has arrived: its local consumers may run.
   void deliver(TaskId id, Value value);
+  /// Runs the task the driver kept for itself (see ready_on_driver), if any; true when it ran
+  /// one. The driver calls it when it has nothing to send or receive.
+  bool run_inline();
+  /// Whether the driver holds a task of its own to run.
+  bool has_inline() const noexcept { return m_inline >= 0; }
   /// Nothing is queued or running: every local task has run, or waits for a delivery, or the
   /// run has failed and drained. Safe from any thread.
   bool idle() const noexcept { return m_wait.pending() == 1; }
@@ -115,6 +126,14 @@ class DataflowRun {
   TaskId release_successors(ThreadPool::Worker& self, TaskId id);
   /// Stores a finished task's value, unless nothing here will read it.
   void store(TaskId id, Value value);
+  /// Task `id`, made ready on the driver's thread (a delivery, a literal, the only root), is
+  /// kept for the driver to run itself when nothing else of the run is queued or running
+  /// here and the driver holds no other: a small task then costs no hand-over to a worker and
+  /// back (each a wake-up, so a system call and a trip through the OS scheduler: more than
+  /// the task itself in a latency-bound run). Otherwise, and for the rest of the run once a
+  /// task run so took longer than kInlineTaskLimit, the pool runs it.
+  void ready_on_driver(TaskId id);
+  void submit_task(TaskId id);
 
   std::atomic_ref<std::int32_t> remaining(TaskId id) noexcept {
     return std::atomic_ref<std::int32_t>(m_remaining[static_cast<std::size_t>(id)]);
@@ -124,7 +143,10 @@ class DataflowRun {
   }
   Value& result_ref(TaskId id) noexcept { return m_results[static_cast<std::size_t>(id)]; }
   static std::vector<std::int32_t> dependency_counts(const TaskGraph& graph, const RunPlan& plan);
-  static std::vector<TaskId> sorted_roots(const TaskGraph& graph, const RunPlan& plan);
+  /// The roots this rank runs, in order; with `driver_literals`, the literal roots that are
+  /// published go there instead.
+  static std::vector<TaskId> sorted_roots(const TaskGraph& graph, const RunPlan& plan,
+                                          std::vector<TaskId>* driver_literals);
 
   ThreadPool& m_pool;
   const TaskGraph& m_graph;
@@ -133,7 +155,10 @@ class DataflowRun {
   Successors m_successors;
   std::vector<std::int32_t> m_remaining;  // dependencies not done yet; accessed atomically
   std::vector<Value> m_results;
-  std::vector<TaskId> m_roots;  // sorted by (priority, id)
+  std::vector<TaskId> m_driver_literals;  // literal roots that are published (distributed)
+  std::vector<TaskId> m_roots;  // sorted by (priority, id); without the driver's literals
+  TaskId m_inline = -1;                   // the task the driver keeps for itself, or -1
+  bool m_inline_allowed = true;           // no task the driver ran took too long
   std::int64_t m_root_chunk;    // roots claimed at a time
   DataflowTaskJob* m_jobs;      // uninitialised storage for one job per task
 

@@ -16,12 +16,12 @@ namespace tessera::detail {
 namespace {
 
 enum class MessageKind : std::uint8_t { value = 1, abort = 2 };
-constexpr std::uint32_t kRunStream = 0;
 
 /// Uninstalls the run's handler however run() ends.
 struct HandlerGuard {
   comm::MessageEngine& engine;
-  ~HandlerGuard() { engine.set_handler(comm::Channel::run, kRunStream, nullptr); }
+  std::uint32_t stream;
+  ~HandlerGuard() { engine.set_handler(comm::Channel::run, stream, nullptr); }
 };
 
 }  // namespace
@@ -29,8 +29,13 @@ struct HandlerGuard {
 DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph,
                                comm::MessageEngine& engine, std::span<const std::int32_t> owner,
                                std::span<const TaskId> outputs,
-                               const OutputDestinations& destinations, std::uint32_t seq)
-    : m_graph(graph), m_engine(engine), m_seq(seq), m_rank(engine.rank()) {
+                               const OutputDestinations& destinations, std::uint32_t seq,
+                               std::shared_ptr<comm::Agreement> agreement)
+    : m_graph(graph),
+      m_engine(engine),
+      m_seq(seq),
+      m_rank(engine.rank()),
+      m_agreement(std::move(agreement)) {
   m_run =
       std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this);
 }
@@ -121,13 +126,12 @@ void DistributedRun::publish(TaskId id, const Value& value) {
   }
   WireWriter head;
   head.put<std::uint8_t>(static_cast<std::uint8_t>(MessageKind::value));
-  head.put<std::uint32_t>(m_seq);
   head.put<TaskId>(id);
   head.put_bytes(wire.header);
   std::size_t total = 0;
   for (const auto& s : wire.segments) total += s.size();
   // The engine keeps the value (and so its segments) alive until they are sent.
-  m_engine.send(comm::Channel::run, kRunStream, dests, head.header(), wire.segments,
+  m_engine.send(comm::Channel::run, m_seq, dests, head.header(), wire.segments,
                 std::make_shared<const Value>(value));
   m_values_sent.fetch_add(static_cast<std::int64_t>(dests.size()), std::memory_order_relaxed);
   m_bytes_sent.fetch_add(static_cast<std::int64_t>(total * dests.size()),
@@ -153,7 +157,14 @@ void DistributedRun::idle_wait(int rounds) {
   // side's progress depends on ours: keep polling, yielding the core to workers, for a while
   // before sleeping, and sleep briefly. When only local workers can make progress, sleep
   // longer: they wake us when they hand over a value or run out of work.
-  const bool in_flight = m_expected > 0 || m_engine.busy();
+  const bool in_flight = m_expected > 0 || m_engine.busy() ||
+                         (m_agreement && !m_agreement->known() && !m_agreement_lost);
+  // Nothing queued or running here: only other ranks can make progress, and no worker of
+  // ours needs this core, so the engine may spin for a while instead of yielding.
+  if (in_flight && m_run->idle()) {
+    m_engine.idle(rounds);
+    return;
+  }
   if (rounds < (in_flight ? 256 : 64)) {
     std::this_thread::yield();
     return;
@@ -167,23 +178,25 @@ void DistributedRun::send_abort() {
   m_abort_sent = true;
   WireWriter head;
   head.put<std::uint8_t>(static_cast<std::uint8_t>(MessageKind::abort));
-  head.put<std::uint32_t>(m_seq);
   head.put<TaskId>(-1);
   write_error(head, m_run->error(), m_rank);
   std::vector<int> others;
   for (int r = 0; r < m_engine.size(); ++r)
     if (r != m_rank) others.push_back(r);
-  m_engine.send(comm::Channel::run, kRunStream, others, head.header());
+  m_engine.send(comm::Channel::run, m_seq, others, head.header());
 }
 
 void DistributedRun::on_message(comm::Message&& message) {
+  // Until the ranks are known to run the same graph, a message may name a task of another
+  // graph: it waits.
+  if (!m_agreed) {
+    m_held.push_back(std::move(message));
+    return;
+  }
   try {
     WireReader in(message.head, {});
     const auto kind = static_cast<MessageKind>(in.get<std::uint8_t>());
-    const auto seq = in.get<std::uint32_t>();
     const auto task = in.get<TaskId>();
-    // A value or an abort of an earlier run that failed: nobody waits for it any more.
-    if (seq != m_seq) return;
     if (kind == MessageKind::abort) {
       m_remote_error = read_error(in);
       m_run->fail(m_remote_error);
@@ -236,6 +249,29 @@ bool DistributedRun::progress() {
   return did;
 }
 
+void DistributedRun::check_agreement() {
+  if (!m_agreement || m_agreement->known()) return;
+  try {
+    if (!m_engine.test(*m_agreement)) return;
+  } catch (...) {
+    // MPI failed: this rank's failure, which the close reports (if MPI still can).
+    m_agreement_lost = true;
+    m_run->fail(std::current_exception());
+    return;
+  }
+  if (m_agreement->equal()) {
+    m_agreed = true;
+    std::vector<comm::Message> held = std::move(m_held);
+    for (comm::Message& m : held) on_message(std::move(m));
+    return;
+  }
+  // Every rank learns this at once, from the same allreduce: nobody announces it.
+  m_graphs_differ = true;
+  m_abort_sent = true;
+  m_held.clear();
+  m_run->fail(std::make_exception_ptr(graph_error("the ranks' task graphs differ")));
+}
+
 bool DistributedRun::failed_here() const {
   const std::exception_ptr e = m_run->error();
   return e && e != m_remote_error;
@@ -245,17 +281,25 @@ void DistributedRun::run() {
   // This thread alone drives the engine during the run: the handler and the loop below share
   // the run's state without locks.
   const auto driving = m_engine.exclusive_driver();
-  m_engine.set_handler(comm::Channel::run, kRunStream,
+  // The run's messages travel on a stream of their own: a value of the next run that arrives
+  // while this one closes waits for that run, and stragglers of earlier runs are dropped.
+  m_engine.retire_streams_below(comm::Channel::run, m_seq);
+  m_engine.set_handler(comm::Channel::run, m_seq,
                        [this](comm::Message&& m) { on_message(std::move(m)); });
-  HandlerGuard guard{m_engine};
+  HandlerGuard guard{m_engine, m_seq};
+  m_agreed = m_agreement == nullptr;
   m_run->start();
   // Phase 1: this rank's share, until everything here is done and every send matched.
   for (int rounds = 0;;) {
-    const bool did = progress();
+    // Communication first; a task of its own only when there was none.
+    bool did = progress();
+    check_agreement();
+    if (!did) did = m_run->run_inline();
     m_engine.abort_if_departed();  // a rank that left would leave us waiting for its values
     chaos_point();                 // a task may fail between progress() and the test below
-    if (m_run->idle() && (m_expected == 0 || m_run->failed()) &&
-        m_engine.pending(comm::Channel::run) == 0) {
+    if (m_run->idle() && !m_run->has_inline() && (m_expected == 0 || m_run->failed()) &&
+        m_engine.pending(comm::Channel::run) == 0 &&
+        (!m_agreement || m_agreement->known() || m_agreement_lost)) {
       // Idle, so no task can fail any more; one that failed after progress() looked is
       // announced first (next round), or the ranks waiting for its values would wait forever.
       if (failed_here() && !m_abort_sent) continue;
@@ -270,6 +314,8 @@ void DistributedRun::run() {
   // Phase 2: agree that every rank is done (receiving meanwhile whatever was still sent to us
   // before the sender learned of a failure), and on the lowest rank that failed.
   const int agreed = m_engine.agree_min(failed_here() ? m_rank : INT_MAX, comm::Channel::run);
+  // Every rank knows that the graphs differ; the caller names the ranks.
+  if (m_graphs_differ) return;
   // Phase 1 ends with every expected value delivered unless the run failed somewhere.
   if (agreed != INT_MAX) throw_agreed_error(agreed);
 }

@@ -7,9 +7,12 @@
 /// and sends them peer to peer, and the driver delivers the values other ranks send here.
 ///
 /// Protocol (channel `run` of the engine):
-/// - A value travels as one message: kind, run number, task id and the value's wire header,
-///   with the value's segments as the message's bulk (zero-copy on both sides above the
-///   engine's inline size).
+/// - The graphs' agreement (one allreduce of their fingerprints) runs while the tasks start:
+///   until it is known, messages from other ranks wait (they might name another graph's
+///   tasks). When the graphs differ, every rank stops its run and the caller reports it.
+/// - A value travels as one message on the run's stream (its number): kind, task id and the
+///   value's wire header, with the value's segments as the message's bulk (zero-copy on both
+///   sides above the engine's inline size).
 /// - A receiver that cannot allocate a value's buffers gets the message with `lost_bytes`
 ///   (the engine drained the bulk) and fails the run with an error naming the value and its
 ///   size.
@@ -19,8 +22,8 @@
 ///   It then joins the engine's agreement (a non-blocking allreduce) while it keeps
 ///   receiving; the agreement tells every rank the lowest rank that failed, whose error that
 ///   rank then broadcasts, and every rank throws the same message. A message of this run that
-///   arrives later (an abort, or a value sent before its sender learned of a failure) carries
-///   this run's number and is dropped by the next run.
+///   arrives later (an abort, or a value sent before its sender learned of a failure) is on
+///   this run's stream, which the next run retires.
 
 #include <atomic>
 #include <cstdint>
@@ -51,15 +54,21 @@ struct TransferStats {
 class DistributedRun final : public RemoteLink {
  public:
   /// `owner`: the placement (placement.hpp), one entry per task up to the largest output.
-  /// `seq`: the run's number, equal on every rank.
+  /// `seq`: the run's number, equal on every rank (its stream on the engine's run channel).
+  /// `agreement`: whether the ranks' graphs agree, started and not yet known (null: known
+  /// to agree). Tasks start at once; messages from other ranks wait until it is known.
   DistributedRun(ThreadPool& pool, const TaskGraph& graph, comm::MessageEngine& engine,
                  std::span<const std::int32_t> owner, std::span<const TaskId> outputs,
-                 const OutputDestinations& destinations, std::uint32_t seq);
+                 const OutputDestinations& destinations, std::uint32_t seq,
+                 std::shared_ptr<comm::Agreement> agreement = nullptr);
   ~DistributedRun();
 
   /// Runs this rank's share; returns when every rank is done. Collective. On failure it throws,
   /// on every rank, the error of the lowest failing rank (a task_error naming task and rank).
+  /// When the agreement says the graphs differ, it stops early and returns on every rank with
+  /// graphs_differ() true.
   void run();
+  bool graphs_differ() const noexcept { return m_graphs_differ; }
   /// An output's value, or an empty Value where it is not held here.
   const Value& result(TaskId id) const { return m_run->result(id); }
   TransferStats stats() const noexcept {
@@ -79,6 +88,8 @@ class DistributedRun final : public RemoteLink {
   void on_message(comm::Message&& message);
   /// Whether the run failed here (a task or this rank's communication), not by an abort.
   bool failed_here() const;
+  /// Tests the agreement; once known, delivers the held messages or stops the run.
+  void check_agreement();
   void send_abort();
   /// Waits a little for workers or messages (backoff grows while nothing happens).
   void idle_wait(int rounds);
@@ -95,6 +106,12 @@ class DistributedRun final : public RemoteLink {
   std::vector<int> m_dest_ranks;
   std::int64_t m_expected = 0;  // remote values still to arrive
   std::unique_ptr<DataflowRun> m_run;
+
+  std::shared_ptr<comm::Agreement> m_agreement;
+  bool m_agreed = false;         // the graphs agree: messages are delivered
+  bool m_graphs_differ = false;  // they do not: the run stops on every rank
+  bool m_agreement_lost = false; // MPI failed while testing it
+  std::vector<comm::Message> m_held;  // messages that arrived before the agreement was known
 
   std::exception_ptr m_remote_error;  // the error another rank's abort message brought
   bool m_abort_sent = false;

@@ -94,43 +94,53 @@ std::vector<std::vector<std::byte>> DistributedScheduler::allgather(
   return m->engine->allgather_bytes(mine);
 }
 
+void DistributedScheduler::throw_graphs_differ(std::uint64_t fingerprint) {
+  const auto all = m->engine->allgather(fingerprint);
+  std::string problem;
+  for (std::size_t r = 1; r < all.size(); ++r) {
+    if (all[r] != all[0]) problem += fmt::format("{}rank {}", problem.empty() ? "" : ", ", r);
+  }
+  throw graph_error(fmt::format(
+      "distributed compute: ranks built different task graphs or asked for different "
+      "outputs (collective calls out of order, rank-dependent expressions, or data that "
+      "differs between ranks in from_buffer or a literal? per-rank data goes through "
+      "from_local): {} differ(s) from rank 0",
+      problem));
+}
+
 RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
                                              std::span<const TaskId> outputs,
                                              const Destinations& destinations) {
   const int me = rank(), size = num_ranks();
   const std::uint32_t seq = ++m->seq;
-  // 1. Do all ranks run the same graph? One allreduce says whether every fingerprint agrees;
-  // only when one does not, a second names the ranks that differ.
+  // 1. Do all ranks run the same graph? One allreduce of a fingerprint says whether they
+  // agree; only when they do not, a second names the ranks that differ.
   Tokenizer t;
   t.add(graph.fingerprint()).add(seq).add(destinations.all_ranks);
   t.add_bytes(outputs.data(), outputs.size_bytes());
   for (const auto& list : destinations.ranks) t.add_range(list);
   const std::uint64_t fingerprint = t.finish();
   m->engine->set_activity(fmt::format("compute #{}", seq));
-  if (!m->engine->all_equal(fingerprint)) {
-    const auto all = m->engine->allgather(fingerprint);
-    std::string problem;
-    for (int r = 1; r < size; ++r) {
-      if (all[static_cast<std::size_t>(r)] != all[0]) {
-        problem += fmt::format("{}rank {}", problem.empty() ? "" : ", ", r);
-      }
-    }
-    throw graph_error(fmt::format(
-        "distributed compute: ranks built different task graphs or asked for different "
-        "outputs (collective calls out of order, rank-dependent expressions, or data that "
-        "differs between ranks in from_buffer or a literal? per-rank data goes through "
-        "from_local): {} differ(s) from rank 0",
-        problem));
+  // 2. Every rank places the tasks itself and starts its share while the allreduce is under
+  // way: the placement is a deterministic function of the graph (size hints included), so
+  // when the graphs agree no plan needs broadcasting, and when they do not the run stops on
+  // every rank before any value from another rank is used.
+  auto agreement = m->engine->start_all_equal(fingerprint);
+  std::vector<std::int32_t> owner;
+  std::unique_ptr<detail::DistributedRun> run;
+  try {
+    owner = detail::place_tasks(graph, detail::plan_run(graph, outputs), size);
+    run = std::make_unique<detail::DistributedRun>(*m->pool, graph, *m->engine, owner, outputs,
+                                                   destinations, seq, agreement);
+  } catch (...) {
+    // The same error on every rank when the graphs agree; first learn whether they do.
+    if (!m->engine->finish(*agreement)) throw_graphs_differ(fingerprint);
+    throw;
   }
-  // 2. Every rank places the tasks itself: the graphs agree (size hints included), and the
-  // placement is a deterministic function of the graph, so no plan needs broadcasting. A
-  // placement error is the same on every rank.
-  const auto owner = detail::place_tasks(graph, detail::plan_run(graph, outputs), size);
-
   // 3. Run this rank's share.
-  detail::DistributedRun run(*m->pool, graph, *m->engine, owner, outputs, destinations, seq);
-  run.run();
-  const auto& s = run.stats();
+  run->run();
+  if (run->graphs_differ()) throw_graphs_differ(fingerprint);
+  const auto& s = run->stats();
   m->last = {s.values_sent, s.bytes_sent, s.values_received,
              static_cast<std::int64_t>(std::count(owner.begin(), owner.end(), me))};
 
@@ -138,7 +148,7 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
   result.values.reserve(outputs.size());
   result.owners.reserve(outputs.size());
   for (TaskId out : outputs) {
-    result.values.push_back(run.result(out));
+    result.values.push_back(run->result(out));
     const auto o = owner[static_cast<std::size_t>(out)];
     result.owners.push_back(o == detail::kEverywhere ? ChunkOwners::every_rank : o);
   }

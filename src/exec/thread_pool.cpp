@@ -6,12 +6,10 @@
 #include <chrono>
 #include <exception>
 
+#include "core/spin_wait.hpp"
 #include "exec/chaos.hpp"
 #include "tessera/core/error.hpp"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace tessera {
 
@@ -124,14 +122,6 @@ thread_local ThreadPool::Worker* t_current_worker = nullptr;
 /// (a sleep/wake round trip costs ~10 us), short enough not to burn a core while idle.
 constexpr int kPauseRounds = 64;
 constexpr int kYieldRounds = 64;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#else
-  std::this_thread::yield();
-#endif
-}
 
 /// A heap-allocated job that frees itself; the job type behind submit(std::function).
 class FunctionJob final : public ThreadPool::Job {
@@ -310,7 +300,7 @@ void ThreadPool::worker_main(Worker& self) {
     Job* job = find_job(self);
     for (int round = 0; job == nullptr && round < kPauseRounds + kYieldRounds; ++round) {
       if (round < kPauseRounds) {
-        cpu_relax();
+        detail::cpu_relax();
       } else {
         std::this_thread::yield();
       }
@@ -360,7 +350,7 @@ void ThreadPool::WaitGroup::wait(ThreadPool& pool) {
       if (self->run_one()) {
         idle_rounds = 0;
       } else if (++idle_rounds < kPauseRounds) {
-        cpu_relax();
+        detail::cpu_relax();
       } else {
         std::unique_lock lock(m_mutex);
         m_cv.wait_for(lock, std::chrono::microseconds(100),

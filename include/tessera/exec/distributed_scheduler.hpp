@@ -69,6 +69,8 @@ class DistributedScheduler final : public Scheduler {
   struct Destinations;
   RunResult execute_impl(const TaskGraph& graph, std::span<const TaskId> outputs,
                          const Destinations& destinations);
+  /// The graph_error naming the ranks whose graph differs from rank 0's. Collective.
+  [[noreturn]] void throw_graphs_differ(std::uint64_t fingerprint);
   std::unique_ptr<State> m;
 };
 
