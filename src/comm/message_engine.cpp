@@ -22,9 +22,11 @@ using detail::check_mpi;
 namespace {
 
 /// Where a receiver that cannot allocate a message's bulk receives its pieces, to throw them
-/// away: static, because allocating is what just failed. Engines that drain at the same time
-/// may overwrite each other's garbage here.
+/// away: static, because allocating is what just failed.
 alignas(64) std::byte g_drain_scratch[MessageEngine::kMaxPiece];
+/// Held by the engine that has a receive pending into g_drain_scratch: MPI forbids pending
+/// receives whose buffers overlap, so the process drains one piece at a time.
+std::atomic<bool> g_drain_taken{false};
 
 }  // namespace
 
@@ -148,6 +150,7 @@ MessageEngine::~MessageEngine() {
       MPI_Request_free(&r);
     }
   }
+  release_drain();
 }
 
 void MessageEngine::set_handler(Channel channel, std::uint32_t stream, Handler handler) {
@@ -374,7 +377,8 @@ void MessageEngine::unpack_batch(std::vector<std::byte> bytes, int source) {
         if (r.drain.empty()) {
           finish_receive(slot);
         } else {
-          post_drain(slot);
+          m_drain_waiting.push_back(slot);
+          start_drain();
         }
         continue;
       }
@@ -397,7 +401,12 @@ void MessageEngine::unpack_batch(std::vector<std::byte> bytes, int source) {
   }
 }
 
-void MessageEngine::post_drain(std::size_t slot) {
+bool MessageEngine::start_drain() {
+  if (m_drain_holding || m_drain_waiting.empty()) return false;
+  if (g_drain_taken.exchange(true, std::memory_order_acquire)) return false;  // another engine
+  m_drain_holding = true;
+  const std::size_t slot = m_drain_waiting.front();
+  m_drain_waiting.pop_front();
   Receive& r = m_receive_slots[slot];
   const auto n = static_cast<int>(r.drain.back());
   r.drain.pop_back();
@@ -407,6 +416,13 @@ void MessageEngine::post_drain(std::size_t slot) {
             "MPI_Irecv");
   post(req, RequestKind::drain, slot);
   ++r.requests;
+  return true;
+}
+
+void MessageEngine::release_drain() noexcept {
+  if (!m_drain_holding) return;
+  m_drain_holding = false;
+  g_drain_taken.store(false, std::memory_order_release);
 }
 
 void MessageEngine::finish_receive(std::size_t slot) {
@@ -464,14 +480,18 @@ bool MessageEngine::test_requests() {
         if (--m_send_slots[info.slot].requests == 0) finish_batch(info.slot);
         break;
       case RequestKind::bulk_recv:
+        if (--m_receive_slots[info.slot].requests == 0) finish_receive(info.slot);
+        break;
       case RequestKind::drain: {
+        release_drain();
         Receive& r = m_receive_slots[info.slot];
         if (--r.requests > 0) break;
         if (r.drain.empty()) {
           finish_receive(info.slot);
         } else {
-          post_drain(info.slot);  // one piece at a time through the one scratch buffer
+          m_drain_waiting.push_front(info.slot);  // its next piece first
         }
+        start_drain();
         break;
       }
     }
@@ -499,6 +519,11 @@ bool MessageEngine::start_background() {
   int level = 0;
   check_mpi(MPI_Query_thread(&level), "MPI_Query_thread");
   if (level < MPI_THREAD_MULTIPLE || size() == 1) return false;
+  // TESSERA_PROGRESS_THREAD=0: none (a core kept free of polling; values move only while the
+  // program's thread is inside Tessera, as without MPI_THREAD_MULTIPLE).
+  if (const char* v = std::getenv("TESSERA_PROGRESS_THREAD"); v != nullptr && std::string(v) == "0") {
+    return false;
+  }
   std::lock_guard lock(m_queue_mutex);
   if (m_background_users++ == 0) {
     m_background_stop = false;
@@ -553,7 +578,15 @@ bool MessageEngine::progress() {
   bool did = flush_batches();
   did |= receive_batches();
   did |= test_requests();
+  did |= start_drain();  // the scratch buffer may have been another engine's until now
   return did;
+}
+
+void MessageEngine::flush() {
+  for (int rounds = 0; m_queued_batches.load(std::memory_order_relaxed) > 0;) {
+    rounds = progress() ? 0 : rounds + 1;
+    if (rounds > 0) idle(rounds);
+  }
 }
 
 // --- collectives ---------------------------------------------------------------------------

@@ -19,8 +19,9 @@
 ///   in pieces of at most kMaxPiece bytes (MPI counts are int), tagged with a per-peer
 ///   message number, which the receiver posts receives for as soon as it has read the record.
 /// - A receiver that cannot allocate the bulk still receives every piece (into a static
-///   scratch buffer, one at a time: the tag keeps other messages' pieces from matching) so
-///   that the sender's sends complete, and hands the handler a Message with `lost_bytes` set.
+///   scratch buffer, one piece at a time in the whole process, as MPI forbids pending receives
+///   into overlapping buffers; the tag keeps other messages' pieces from matching) so that the
+///   sender's sends complete, and hands the handler a Message with `lost_bytes` set.
 /// - Order: messages from one rank to one (channel, stream) are delivered in the order they
 ///   were sent, except that a message with bulk above kInlineBytes is delivered once its
 ///   bulk has arrived, possibly after later messages.
@@ -159,6 +160,9 @@ class MessageEngine {
   /// thread is driving. Throws mpi_error when MPI fails and transport_error for a malformed
   /// message.
   bool progress();
+  /// Drives until nothing is queued here any more (batches may still be in flight): for a
+  /// thread about to leave Tessera when no other thread drives.
+  void flush();
   /// Makes the calling thread the only one that drives until the lock is released (it may
   /// call progress() meanwhile; other threads' calls return false).
   std::unique_lock<std::recursive_mutex> exclusive_driver() {
@@ -281,7 +285,10 @@ class MessageEngine {
   void unpack_batch(std::vector<std::byte> bytes, int source);
   void deliver(Message&& message);
   void post(MPI_Request request, RequestKind kind, std::size_t slot);
-  void post_drain(std::size_t slot);
+  /// Posts the next drain piece of the first waiting receive, when the process's scratch
+  /// buffer is free; true when it did.
+  bool start_drain();
+  void release_drain() noexcept;
   void finish_batch(std::size_t slot);
   void finish_receive(std::size_t slot);
   std::size_t new_send_slot();
@@ -338,6 +345,8 @@ class MessageEngine {
   std::vector<SendBatch> m_send_slots;
   std::vector<std::size_t> m_free_send_slots;
   std::vector<Receive> m_receive_slots;
+  std::deque<std::size_t> m_drain_waiting;  // receives with pieces still to drain
+  bool m_drain_holding = false;             // this engine holds g_drain_taken
   std::vector<std::size_t> m_free_receive_slots;
   std::vector<MPI_Request> m_requests;
   std::vector<RequestInfo> m_request_info;

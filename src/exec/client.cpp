@@ -133,6 +133,14 @@ std::size_t CompletionQueue::pop() {
   return i;
 }
 
+bool CompletionQueue::try_pop(std::size_t& index) {
+  std::lock_guard lock(m_mutex);
+  if (m_ready.empty()) return false;
+  index = m_ready.front();
+  m_ready.pop_front();
+  return true;
+}
+
 namespace {
 
 enum class Kind : std::uint8_t { value = 0, error = 1, order = 2 };
@@ -159,6 +167,15 @@ class ClientCore : public std::enable_shared_from_this<ClientCore> {
                                       const std::type_info& result_type, std::uint64_t arguments);
   void want_everywhere(std::span<const std::shared_ptr<FutureState>> states);
   void wait(const FutureState& state);
+  /// The next index of an as_completed queue, driving the engine meanwhile (program thread).
+  std::size_t pop(CompletionQueue& queue);
+  /// Before a call returns to the program: without a background progress thread nobody sends
+  /// what is queued until the program's thread comes back into Tessera, and another rank may
+  /// wait for it meanwhile (in as_completed, or in a collective call of its own program), so
+  /// the program's thread sends it now.
+  void flush_on_return() {
+    if (m_engine != nullptr && !m_background && on_program_thread()) m_engine->flush();
+  }
   std::shared_ptr<CompletionQueue> completion_queue(
       std::span<const std::shared_ptr<FutureState>> states);
 
@@ -530,6 +547,13 @@ void ClientCore::want_everywhere(std::span<const std::shared_ptr<FutureState>> s
   }
 }
 
+std::size_t ClientCore::pop(CompletionQueue& queue) {
+  if (m_engine == nullptr || !on_program_thread()) return queue.pop();
+  std::size_t index = 0;
+  drive_until([&] { return queue.try_pop(index); });
+  return index;
+}
+
 void ClientCore::wait(const FutureState& state) {
   if (state.done()) return;
   if (m_pool) {
@@ -598,18 +622,23 @@ void ClientCore::arrive(std::int64_t id, Arrival arrival) {
   {
     std::lock_guard lock(m_table_mutex);
     if (auto it = m_remote.find(id); it != m_remote.end()) {
-      state = std::move(it->second);
-      m_remote.erase(it);
-      m_engine->expect(-1);
+      state = it->second;
     } else {
       m_early.emplace(id, std::move(arrival));
       return;
     }
   }
+  // Completed outside the lock (its continuations start jobs and send), and only then taken
+  // off the table: until the state is done, a want() of it must find it there, or it would
+  // register it as awaited once more, after its only value had come.
   if (arrival.error) {
     state->fail(arrival.error);
   } else {
     state->complete(std::move(arrival.value));
+  }
+  {
+    std::lock_guard lock(m_table_mutex);
+    if (m_remote.erase(id) > 0) m_engine->expect(-1);
   }
   m_engine->wake();  // the program's thread may be waiting for it
 }
@@ -636,10 +665,11 @@ std::shared_ptr<CompletionQueue> ClientCore::completion_queue(
         head.put<std::int64_t>(set);
         head.put<std::uint64_t>(i);
         // Together, so that two completions on two threads reach the local queue and the
-        // other ranks in the same order.
+        // other ranks in the same order; queued for sending before the program's thread can
+        // pop the index (and flush on its way out).
         std::lock_guard lock(self->m_order_mutex);
-        queue->push(i);
         self->m_engine->send(comm::Channel::futures, self->m_stream, others, head.header());
+        queue->push(i);
       });
     }
     return queue;
@@ -668,7 +698,10 @@ std::shared_ptr<FutureState> client_launch(ClientCore& core, const std::string& 
                                            std::function<Value()> body, bool serializable,
                                            const std::type_info& result_type,
                                            std::uint64_t arguments) {
-  return core.launch(label, std::move(deps), std::move(body), serializable, result_type, arguments);
+  auto state =
+      core.launch(label, std::move(deps), std::move(body), serializable, result_type, arguments);
+  core.flush_on_return();
+  return state;
 }
 
 void client_want_everywhere(ClientCore& core,
@@ -676,7 +709,16 @@ void client_want_everywhere(ClientCore& core,
   core.want_everywhere(states);
 }
 
-void client_wait(ClientCore& core, const FutureState& state) { core.wait(state); }
+void client_wait(ClientCore& core, const FutureState& state) {
+  core.wait(state);
+  core.flush_on_return();
+}
+
+std::size_t client_pop(ClientCore& core, CompletionQueue& queue) {
+  const std::size_t index = core.pop(queue);
+  core.flush_on_return();
+  return index;
+}
 
 std::shared_ptr<CompletionQueue> client_completion_queue(
     ClientCore& core, std::span<const std::shared_ptr<FutureState>> states) {
@@ -697,6 +739,7 @@ const Value& await_value(ClientCore& core, const std::shared_ptr<FutureState>& s
   const std::shared_ptr<FutureState> one[] = {state};
   core.want_everywhere(one);
   core.wait(*state);
+  core.flush_on_return();
   return state->get();
 }
 

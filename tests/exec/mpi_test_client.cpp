@@ -8,6 +8,8 @@
 
 #include <mpi.h>
 
+#include <cstdlib>
+
 namespace tessera {
 namespace {
 
@@ -42,6 +44,9 @@ TEST(DistributedClient, PlacementRoundRobinAndFollowingTheFirstArgument) {
 }
 
 TEST(DistributedClient, CrossRankArgumentsArriveWithoutACollective) {
+  if (const char* v = std::getenv("TESSERA_PROGRESS_THREAD"); v != nullptr && v == std::string("0")) {
+    GTEST_SKIP() << "without a progress thread, values move only inside Tessera's calls";
+  }
   DistributedScheduler& s = testing::distributed();
   Client client(s);
   const int p = s.num_ranks();
@@ -170,15 +175,8 @@ TEST(DistributedClient, RankDependentArgumentsAreAnError) {
 }
 
 TEST(DistributedClient, ManyTinyTasksAcrossRanks) {
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  // KNOWN OPEN BUG (issue 9's note): under ThreadSanitizer this test hung twice at 2 ranks
-  // (once in ~70 runs, once in CI) with the background progress thread on; the cause is not
-  // found yet. Skipped here so that the rest of the TSan stage runs; the release and ASan
-  // builds run it at 1-4 ranks.
-  GTEST_SKIP() << "known hang under TSan, under investigation";
-#endif
-#endif
+  // Each root on rank 1 is read by two pairs on rank 0, so the second want() of a value can
+  // meet its arrival: once a hang in close() (the value was awaited again after it came).
   DistributedScheduler& s = testing::distributed();
   Client client(s);
   // Round-robin roots, then a chain on each that pulls in its left neighbour's value from

@@ -85,6 +85,8 @@ class CompletionQueue {
   void push(std::size_t index);
   /// The next index; blocks until there is one.
   std::size_t pop();
+  /// The next index into `index`, if there is one now.
+  bool try_pop(std::size_t& index);
 
  private:
   std::mutex m_mutex;
@@ -113,6 +115,9 @@ void client_wait(ClientCore& core, const FutureState& state);
 /// every rank). Collective.
 std::shared_ptr<CompletionQueue> client_completion_queue(
     ClientCore& core, std::span<const std::shared_ptr<FutureState>> states);
+/// The next index of `queue`; while it waits, the program's thread drives the message engine
+/// (without a background progress thread, the order messages arrive only so).
+std::size_t client_pop(ClientCore& core, CompletionQueue& queue);
 Scheduler& client_scheduler(const ClientCore& core) noexcept;
 int client_rank(const ClientCore& core) noexcept;
 int client_num_ranks(const ClientCore& core) noexcept;
@@ -392,7 +397,7 @@ AsCompleted<T> Client::as_completed(std::vector<Future<T>> futures) {
 
 template <class T>
 Future<T> AsCompleted<T>::next() {
-  const std::size_t i = m_queue->pop();
+  const std::size_t i = detail::client_pop(*m_core, *m_queue);
   ++m_yielded;
   // Under MPI, rank 0's order may announce a future before its value has reached this rank.
   detail::client_wait(*m_core, *detail::FutureAccess::state(m_futures[i]));
