@@ -667,6 +667,41 @@ void chunk_transfer(Context& ctx, json& out) {
   out["warmup_runs"] = kTransferWarmup;
 }
 
+// --- compute_overhead ------------------------------------------------------------------------
+
+/// The fixed cost of a distributed compute: a graph of one trivial task pinned to rank 0
+/// (its value stays there: ResultPlacement::owners), run many times. Each run is one whole
+/// DistributedScheduler::execute (fingerprint agreement, placement, the task, the close),
+/// timed from a barrier to the slowest rank's return.
+constexpr int kOverheadRuns = 2000;
+
+void compute_overhead(Context& ctx, json& out) {
+  if (ctx.distributed == nullptr) {
+    throw std::runtime_error("compute_overhead needs the distributed scheduler");
+  }
+  tessera::TaskGraph g;
+  const std::int64_t coords[] = {0};
+  const tessera::TaskId task = g.add(g.add_label("trivial"), coords, {},
+                                     [](std::span<const tessera::Value>) {
+                                       return tessera::Value::make<std::int64_t>(1);
+                                     });
+  g.pin(task, 0);
+  const tessera::TaskId outputs[] = {task};
+  const int runs = ctx.settings.repeat > 0 ? ctx.settings.repeat : kOverheadRuns;
+  std::vector<double> times;
+  for (int i = 0; i < 100 + runs; ++i) {
+    barrier();
+    const auto t0 = Clock::now();
+    ctx.distributed->execute(g, outputs, tessera::ResultPlacement::owners);
+    const double t = max_over_ranks(seconds_since(t0));
+    if (i >= 100) times.push_back(t);
+  }
+  out["tessera_s"] = median(times);
+  out["times_s"] = times;
+  out["us_per_compute"] = median(times) * 1e6;
+  out["checksum"] = 1.0;
+}
+
 std::map<std::string, Workload> workloads() {
   using namespace tessera;
   std::map<std::string, Workload> w;
@@ -747,6 +782,17 @@ std::map<std::string, Workload> workloads() {
   w["futures_sleep"] = futures_sleep();
   w["futures_tiny"] = futures_tiny();
   w["small_chunks"] = small_chunks();
+
+  w["compute_overhead"] = {
+      .description =
+          "the fixed cost of a distributed compute: a one-task graph (pinned to rank 0) "
+          "executed 2000 times, median per compute; 2+ ranks",
+      .default_repeat = 0,
+      .warmup = 100,
+      .prepare = {},
+      .custom = compute_overhead,
+      .min_ranks = 2,
+  };
 
   w["chunk_transfer"] = {
       .description =
