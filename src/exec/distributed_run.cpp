@@ -284,10 +284,10 @@ void DistributedRun::run() {
   // The run's messages travel on a stream of their own: a value of the next run that arrives
   // while this one closes waits for that run, and stragglers of earlier runs are dropped.
   m_engine.retire_streams_below(comm::Channel::run, m_seq);
+  m_agreed = m_agreement == nullptr;  // before the handler receives what arrived early
   m_engine.set_handler(comm::Channel::run, m_seq,
                        [this](comm::Message&& m) { on_message(std::move(m)); });
   HandlerGuard guard{m_engine, m_seq};
-  m_agreed = m_agreement == nullptr;
   m_run->start();
   // Phase 1: this rank's share, until everything here is done and every send matched.
   for (int rounds = 0;;) {
