@@ -115,7 +115,8 @@ MessageEngine::MessageEngine(const Communicator& comm)
   // More ranks than cores on this node: a rank that spins keeps the rank it waits for off
   // the core, so waiting ranks yield at once.
   const auto cores = std::thread::hardware_concurrency();
-  m_spin_rounds = cores > 0 && static_cast<unsigned>(comm.ranks_on_node()) <= cores ? kSpinRounds : 0;
+  m_spin_rounds =
+      cores > 0 && static_cast<unsigned>(comm.ranks_on_node()) <= cores ? kSpinRounds : 0;
 }
 
 MessageEngine::~MessageEngine() {
@@ -521,7 +522,8 @@ bool MessageEngine::start_background() {
   if (level < MPI_THREAD_MULTIPLE || size() == 1) return false;
   // TESSERA_PROGRESS_THREAD=0: none (a core kept free of polling; values move only while the
   // program's thread is inside Tessera, as without MPI_THREAD_MULTIPLE).
-  if (const char* v = std::getenv("TESSERA_PROGRESS_THREAD"); v != nullptr && std::string(v) == "0") {
+  if (const char* v = std::getenv("TESSERA_PROGRESS_THREAD");
+      v != nullptr && std::string(v) == "0") {
     return false;
   }
   std::lock_guard lock(m_queue_mutex);
@@ -799,9 +801,9 @@ std::shared_ptr<Agreement> MessageEngine::start_all_equal(std::uint64_t v) {
   begin_collective();
   a->m_index = m_collectives - 1;
   a->m_started = std::chrono::steady_clock::now();
-  check_mpi(MPI_Iallreduce(a->m_in, a->m_out, 2, MPI_UINT64_T, MPI_MAX, m_coll.native(),
-                           &a->m_request),
-            "MPI_Iallreduce");
+  check_mpi(
+      MPI_Iallreduce(a->m_in, a->m_out, 2, MPI_UINT64_T, MPI_MAX, m_coll.native(), &a->m_request),
+      "MPI_Iallreduce");
   m_open_agreement = a;
   return a;
 }
@@ -814,19 +816,22 @@ bool MessageEngine::test(Agreement& a) {
     watch(a.m_index, a.m_started, false);
     return false;
   }
-  a.m_known = true;
   end_collective();
-  if (m_open_agreement.get() == &a) m_open_agreement.reset();
+  settle(a);
   return true;
 }
 
 bool MessageEngine::finish(Agreement& a) {
   if (!a.m_known) {
     await(a.m_request, false);
-    a.m_known = true;
-    if (m_open_agreement.get() == &a) m_open_agreement.reset();
+    settle(a);
   }
   return a.equal();
+}
+
+void MessageEngine::settle(Agreement& a) {
+  a.m_known = true;
+  if (m_open_agreement.get() == &a) m_open_agreement.reset();
 }
 
 std::vector<std::uint64_t> MessageEngine::allgather(std::uint64_t v) {

@@ -198,8 +198,6 @@ class MessageEngine {
   /// One round of waiting for other ranks, the `rounds`-th without progress in a row: spins
   /// (when ranks do not outnumber cores), then yields, then sleeps briefly. Driving thread.
   void idle(int rounds);
-  /// Whether waiting threads may spin (ranks do not outnumber cores on this node).
-  bool may_spin() const noexcept { return m_spin_rounds > 0; }
 
   // --- collectives (driving thread; every rank, in the same order) ---------------------------
   //
@@ -264,6 +262,8 @@ class MessageEngine {
   void await(MPI_Request& request, bool leaving);
   /// The departure and watchdog checks of a collective `index` started at `t0`.
   void watch(std::int64_t index, std::chrono::steady_clock::time_point t0, bool leaving);
+  /// Records that `agreement` is known (its collective has completed).
+  void settle(Agreement& agreement);
   void end_collective() {
     std::lock_guard lock(m_control_mutex);
     m_in_collective = -1;

@@ -34,12 +34,12 @@ DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan,
           16)),
       m_jobs(std::allocator<DataflowTaskJob>().allocate(m_plan.extent)),
       // A distributed run's single root goes to the driver's judgement (ready_on_driver).
-      m_feeders(link != nullptr && m_roots.size() == 1
-                    ? 0
-                    : std::min<std::int64_t>(
-                          (static_cast<std::int64_t>(m_roots.size()) + m_root_chunk - 1) /
-                              m_root_chunk,
-                          pool.num_threads())),
+      m_feeders(
+          link != nullptr && m_roots.size() == 1
+              ? 0
+              : std::min<std::int64_t>(
+                    (static_cast<std::int64_t>(m_roots.size()) + m_root_chunk - 1) / m_root_chunk,
+                    pool.num_threads())),
       // The driver's token: held by distributed runs until finish(); run() releases it at once.
       m_wait(m_feeders + 1) {}
 
@@ -97,10 +97,14 @@ void DataflowRun::start() {
   if (m_feeders == 0 && m_roots.size() == 1) ready_on_driver(m_roots.front());
   for (TaskId id : m_driver_literals) {
     if (!execute_task(id)) break;
-    for (TaskId succ : m_successors.of(id)) {
-      if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) == 1 && !failed()) {
-        ready_on_driver(succ);
-      }
+    release_on_driver(id);
+  }
+}
+
+void DataflowRun::release_on_driver(TaskId id) {
+  for (TaskId succ : m_successors.of(id)) {
+    if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) == 1 && !failed()) {
+      ready_on_driver(succ);
     }
   }
 }
@@ -126,11 +130,7 @@ bool DataflowRun::run_inline() {
   // A task that takes longer than a hand-off to a worker is better run by the pool, which can
   // run it while the driver goes on receiving: this run keeps the rest of its tasks there.
   if (std::chrono::steady_clock::now() - t0 > kInlineTaskLimit) m_inline_allowed = false;
-  for (TaskId succ : m_successors.of(id)) {
-    if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) == 1 && !failed()) {
-      ready_on_driver(succ);
-    }
-  }
+  release_on_driver(id);
   return true;
 }
 
@@ -220,11 +220,7 @@ bool DataflowRun::execute_task(TaskId id) {
 
 void DataflowRun::deliver(TaskId id, Value value) {
   store(id, std::move(value));
-  for (TaskId succ : m_successors.of(id)) {
-    if (remaining(succ).fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
-    if (failed()) continue;
-    ready_on_driver(succ);
-  }
+  release_on_driver(id);
 }
 
 TaskId DataflowRun::release_successors(ThreadPool::Worker& self, TaskId id) {

@@ -133,6 +133,9 @@ class DataflowRun {
   /// the task itself in a latency-bound run). Otherwise, and for the rest of the run once a
   /// task run so took longer than kInlineTaskLimit, the pool runs it.
   void ready_on_driver(TaskId id);
+  /// On the driver's thread: counts `id` as done for its successors (ready_on_driver for each
+  /// that becomes ready).
+  void release_on_driver(TaskId id);
   void submit_task(TaskId id);
 
   std::atomic_ref<std::int32_t> remaining(TaskId id) noexcept {
@@ -156,11 +159,11 @@ class DataflowRun {
   std::vector<std::int32_t> m_remaining;  // dependencies not done yet; accessed atomically
   std::vector<Value> m_results;
   std::vector<TaskId> m_driver_literals;  // literal roots that are published (distributed)
-  std::vector<TaskId> m_roots;  // sorted by (priority, id); without the driver's literals
+  std::vector<TaskId> m_roots;            // sorted by (priority, id); without the driver's literals
   TaskId m_inline = -1;                   // the task the driver keeps for itself, or -1
   bool m_inline_allowed = true;           // no task the driver ran took too long
-  std::int64_t m_root_chunk;    // roots claimed at a time
-  DataflowTaskJob* m_jobs;      // uninitialised storage for one job per task
+  std::int64_t m_root_chunk;              // roots claimed at a time
+  DataflowTaskJob* m_jobs;                // uninitialised storage for one job per task
 
   alignas(64) std::atomic<std::int64_t> m_next_root{0};
   alignas(64) std::atomic<bool> m_failed{false};

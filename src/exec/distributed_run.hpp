@@ -108,9 +108,9 @@ class DistributedRun final : public RemoteLink {
   std::unique_ptr<DataflowRun> m_run;
 
   std::shared_ptr<comm::Agreement> m_agreement;
-  bool m_agreed = false;         // the graphs agree: messages are delivered
-  bool m_graphs_differ = false;  // they do not: the run stops on every rank
-  bool m_agreement_lost = false; // MPI failed while testing it
+  bool m_agreed = false;              // the graphs agree: messages are delivered
+  bool m_graphs_differ = false;       // they do not: the run stops on every rank
+  bool m_agreement_lost = false;      // MPI failed while testing it
   std::vector<comm::Message> m_held;  // messages that arrived before the agreement was known
 
   std::exception_ptr m_remote_error;  // the error another rank's abort message brought

@@ -10,7 +10,6 @@
 #include "exec/chaos.hpp"
 #include "tessera/core/error.hpp"
 
-
 namespace tessera {
 
 namespace detail {

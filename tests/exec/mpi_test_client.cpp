@@ -44,7 +44,8 @@ TEST(DistributedClient, PlacementRoundRobinAndFollowingTheFirstArgument) {
 }
 
 TEST(DistributedClient, CrossRankArgumentsArriveWithoutACollective) {
-  if (const char* v = std::getenv("TESSERA_PROGRESS_THREAD"); v != nullptr && v == std::string("0")) {
+  if (const char* v = std::getenv("TESSERA_PROGRESS_THREAD");
+      v != nullptr && v == std::string("0")) {
     GTEST_SKIP() << "without a progress thread, values move only inside Tessera's calls";
   }
   DistributedScheduler& s = testing::distributed();

@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <numeric>
 #include <chrono>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -181,14 +181,14 @@ RingGraph ring_graph(int shift, int skip_producer_of) {
   for (int r = 0; r < n; ++r) {
     if (r == skip_producer_of) continue;
     const std::int64_t c = r;
-    const TaskId p = g.graph.add(g.graph.add_label("producer"), std::span(&c, 1), {},
-                                 [r](std::span<const Value>) { return Value::make(std::int64_t{r}); });
+    const TaskId p =
+        g.graph.add(g.graph.add_label("producer"), std::span(&c, 1), {},
+                    [r](std::span<const Value>) { return Value::make(std::int64_t{r}); });
     g.graph.pin(p, r);
     const TaskId p_deps[] = {p};
-    const TaskId q = g.graph.add(g.graph.add_label("consumer"), std::span(&c, 1), p_deps,
-                                 [](std::span<const Value> in) {
-                                   return Value::make(in[0].get<std::int64_t>() * 10);
-                                 });
+    const TaskId q = g.graph.add(
+        g.graph.add_label("consumer"), std::span(&c, 1), p_deps,
+        [](std::span<const Value> in) { return Value::make(in[0].get<std::int64_t>() * 10); });
     g.graph.pin(q, (r + 1) % n);
     const TaskId q_deps[] = {q};
     const TaskId check = g.graph.add(g.graph.add_label("check"), std::span(&c, 1), q_deps,
@@ -213,8 +213,8 @@ TEST(Distributed, GraphsThatDifferWhileValuesMoveFailOnEveryRankAndLeaveNoStragg
   // the failed run's values.
   for (int i = 0; i < 100; ++i) {
     const bool shifted = i % 2 == 0;
-    const RingGraph bad = ring_graph(shifted && rank() == 1 ? 1 : 0,
-                                     !shifted && rank() == 0 ? 1 : -1);
+    const RingGraph bad =
+        ring_graph(shifted && rank() == 1 ? 1 : 0, !shifted && rank() == 0 ? 1 : -1);
     // Rank 0 comes late, so that values for it are there before anyone knows the agreement.
     if (rank() == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
     try {
