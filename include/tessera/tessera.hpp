@@ -13,6 +13,7 @@
 #include "tessera/array/random.hpp"
 #include "tessera/array/reductions.hpp"
 #include "tessera/array/visualize.hpp"
+#include "tessera/io/hdf5.hpp"
 #include "tessera/comm/communicator.hpp"
 #include "tessera/comm/environment.hpp"
 #include "tessera/comm/mpi_error.hpp"

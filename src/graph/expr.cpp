@@ -82,6 +82,29 @@ Expr::Expr(ExprKind kind, Shape shape, DType dtype, ChunkGrid chunks, std::vecto
   }
 }
 
+void SourceExpr::fill_region(void* out, const Shape& start, const Shape& count) const {
+  const int nd = ndim();
+  const index_t total = shape_size(count);
+  if (total == 0) return;
+  if (nd == 0) {
+    fill(out, nullptr, 1);
+    return;
+  }
+  const index_t row = count.back();
+  const std::size_t row_bytes = static_cast<std::size_t>(row) * dtype_size(dtype());
+  Shape idx = start;
+  auto* o = static_cast<std::byte*>(out);
+  for (index_t r = 0; r < total / row; ++r) {
+    fill(o, idx.data(), row);
+    o += row_bytes;
+    for (int a = nd - 2; a >= 0; --a) {  // next row: advance the leading axes with carry
+      const auto ua = static_cast<std::size_t>(a);
+      if (++idx[ua] < start[ua] + count[ua]) break;
+      idx[ua] = start[ua];
+    }
+  }
+}
+
 std::string Expr::label() const { return fmt::format("{}-{}", op_name(), short_token(m_token)); }
 
 // The grid is copied, not moved, into the delegated call: the order in which arguments are

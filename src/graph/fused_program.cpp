@@ -131,10 +131,37 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
       }
     }
   };
+  // A materialised block bound to node i: its global origin `loff` (in the node's own axes)
+  // gives the strides by which each tile reads it; read in place when it has the chunk's shape.
+  auto bind_block = [&](std::size_t i, const Block& b, const Expr& le, const Shape& loff) {
+    const int ld = le.ndim();
+    const Shape bstr = row_major_strides(b.shape());
+    leaf_stride[i].assign(static_cast<std::size_t>(nd), 0);
+    index_t base = 0;
+    bool exact = ld == nd;
+    for (int a = 0; a < nd; ++a) {
+      const int la = node_axis(a, nd, ld);
+      if (la < 0 || le.shape()[static_cast<std::size_t>(la)] == 1) {
+        if (shape[static_cast<std::size_t>(a)] != 1) exact = false;
+        continue;
+      }
+      leaf_stride[i][static_cast<std::size_t>(a)] = bstr[static_cast<std::size_t>(la)];
+      base += (origin[static_cast<std::size_t>(a)] - loff[static_cast<std::size_t>(la)]) *
+              bstr[static_cast<std::size_t>(la)];
+      if (b.shape()[static_cast<std::size_t>(la)] != shape[static_cast<std::size_t>(a)])
+        exact = false;
+    }
+    leaf_base[i] = static_cast<const std::byte*>(b.data()) +
+                   static_cast<std::size_t>(base) * dtype_size(le.dtype());
+    zero_copy[i] = exact;
+  };
+  // Sources that read regions (files) read this chunk's region once, then act as leaves.
+  std::vector<Block> regions;
+  std::vector<char> as_block(nn, 0);
+  regions.reserve(nn);
   std::vector<std::size_t> buf_offset(nn, 0);
   for (std::size_t i = 0; i < nn; ++i) {
     const Node& n = m_nodes[i];
-    const std::size_t es = dtype_size(n.expr->dtype());
     if (n.constant) {
       release_args(i);
       continue;
@@ -142,29 +169,30 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
     if (n.kind == Node::Kind::Leaf) {
       const Block& b = *leaf_blocks[static_cast<std::size_t>(n.leaf)];
       const Expr& le = *n.expr;
-      const int ld = le.ndim();
       const Shape lcoords =
           le.chunks().chunk_coords(leaf_chunk(static_cast<std::size_t>(n.leaf), coords));
-      const Shape loff = le.chunks().chunk_offset(lcoords);
-      const Shape bstr = row_major_strides(b.shape());
-      leaf_stride[i].assign(static_cast<std::size_t>(nd), 0);
-      index_t base = 0;
-      bool exact = ld == nd;
-      for (int a = 0; a < nd; ++a) {
-        const int la = node_axis(a, nd, ld);
-        if (la < 0 || le.shape()[static_cast<std::size_t>(la)] == 1) {
-          if (shape[static_cast<std::size_t>(a)] != 1) exact = false;
-          continue;
-        }
-        leaf_stride[i][static_cast<std::size_t>(a)] = bstr[static_cast<std::size_t>(la)];
-        base += (origin[static_cast<std::size_t>(a)] - loff[static_cast<std::size_t>(la)]) *
-                bstr[static_cast<std::size_t>(la)];
-        if (b.shape()[static_cast<std::size_t>(la)] != shape[static_cast<std::size_t>(a)])
-          exact = false;
+      bind_block(i, b, le, le.chunks().chunk_offset(lcoords));
+      as_block[i] = 1;
+    } else if (n.kind == Node::Kind::Source &&
+               static_cast<const SourceExpr*>(n.expr)->reads_regions()) {
+      const auto& src = static_cast<const SourceExpr&>(*n.expr);
+      const int sd = src.ndim();
+      Shape start(static_cast<std::size_t>(sd), 0), count(static_cast<std::size_t>(sd), 1);
+      for (int sa = 0; sa < sd; ++sa) {
+        const auto usa = static_cast<std::size_t>(sa);
+        const auto a = static_cast<std::size_t>(sa + (nd - sd));
+        if (src.shape()[usa] == 1) continue;  // broadcast along this axis
+        start[usa] = origin[a];
+        count[usa] = shape[a];
       }
-      leaf_base[i] = static_cast<const std::byte*>(b.data()) + static_cast<std::size_t>(base) * es;
-      zero_copy[i] = exact;
-      if (exact) continue;  // read in place: no slot
+      regions.emplace_back(src.dtype(), count);
+      src.fill_region(regions.back().data(), start, count);
+      bind_block(i, regions.back(), src, start);
+      as_block[i] = 1;
+    }
+    if (as_block[i] && zero_copy[i]) {
+      release_args(i);
+      continue;  // read in place: no slot
     }
     if (!(i + 1 == nn && sink.direct_root())) {  // else the root writes into the output
       std::size_t k;
@@ -234,7 +262,7 @@ void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> 
       if (n.constant) continue;
       const std::size_t es = dtype_size(n.expr->dtype());
       std::byte* out = (i + 1 == nn && sink.direct_root()) ? sink.root_target(f) : buf[i];
-      if (n.kind == Node::Kind::Leaf) {
+      if (as_block[i]) {
         if (zero_copy[i]) {
           ptr[i] = leaf_base[i] + static_cast<std::size_t>(f) * es;
           if (out != buf[i]) std::memcpy(out, ptr[i], static_cast<std::size_t>(len) * es);
@@ -297,6 +325,13 @@ Block FusedProgram::evaluate(const Shape& coords, std::span<const Block* const> 
     return *leaf_blocks[0];  // nothing to compute: the root is materialised already
   }
   Block out(m_root->dtype(), m_root->chunks().chunk_shape(coords));
+  if (m_nodes.size() == 1 && m_nodes[0].kind == Node::Kind::Source &&
+      static_cast<const SourceExpr*>(m_root)->reads_regions()) {
+    // A region source alone (a file read that is computed or persisted): straight into the chunk.
+    static_cast<const SourceExpr*>(m_root)->fill_region(
+        out.data(), m_root->chunks().chunk_offset(coords), out.shape());
+    return out;
+  }
   const std::size_t es = dtype_size(m_root->dtype());
   const bool root_constant = m_nodes.back().constant;
   struct Sink {

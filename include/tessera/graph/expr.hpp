@@ -77,6 +77,13 @@ class SourceExpr : public Expr {
   /// Writes `n` elements (of dtype()) that lie along the last axis from global multi-index
   /// `start` (ndim() entries; nothing for 0-d) into `out`.
   virtual void fill(void* out, const index_t* start, index_t n) const = 0;
+  /// Whether the source produces a whole region at once more cheaply than row by row (a file
+  /// read): fused evaluation then calls fill_region() once per chunk, into a chunk-sized buffer,
+  /// instead of fill() once per row of each tile.
+  virtual bool reads_regions() const noexcept { return false; }
+  /// Writes the region that starts at global multi-index `start` and has shape `count` (ndim()
+  /// entries each) into `out`, row-major. The default calls fill() once per row.
+  virtual void fill_region(void* out, const Shape& start, const Shape& count) const;
 
  protected:
   SourceExpr(Shape shape, DType dtype, ChunkGrid chunks, Token params, std::string_view name)

@@ -1,0 +1,54 @@
+#pragma once
+// An array whose values are read from a file: a source node that reads a whole region (a
+// chunk's hyperslab) per call, so that fused evaluation reads each chunk once and consumes it
+// in place (src/graph/fused_program.cpp). The reader opens the file lazily, on the rank and
+// thread that first reads, and is shared by every task of the array.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "io/flat_layout.hpp"
+#include "tessera/graph/expr.hpp"
+
+namespace tessera::detail {
+
+class RegionReader {
+ public:
+  virtual ~RegionReader() = default;
+  /// Reads region [start, start + count) into `out` (row-major, native byte order). Thread-safe.
+  virtual void read(void* out, const Shape& start, const Shape& count) const = 0;
+};
+
+/// Reads a FlatLayout (raw, .npy, contiguous HDF5) with positioned reads, from many threads at once.
+class FlatReader final : public RegionReader {
+ public:
+  FlatReader(std::string path, FlatLayout layout) : m_path(std::move(path)), m_layout(std::move(layout)) {}
+  void read(void* out, const Shape& start, const Shape& count) const override;
+
+ private:
+  const PosixFile& file() const;
+  std::string m_path;
+  FlatLayout m_layout;
+  mutable std::once_flag m_opened;
+  mutable std::optional<PosixFile> m_file;
+};
+
+class FileSource final : public SourceExpr {
+ public:
+  /// `identity` hashes what names the data (format, path, dataset, the file's size and time),
+  /// the same on every rank; `name` is the operation's name ("from_hdf5").
+  FileSource(Shape shape, ChunkGrid chunks, DType dtype, Token identity, std::string_view name,
+             std::shared_ptr<const RegionReader> reader);
+  std::string_view op_name() const override { return m_name; }
+  bool reads_regions() const noexcept override { return true; }
+  void fill_region(void* out, const Shape& start, const Shape& count) const override;
+  void fill(void* out, const index_t* start, index_t n) const override;
+
+ private:
+  std::string m_name;
+  std::shared_ptr<const RegionReader> m_reader;
+};
+
+}  // namespace tessera::detail

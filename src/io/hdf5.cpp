@@ -1,0 +1,611 @@
+// from_hdf5, to_hdf5 and HDF5 attributes (include/tessera/io/hdf5.hpp).
+//
+// Reading: rank 0 reads the dataset's metadata and shares it, so every rank builds the same
+// array (and raises the same error). Chunk reads run as tasks on whichever rank owns the chunk:
+// a contiguous dataset without filters is read with positioned reads straight from the file at
+// the offset HDF5 reports (in parallel from every thread; HDF5 itself is not thread-safe here),
+// anything else through H5Dread under the process's HDF5 lock.
+//
+// Writing: rank 0 creates the file under a temporary name with every dataset's storage
+// allocated at creation, and shares where each dataset's (or each HDF5 chunk's) bytes lie;
+// every rank then writes the chunks it computes with positioned writes, and rank 0 renames the
+// file once all have succeeded (io/atomic_output.hpp). No MPI-IO collective is needed in the
+// middle of a run, so reads and writes stay ordinary dataflow tasks.
+
+#include "tessera/io/hdf5.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "io/atomic_output.hpp"
+#include "io/collective.hpp"
+#include "io/file_source.hpp"
+#include "io/hdf5_library.hpp"
+#include "tessera/core/copy_region.hpp"
+#include "tessera/core/serialize.hpp"
+
+namespace tessera {
+
+namespace detail {
+namespace {
+
+Scheduler& scheduler_or_default(Scheduler* s) { return s ? *s : default_scheduler(); }
+
+std::string where(const std::string& path, const std::string& dataset) {
+  return fmt::format("dataset '{}' of '{}'", dataset, path);
+}
+
+/// A little byte writer and reader for what rank 0 shares.
+struct Bytes {
+  std::string s;
+  template <class T>
+  void put(const T& v) {
+    s.append(reinterpret_cast<const char*>(&v), sizeof(T));
+  }
+  void put_shape(const Shape& sh) {
+    put<std::uint64_t>(sh.size());
+    for (index_t v : sh) put(v);
+  }
+};
+struct Reader {
+  const std::string& s;
+  std::size_t pos = 0;
+  template <class T>
+  T get() {
+    T v;
+    std::memcpy(&v, s.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+  }
+  Shape get_shape() {
+    Shape sh(get<std::uint64_t>());
+    for (auto& v : sh) v = get<index_t>();
+    return sh;
+  }
+};
+
+std::vector<hsize_t> hsizes(const Shape& s) { return {s.begin(), s.end()}; }
+
+// --- reading -------------------------------------------------------------------------------
+
+/// What rank 0 learns about a dataset.
+struct DatasetInfo {
+  Shape shape;
+  DType dtype = DType::Float64;
+  Shape file_chunks;        // empty: not chunked
+  bool flat = false;        // contiguous, unfiltered, raw type, allocated: read with pread
+  std::uint64_t offset = 0;
+  bool swapped = false;
+  FileStamp stamp;
+
+  std::string encode() const {
+    Bytes b;
+    b.put_shape(shape);
+    b.put(dtype);
+    b.put_shape(file_chunks);
+    b.put(flat);
+    b.put(offset);
+    b.put(swapped);
+    b.put(stamp.size);
+    b.put(stamp.mtime_ns);
+    return b.s;
+  }
+  static DatasetInfo decode(const std::string& s) {
+    Reader r{s};
+    DatasetInfo i;
+    i.shape = r.get_shape();
+    i.dtype = r.get<DType>();
+    i.file_chunks = r.get_shape();
+    i.flat = r.get<bool>();
+    i.offset = r.get<std::uint64_t>();
+    i.swapped = r.get<bool>();
+    i.stamp.size = r.get<std::uint64_t>();
+    i.stamp.mtime_ns = r.get<std::int64_t>();
+    return i;
+  }
+};
+
+/// Opens `path` read-only; io_error naming the path when it is missing or not HDF5.
+Hid open_file_for_reading(const std::string& path) {
+  stat_file(path);  // a clear "No such file or directory" before HDF5's longer story
+  const htri_t is = H5Fis_hdf5(path.c_str());
+  if (is == 0) throw io_error(fmt::format("'{}' is not an HDF5 file", path));
+  return Hid(check_hdf5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+                        fmt::format("cannot open '{}' as HDF5", path)));
+}
+
+Hid open_dataset(hid_t file, const std::string& path, const std::string& dataset) {
+  if (dataset.empty() || H5Lexists(file, dataset.c_str(), H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    // H5Lexists fails on a missing intermediate group: name the dataset either way.
+    throw io_error(fmt::format("'{}' has no dataset '{}'", path, dataset));
+  }
+  H5O_info_t info;
+  check_hdf5_status(H5Oget_info_by_name(file, dataset.c_str(), &info, H5P_DEFAULT),
+                    fmt::format("cannot open {}", where(path, dataset)));
+  if (info.type != H5O_TYPE_DATASET) {
+    throw io_error(fmt::format("'{}' in '{}' is a group, not a dataset", dataset, path));
+  }
+  return Hid(check_hdf5(H5Dopen2(file, dataset.c_str(), H5P_DEFAULT),
+                        fmt::format("cannot open {}", where(path, dataset))));
+}
+
+Shape dataspace_shape(hid_t space, const std::string& what) {
+  const int nd = H5Sget_simple_extent_ndims(space);
+  if (nd < 0) throw_hdf5(fmt::format("cannot read the shape of {}", what));
+  if (H5Sget_simple_extent_type(space) == H5S_NULL)
+    throw io_error(fmt::format("{} has no dataspace (an empty H5S_NULL dataset)", what));
+  std::vector<hsize_t> dims(static_cast<std::size_t>(nd));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  return {dims.begin(), dims.end()};
+}
+
+DatasetInfo probe(const std::string& path, const std::string& dataset) {
+  auto lock = lock_hdf5();
+  DatasetInfo info;
+  info.stamp = stat_file(path);
+  Hid file = open_file_for_reading(path);
+  Hid d = open_dataset(file, path, dataset);
+  const std::string w = where(path, dataset);
+  Hid space(check_hdf5(H5Dget_space(d), "cannot read the dataspace of " + w));
+  info.shape = dataspace_shape(space, w);
+  Hid type(check_hdf5(H5Dget_type(d), "cannot read the type of " + w));
+  const StoredType st = stored_type(type, w);
+  info.dtype = st.dtype;
+  Hid dcpl(check_hdf5(H5Dget_create_plist(d), "cannot read the layout of " + w));
+  const H5D_layout_t layout = H5Pget_layout(dcpl);
+  if (layout == H5D_CHUNKED) {
+    std::vector<hsize_t> c(info.shape.size());
+    H5Pget_chunk(dcpl, static_cast<int>(c.size()), c.data());
+    info.file_chunks.assign(c.begin(), c.end());
+  }
+  const haddr_t addr = H5Dget_offset(d);
+  H5Eclear2(H5E_DEFAULT);  // HADDR_UNDEF (chunked, compact or unallocated) is an answer, not an error
+  if (layout == H5D_CONTIGUOUS && H5Pget_nfilters(dcpl) == 0 && st.raw && addr != HADDR_UNDEF) {
+    info.flat = true;
+    info.offset = addr;
+    info.swapped = st.swapped;
+  }
+  return info;
+}
+
+/// Reads hyperslabs through HDF5 (chunked, compressed, converted or unallocated datasets).
+class Hdf5Reader final : public RegionReader {
+ public:
+  Hdf5Reader(std::string path, std::string dataset) : m_path(std::move(path)), m_dataset(std::move(dataset)) {}
+  ~Hdf5Reader() override {
+    auto lock = lock_hdf5();
+    m_memory_type.reset();
+    m_dataset_id.reset();
+    m_file.reset();
+  }
+  void read(void* out, const Shape& start, const Shape& count) const override {
+    auto lock = lock_hdf5();
+    if (m_dataset_id.get() < 0) {
+      Hid file = open_file_for_reading(m_path);
+      Hid d = open_dataset(file, m_path, m_dataset);
+      Hid type(check_hdf5(H5Dget_type(d), "cannot read the type of " + where(m_path, m_dataset)));
+      m_memory_type = std::move(stored_type(type, where(m_path, m_dataset)).memory_type);
+      m_file = std::move(file);
+      m_dataset_id = std::move(d);
+    }
+    const std::string what = fmt::format("cannot read {} at {} of shape {}", where(m_path, m_dataset),
+                                         shape_string(start), shape_string(count));
+    Hid fspace(check_hdf5(H5Dget_space(m_dataset_id), what));
+    Hid mspace;
+    if (start.empty()) {
+      mspace = Hid(H5Screate(H5S_SCALAR));
+    } else {
+      const auto s = hsizes(start), c = hsizes(count);
+      check_hdf5_status(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr),
+                        what);
+      mspace = Hid(H5Screate_simple(static_cast<int>(c.size()), c.data(), nullptr));
+    }
+    check_hdf5_status(H5Dread(m_dataset_id, m_memory_type, mspace, fspace, H5P_DEFAULT, out), what);
+  }
+
+ private:
+  std::string m_path, m_dataset;
+  mutable Hid m_file, m_dataset_id, m_memory_type;
+};
+
+/// The default chunks: the file's chunks multiplied up to about `target` bytes (axis by axis,
+/// doubling), or blocks of whole rows for a contiguous dataset.
+ChunkGrid default_chunks(const DatasetInfo& info, std::size_t target) {
+  const Shape& shape = info.shape;
+  const std::size_t es = dtype_size(info.dtype);
+  if (shape.empty() || shape_size(shape) == 0) return ChunkSpec::automatic(target).resolve(shape, info.dtype);
+  std::vector<AxisChunks> axes;
+  if (!info.file_chunks.empty()) {
+    Shape c = info.file_chunks;
+    for (std::size_t a = 0; a < c.size(); ++a) c[a] = std::min(c[a], shape[a]);
+    std::size_t bytes = static_cast<std::size_t>(shape_size(c)) * es;
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (std::size_t a = 0; a < c.size(); ++a) {
+        if (c[a] < shape[a] && bytes * 2 <= target) {
+          const index_t next = std::min(c[a] * 2, shape[a]);
+          bytes = bytes / static_cast<std::size_t>(c[a]) * static_cast<std::size_t>(next);
+          c[a] = next;
+          grew = true;
+        }
+      }
+    }
+    for (index_t v : c) axes.emplace_back(v);
+    return ChunkSpec(std::move(axes)).resolve(shape, info.dtype);
+  }
+  const std::size_t row_bytes =
+      static_cast<std::size_t>(shape_size(Shape(shape.begin() + 1, shape.end()))) * es;
+  if (row_bytes > target) return ChunkSpec::automatic(target).resolve(shape, info.dtype);
+  axes.emplace_back(std::clamp<index_t>(static_cast<index_t>(target / std::max<std::size_t>(row_bytes, 1)),
+                                        1, shape[0]));
+  for (std::size_t a = 1; a < shape.size(); ++a) axes.emplace_back(index_t{-1});
+  return ChunkSpec(std::move(axes)).resolve(shape, info.dtype);
+}
+
+// --- writing -------------------------------------------------------------------------------
+
+/// Where one dataset's bytes lie in the new file: at one offset (contiguous), or chunk by chunk.
+struct WriteLayout {
+  Shape shape;
+  std::size_t itemsize = 0;
+  std::uint64_t offset = 0;           // contiguous
+  Shape file_chunks;                  // chunked: the HDF5 chunk shape
+  std::vector<std::uint64_t> chunk_addresses;  // chunked: row-major over the HDF5 chunk grid
+};
+
+void put_attribute(hid_t object, const std::string& name, const AttributeValue& value,
+                   const std::string& what) {
+  const std::string err = fmt::format("cannot set attribute '{}' of {}", name, what);
+  std::visit(
+      [&](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        Hid type, space;
+        const void* data = nullptr;
+        if constexpr (std::is_same_v<V, std::string>) {
+          type = Hid(H5Tcopy(H5T_C_S1));
+          H5Tset_size(type, std::max<std::size_t>(v.size(), 1));
+          H5Tset_strpad(type, H5T_STR_NULLPAD);
+          H5Tset_cset(type, H5T_CSET_UTF8);
+          space = Hid(H5Screate(H5S_SCALAR));
+          data = v.c_str();
+        } else if constexpr (std::is_same_v<V, std::int64_t> || std::is_same_v<V, double>) {
+          type = Hid(H5Tcopy(std::is_same_v<V, double> ? H5T_IEEE_F64LE : H5T_STD_I64LE));
+          space = Hid(H5Screate(H5S_SCALAR));
+          data = &v;
+        } else {
+          type = Hid(H5Tcopy(std::is_same_v<V, std::vector<double>> ? H5T_IEEE_F64LE : H5T_STD_I64LE));
+          const hsize_t n = v.size();
+          space = Hid(H5Screate_simple(1, &n, nullptr));
+          data = v.data();
+        }
+        Hid mem(H5Tcopy(type));
+        if constexpr (std::is_same_v<V, double> || std::is_same_v<V, std::vector<double>>) {
+          mem = Hid(H5Tcopy(H5T_NATIVE_DOUBLE));
+        } else if constexpr (!std::is_same_v<V, std::string>) {
+          mem = Hid(H5Tcopy(H5T_NATIVE_INT64));
+        }
+        if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
+        Hid attr(check_hdf5(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), err));
+        check_hdf5_status(H5Awrite(attr, mem, data), err);
+      },
+      value);
+}
+
+/// Creates the file and its datasets (storage allocated, no fill) and returns each dataset's
+/// layout, encoded. Runs on rank 0 only.
+std::string create_file(const std::string& temporary, const std::vector<Hdf5Dataset>& datasets,
+                        const std::vector<ChunkGrid>& file_chunks, const Hdf5WriteOptions& options) {
+  auto lock = lock_hdf5();
+  Hid file(check_hdf5(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                      fmt::format("cannot create '{}'", temporary)));
+  for (const auto& [name, value] : options.file_attributes) put_attribute(file, name, value, "the file");
+  Bytes out;
+  Hid lcpl(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl, 1);
+  for (std::size_t k = 0; k < datasets.size(); ++k) {
+    const Hdf5Dataset& ds = datasets[k];
+    const Shape& shape = ds.array.shape();
+    const std::string w = fmt::format("dataset '{}'", ds.name);
+    Hid space = shape.empty() ? Hid(H5Screate(H5S_SCALAR))
+                              : Hid(H5Screate_simple(static_cast<int>(shape.size()),
+                                                     hsizes(shape).data(), nullptr));
+    Hid dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    Shape hchunk;
+    if (!file_chunks[k].shape().empty() && shape_size(shape) > 0) {
+      for (int a = 0; a < ds.array.ndim(); ++a) hchunk.push_back(file_chunks[k].sizes(a)[0]);
+      check_hdf5_status(H5Pset_chunk(dcpl, static_cast<int>(hchunk.size()), hsizes(hchunk).data()),
+                        "cannot chunk " + w);
+    }
+    Hid type = file_type(ds.array.dtype());
+    Hid d(check_hdf5(H5Dcreate2(file, ds.name.c_str(), type, space, lcpl, dcpl, H5P_DEFAULT),
+                     fmt::format("cannot create {} in '{}'", w, temporary)));
+    for (const auto& [an, av] : ds.attributes) put_attribute(d, an, av, w);
+    out.put_shape(hchunk);
+    if (hchunk.empty()) {
+      const haddr_t addr = H5Dget_offset(d);
+      H5Eclear2(H5E_DEFAULT);
+      out.put<std::uint64_t>(addr == HADDR_UNDEF ? 0 : addr);
+    } else {
+      const ChunkGrid grid = file_chunks[k];
+      out.put<std::uint64_t>(static_cast<std::uint64_t>(grid.num_chunks()));
+      for (index_t c = 0; c < grid.num_chunks(); ++c) {
+        const auto origin = hsizes(grid.chunk_offset(grid.chunk_coords(c)));
+        unsigned mask = 0;
+        haddr_t addr = HADDR_UNDEF;
+        hsize_t size = 0;
+        check_hdf5_status(H5Dget_chunk_info_by_coord(d, origin.data(), &mask, &addr, &size),
+                          "cannot locate the chunks of " + w);
+        out.put<std::uint64_t>(addr);
+      }
+    }
+  }
+  check_hdf5_status(H5Fflush(file, H5F_SCOPE_GLOBAL), fmt::format("cannot write '{}'", temporary));
+  return out.s;
+}
+
+std::vector<WriteLayout> decode_layouts(const std::string& s, const std::vector<Hdf5Dataset>& datasets) {
+  Reader r{s};
+  std::vector<WriteLayout> out;
+  for (std::size_t k = 0; k < datasets.size(); ++k) {
+    WriteLayout l;
+    l.shape = datasets[k].array.shape();
+    l.itemsize = dtype_size(datasets[k].array.dtype());
+    l.file_chunks = r.get_shape();
+    if (l.file_chunks.empty()) {
+      l.offset = r.get<std::uint64_t>();
+    } else {
+      l.chunk_addresses.resize(r.get<std::uint64_t>());
+      for (auto& a : l.chunk_addresses) a = r.get<std::uint64_t>();
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+/// Writes one computed chunk (at `origin`) of a dataset into the file.
+void write_chunk(const PosixFile& f, const WriteLayout& l, const ChunkGrid& file_grid,
+                 const Block& b, const Shape& origin) {
+  if (b.size() == 0) return;
+  if (l.file_chunks.empty()) {
+    write_region(f, FlatLayout{l.offset, l.shape, l.itemsize, false}, b.data(), origin, b.shape());
+    return;
+  }
+  // Every HDF5 chunk the block overlaps: its part of the block goes to that chunk's storage
+  // (a full-size row-major array of the chunk's shape, edge chunks included).
+  const int nd = static_cast<int>(l.shape.size());
+  Shape first(static_cast<std::size_t>(nd)), last(static_cast<std::size_t>(nd));
+  for (int a = 0; a < nd; ++a) {
+    const auto ua = static_cast<std::size_t>(a);
+    first[ua] = file_grid.chunk_of(a, origin[ua]);
+    last[ua] = file_grid.chunk_of(a, origin[ua] + b.shape()[ua] - 1);
+  }
+  Shape hc = first;
+  for (;;) {
+    const Shape hoff = file_grid.chunk_offset(hc);
+    Shape start(static_cast<std::size_t>(nd)), count(static_cast<std::size_t>(nd)),
+        in_block(static_cast<std::size_t>(nd));
+    for (std::size_t a = 0; a < static_cast<std::size_t>(nd); ++a) {
+      const index_t lo = std::max(origin[a], hoff[a]);
+      const index_t hi = std::min(origin[a] + b.shape()[a], hoff[a] + l.file_chunks[a]);
+      start[a] = lo - hoff[a];
+      count[a] = hi - lo;
+      in_block[a] = lo - origin[a];
+    }
+    const FlatLayout chunk{l.chunk_addresses[static_cast<std::size_t>(file_grid.chunk_linear(hc))],
+                           l.file_chunks, l.itemsize, false};
+    if (count == b.shape()) {
+      write_region(f, chunk, b.data(), start, count);
+    } else {
+      Block part(b.dtype(), count);
+      copy_region(b, {in_block}, part, {Shape(static_cast<std::size_t>(nd), 0)}, count);
+      write_region(f, chunk, part.data(), start, count);
+    }
+    int a = nd - 1;
+    for (; a >= 0; --a) {
+      const auto ua = static_cast<std::size_t>(a);
+      if (++hc[ua] <= last[ua]) break;
+      hc[ua] = first[ua];
+    }
+    if (a < 0) break;
+  }
+}
+
+/// The file's chunking for dataset `ds` (empty grid: contiguous).
+ChunkGrid file_chunking(const Hdf5Dataset& ds, const Hdf5WriteOptions& options) {
+  if (!options.chunks || ds.array.ndim() == 0 || ds.array.size() == 0) return ChunkGrid();
+  const ChunkGrid g = options.chunks->resolve(ds.array.shape(), ds.array.dtype());
+  // HDF5 chunks are regular: the first chunk of every axis is the chunk shape.
+  std::vector<AxisChunks> axes;
+  for (int a = 0; a < g.ndim(); ++a) axes.emplace_back(g.sizes(a)[0]);
+  return ChunkSpec(std::move(axes)).resolve(ds.array.shape(), ds.array.dtype());
+}
+
+}  // namespace
+}  // namespace detail
+
+Array from_hdf5(const std::string& path, const std::string& dataset, const Hdf5ReadOptions& options) {
+  Scheduler& s = detail::scheduler_or_default(options.scheduler);
+  const auto info = detail::DatasetInfo::decode(
+      detail::query_on_root(s, [&] { return detail::probe(path, dataset).encode(); }));
+  const ChunkGrid grid = options.chunks ? options.chunks->resolve(info.shape, info.dtype)
+                                        : detail::default_chunks(info, options.target_chunk_bytes);
+  std::shared_ptr<const detail::RegionReader> reader;
+  if (info.flat) {
+    reader = std::make_shared<detail::FlatReader>(
+        path, detail::FlatLayout{info.offset, info.shape, dtype_size(info.dtype), info.swapped});
+  } else {
+    reader = std::make_shared<detail::Hdf5Reader>(path, dataset);
+  }
+  const Token identity = Tokenizer()
+                             .add(std::string_view("hdf5"))
+                             .add(path)
+                             .add(dataset)
+                             .add(info.stamp.size)
+                             .add(info.stamp.mtime_ns)
+                             .finish();
+  return Array(std::make_shared<detail::FileSource>(info.shape, grid, info.dtype, identity,
+                                                    "from_hdf5", std::move(reader)));
+}
+
+void to_hdf5(const std::string& path, const std::string& dataset, const Array& array,
+             const Hdf5WriteOptions& options) {
+  to_hdf5(path, std::vector<Hdf5Dataset>{{dataset, array, {}}}, options);
+}
+
+void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
+             const Hdf5WriteOptions& options) {
+  Scheduler& s = detail::scheduler_or_default(options.compute.scheduler);
+  if (datasets.empty()) throw value_error(fmt::format("to_hdf5 '{}': no datasets to write", path));
+  std::vector<ChunkGrid> file_grids;
+  for (std::size_t k = 0; k < datasets.size(); ++k) {
+    const auto& name = datasets[k].name;
+    if (name.empty() || name == "/" || name.back() == '/')
+      throw value_error(fmt::format("to_hdf5 '{}': '{}' is not a dataset name", path, name));
+    for (std::size_t j = 0; j < k; ++j) {
+      if (datasets[j].name == name)
+        throw value_error(fmt::format("to_hdf5 '{}': dataset '{}' is given twice", path, name));
+    }
+    file_grids.push_back(detail::file_chunking(datasets[k], options));
+  }
+  detail::AtomicOutput out(s, path, options.overwrite, [&](const std::string& tmp) {
+    return detail::create_file(tmp, datasets, file_grids, options);
+  });
+  const auto layouts = detail::decode_layouts(out.layout(), datasets);
+
+  std::exception_ptr failed;
+  try {
+    std::vector<ExprPtr> roots;
+    for (const auto& d : datasets) roots.push_back(d.array.expr());
+    LoweredGraph lg = tessera::lower(roots, {}, options.compute.lowering);
+    // The file is opened on this rank by the first chunk it writes, and closed with the graph.
+    struct Target {
+      std::string path;
+      std::once_flag opened;
+      std::optional<detail::PosixFile> file;
+      const detail::PosixFile& get() {
+        std::call_once(opened, [this] { file.emplace(path, detail::PosixFile::Mode::write); });
+        return *file;
+      }
+    };
+    auto target = std::make_shared<Target>();
+    target->path = out.temporary();
+    std::vector<TaskId> stores;
+    for (std::size_t k = 0; k < datasets.size(); ++k) {
+      const auto label = lg.graph.add_label(fmt::format("to_hdf5-{}", short_token(roots[k]->token())));
+      const ChunkGrid& grid = roots[k]->chunks();
+      auto layout = std::make_shared<const detail::WriteLayout>(layouts[k]);
+      auto fgrid = std::make_shared<const ChunkGrid>(file_grids[k]);
+      for (index_t c = 0; c < grid.num_chunks(); ++c) {
+        const Shape coords = grid.chunk_coords(c);
+        const Shape origin = grid.chunk_offset(coords);
+        const TaskId dep = lg.outputs[k][static_cast<std::size_t>(c)];
+        stores.push_back(lg.graph.add(label, coords, std::span(&dep, 1),
+                                      [target, layout, fgrid, origin](std::span<const Value> in) {
+                                        const Block& b = in[0].get<Block>();
+                                        detail::write_chunk(target->get(), *layout, *fgrid, b, origin);
+                                        return Value::make(static_cast<std::int64_t>(b.nbytes()));
+                                      }));
+      }
+    }
+    order_tasks(lg.graph, stores);
+    s.execute(lg.graph, stores, ResultPlacement::owners);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  out.commit(failed);
+}
+
+Attributes read_hdf5_attributes(const std::string& path, const std::string& object, Scheduler* scheduler) {
+  Scheduler& s = detail::scheduler_or_default(scheduler);
+  const std::string encoded = detail::query_on_root(s, [&] {
+    auto lock = detail::lock_hdf5();
+    detail::Hid file = detail::open_file_for_reading(path);
+    if (object != "/" && H5Lexists(file, object.c_str(), H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      throw io_error(fmt::format("'{}' has no object '{}'", path, object));
+    }
+    detail::Hid obj(detail::check_hdf5(H5Oopen(file, object.c_str(), H5P_DEFAULT),
+                                       fmt::format("cannot open '{}' in '{}'", object, path)));
+    H5O_info_t oi;
+    H5Oget_info(obj, &oi);
+    detail::Bytes b;
+    b.put<std::uint64_t>(oi.num_attrs);
+    for (hsize_t i = 0; i < oi.num_attrs; ++i) {
+      detail::Hid a(H5Aopen_by_idx(obj, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
+      if (a.get() < 0) a = detail::Hid(H5Aopen_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
+      H5Eclear2(H5E_DEFAULT);
+      const ssize_t nlen = H5Aget_name(a, 0, nullptr);
+      std::string name(static_cast<std::size_t>(std::max<ssize_t>(nlen, 0)), '\0');
+      H5Aget_name(a, name.size() + 1, name.data());
+      detail::Hid type(H5Aget_type(a)), space(H5Aget_space(a));
+      const hssize_t n = H5Sget_simple_extent_npoints(space);
+      const bool scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR;
+      const H5T_class_t cls = H5Tget_class(type);
+      b.put<std::uint64_t>(name.size());
+      b.s += name;
+      if (cls == H5T_STRING) {
+        std::string v;
+        if (H5Tis_variable_str(type) > 0) {
+          char* p = nullptr;
+          detail::Hid mem(H5Tcopy(H5T_C_S1));
+          H5Tset_size(mem, H5T_VARIABLE);
+          H5Tset_cset(mem, H5Tget_cset(type));
+          detail::check_hdf5_status(H5Aread(a, mem, &p), fmt::format("cannot read attribute '{}'", name));
+          v = p ? p : "";
+          H5free_memory(p);
+        } else {
+          v.resize(H5Tget_size(type));
+          H5Aread(a, type, v.data());
+          v.resize(std::strlen(v.c_str()));
+        }
+        b.put<char>('s');
+        b.put<std::uint64_t>(v.size());
+        b.s += v;
+      } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
+        const bool is_float = cls == H5T_FLOAT;
+        b.put<char>(is_float ? (scalar ? 'd' : 'D') : (scalar ? 'i' : 'I'));
+        b.put<std::uint64_t>(static_cast<std::uint64_t>(n));
+        std::vector<std::uint64_t> buf(static_cast<std::size_t>(n));
+        H5Aread(a, is_float ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, buf.data());
+        for (auto v : buf) b.put(v);
+      } else {
+        throw dtype_error(fmt::format("attribute '{}' of '{}' in '{}' is not a number or a string",
+                                      name, object, path));
+      }
+    }
+    return b.s;
+  });
+  detail::Reader r{encoded};
+  Attributes out;
+  const auto n = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const auto len = static_cast<std::size_t>(r.get<std::uint64_t>());
+    std::string name = encoded.substr(r.pos, len);
+    r.pos += len;
+    const char kind = r.get<char>();
+    if (kind == 's') {
+      const auto sl = static_cast<std::size_t>(r.get<std::uint64_t>());
+      out[name] = encoded.substr(r.pos, sl);
+      r.pos += sl;
+      continue;
+    }
+    const auto count = r.get<std::uint64_t>();
+    if (kind == 'd' || kind == 'D') {
+      std::vector<double> v(count);
+      for (auto& x : v) x = r.get<double>();
+      if (kind == 'd' && count == 1) out[name] = v[0]; else out[name] = v;
+    } else {
+      std::vector<std::int64_t> v(count);
+      for (auto& x : v) x = r.get<std::int64_t>();
+      if (kind == 'i' && count == 1) out[name] = v[0]; else out[name] = v;
+    }
+  }
+  return out;
+}
+
+}  // namespace tessera

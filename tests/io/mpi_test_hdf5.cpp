@@ -1,0 +1,272 @@
+// from_hdf5 / to_hdf5 at 1-4 ranks: round trips over dtypes, shapes and chunkings; files
+// written by h5py read by Tessera and the reverse (tests/io/h5py_peer.py); every bad input raised
+// on every rank with one message; no file left at the target after a failure.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "support/test_support.hpp"
+#include "tessera/io/hdf5.hpp"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::distributed;
+using testing::gather_strings;
+
+/// A directory shared by every rank (rank 0 names it), removed at the end of the test.
+class Hdf5Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string name;
+    if (distributed().rank() == 0) {
+      name = (fs::temp_directory_path() / fmt::format("tessera-io-{}-{}", ::getpid(),
+                                                        ::testing::UnitTest::GetInstance()
+                                                            ->current_test_info()
+                                                            ->name()))
+                 .string();
+      fs::create_directories(name);
+    }
+    dir = gather_strings(name)[0];
+  }
+  void TearDown() override {
+    gather_strings("");  // every rank is done with the files
+    if (distributed().rank() == 0) fs::remove_all(dir);
+  }
+  std::string path(const std::string& name) const { return dir + "/" + name; }
+  /// The files in the directory (to check that no temporary is left behind).
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  /// Runs the h5py peer on rank 0; every rank gets its exit status.
+  int peer(const std::string& args) {
+    int status = 0;
+    if (distributed().rank() == 0) {
+      const std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+      status = std::system(fmt::format("{} {}/io/h5py_peer.py {}", python, TESSERA_TESTS_DIR, args).c_str());
+    }
+    return std::stoi(gather_strings(std::to_string(status))[0]);
+  }
+  std::string dir;
+};
+
+ComputeOptions on_all() { return {.scheduler = &distributed()}; }
+
+/// The peer's formula: a function of the flat index, for each dtype.
+template <class T>
+Array peer_values(const Shape& shape, const ChunkSpec& chunks) {
+  auto flat = [shape](std::span<const index_t> idx) {
+    index_t f = 0;
+    for (std::size_t a = 0; a < shape.size(); ++a) f = f * shape[a] + idx[a];
+    return f;
+  };
+  if constexpr (std::is_floating_point_v<T>) {
+    return fromfunction<T>([flat](std::span<const index_t> i) { return static_cast<double>(flat(i)) * 0.5 - 3.0; },
+                           shape, chunks);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return fromfunction<T>([flat](std::span<const index_t> i) { return flat(i) % 3 == 0; }, shape, chunks);
+  } else {
+    return fromfunction<T>([flat](std::span<const index_t> i) { return (flat(i) * 7) % 251 - 100; },
+                           shape, chunks);
+  }
+}
+
+/// Both arrays computed on every rank are equal element for element (and in dtype and shape).
+void expect_same(const Array& got, const Array& want) {
+  ASSERT_EQ(got.dtype(), want.dtype());
+  ASSERT_EQ(got.shape(), want.shape());
+  const Block g = got.compute_block(on_all()), w = want.compute_block(on_all());
+  ASSERT_EQ(g.nbytes(), w.nbytes());
+  EXPECT_EQ(std::memcmp(g.data(), w.data(), g.nbytes()), 0) << got.name() << " differs";
+}
+
+TEST_F(Hdf5Test, RoundTripsEveryDtypeShapeAndChunking) {
+  const std::vector<std::pair<Shape, ChunkSpec>> cases = {
+      {{13, 7}, ChunkSpec({4, 3})},  {{13, 7}, ChunkSpec(-1)},      {{1}, ChunkSpec(1)},
+      {{0, 5}, ChunkSpec({1, 2})},   {{5, 1, 4}, ChunkSpec({2, 1, 3})}, {{}, ChunkSpec(-1)},
+      {{23}, ChunkSpec(std::vector<AxisChunks>{std::vector<index_t>{1, 10, 2, 10}})}};
+  int k = 0;
+  for (const auto& [shape, chunks] : cases) {
+    for (const auto& file_chunks : {std::optional<ChunkSpec>(), std::optional<ChunkSpec>(ChunkSpec(3))}) {
+      const std::vector<Array> arrays = {peer_values<double>(shape, chunks), peer_values<float>(shape, chunks),
+                                         peer_values<std::int64_t>(shape, chunks),
+                                         peer_values<std::int32_t>(shape, chunks), peer_values<bool>(shape, chunks)};
+      const std::string p = path(fmt::format("case{}.h5", k++));
+      std::vector<Hdf5Dataset> ds;
+      for (std::size_t i = 0; i < arrays.size(); ++i) ds.push_back({fmt::format("g/d{}", i), arrays[i], {}});
+      to_hdf5(p, ds, {.chunks = file_chunks, .compute = on_all()});
+      for (std::size_t i = 0; i < arrays.size(); ++i) {
+        SCOPED_TRACE(fmt::format("shape {} dataset {} file chunks {}", shape_string(shape), i, file_chunks.has_value()));
+        expect_same(from_hdf5(p, ds[i].name, {.scheduler = &distributed()}), arrays[i]);
+        expect_same(from_hdf5(p, ds[i].name, {.chunks = chunks, .scheduler = &distributed()}), arrays[i]);
+      }
+    }
+  }
+  EXPECT_EQ(files().size(), static_cast<std::size_t>(k));  // no temporaries left
+}
+
+TEST_F(Hdf5Test, ReadsFusedIntoReductionsAndCulled) {
+  const Array x = peer_values<double>({300, 40}, ChunkSpec({50, 40}));
+  to_hdf5(path("x.h5"), "x", x, {.chunks = ChunkSpec({25, 20}), .compute = on_all()});
+  const Array y = from_hdf5(path("x.h5"), "x", {.chunks = ChunkSpec({50, 40}), .scheduler = &distributed()});
+  // One task per chunk reads and reduces: no separate read tasks.
+  const auto lg = ((y * 2 + 1).sum(0)).lower();
+  std::size_t reads = 0;
+  for (TaskId t = 0; static_cast<std::size_t>(t) < lg.graph.size(); ++t)
+    reads += lg.graph.label(t).starts_with("from_hdf5");
+  EXPECT_EQ(reads, 0u);
+  expect_same((y * 2 + 1).sum(0), (x * 2 + 1).sum(0));
+  expect_same((y - y.mean(0)), (x - x.mean(0)));
+  // x[::100] needs two of the six row chunks.
+  const auto sliced = y[{Slice{0, std::nullopt, 100}}];
+  const auto ls = sliced.lower();
+  reads = 0;
+  for (TaskId t = 0; static_cast<std::size_t>(t) < ls.graph.size(); ++t)
+    reads += ls.graph.label(t).starts_with("from_hdf5");
+  EXPECT_EQ(reads, 3u);  // rows 0, 100, 200: chunks 0, 2, 4
+  expect_same(sliced, x[{Slice{0, std::nullopt, 100}}]);
+}
+
+TEST_F(Hdf5Test, ReadsWhatH5pyWrites) {
+  ASSERT_EQ(peer("write " + dir), 0) << "tests/io/h5py_peer.py failed (python3-h5py installed?)";
+  const std::string f = path("layouts.h5");
+  auto read = [&](const std::string& ds, std::optional<ChunkSpec> chunks = {}) {
+    return from_hdf5(f, ds, {.chunks = chunks, .scheduler = &distributed()});
+  };
+  expect_same(read("contiguous_f8"), peer_values<double>({37, 11}, ChunkSpec(-1)));
+  expect_same(read("contiguous_f8", ChunkSpec({5, 4})), peer_values<double>({37, 11}, ChunkSpec(-1)));
+  expect_same(read("chunked_f4"), peer_values<float>({40, 30}, ChunkSpec(-1)));
+  expect_same(read("chunked_f4", ChunkSpec({9, 13})), peer_values<float>({40, 30}, ChunkSpec(-1)));
+  expect_same(read("gzip_i8", ChunkSpec({3, 4, 3})), peer_values<std::int64_t>({25, 9, 4}, ChunkSpec(-1)));
+  expect_same(read("big_endian_i4", ChunkSpec(7)), peer_values<std::int32_t>({50}, ChunkSpec(-1)));
+  expect_same(read("big_endian_f8_chunked", ChunkSpec(5)), peer_values<double>({19, 6}, ChunkSpec(-1)));
+  expect_same(read("/a/b/c/nested_i4"), peer_values<std::int32_t>({6, 5}, ChunkSpec(-1)));
+  expect_same(read("flags", ChunkSpec(4)), peer_values<bool>({17}, ChunkSpec(-1)));
+  expect_same(read("shuffled_f8", ChunkSpec({7, 7})), peer_values<double>({30, 20}, ChunkSpec(-1)));
+  // Smaller integers widen exactly: uint8/int16 to int32, uint32 to int64 (values 0..250).
+  auto unsigned_values = [](const Shape& shape) {
+    return fromfunction<std::int64_t>([shape](std::span<const index_t> i) {
+      index_t flat = 0;
+      for (std::size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + i[a];
+      return (flat * 7) % 251;
+    }, shape, -1);
+  };
+  expect_same(read("small_u1"), unsigned_values({9, 4}).astype(DType::Int32));
+  expect_same(read("small_i2"), peer_values<std::int32_t>({9, 4}, ChunkSpec(-1)));
+  expect_same(read("u4"), unsigned_values({8}));
+  EXPECT_EQ(read("scalar_f8").item<double>(on_all()), 2.5);
+  EXPECT_EQ(read("empty_f8").shape(), (Shape{0, 3}));
+  const Attributes attrs = read_hdf5_attributes(f, "/", &distributed());
+  EXPECT_EQ(std::get<std::string>(attrs.at("title")), "made by h5py");
+  EXPECT_EQ(std::get<std::int64_t>(attrs.at("version")), 3);
+  EXPECT_EQ(std::get<std::vector<double>>(attrs.at("scale")), (std::vector<double>{0.5, 2.0}));
+}
+
+TEST_F(Hdf5Test, H5pyReadsWhatTesseraWrites) {
+  const Array x = peer_values<double>({31, 17}, ChunkSpec({4, 5}));
+  to_hdf5(path("t.h5"),
+          {{"x", x, {{"units", std::string("m/s")}, {"scale", std::vector<double>{0.5, 2.0}}, {"count", std::int64_t{7}}}},
+           {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
+           {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
+          {.chunks = ChunkSpec(6), .file_attributes = {{"title", std::string("made by tessera")}}, .compute = on_all()});
+  EXPECT_EQ(peer("check " + path("t.h5")), 0);
+  to_hdf5(path("t.h5"), {{"x", x}, {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
+                         {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
+          {.overwrite = true, .compute = on_all()});
+  EXPECT_NE(peer("check " + path("t.h5")), 0);  // contiguous now, and without the attributes
+}
+
+/// Runs `f` on every rank and returns the message it threw (the same on every rank, checked).
+template <class E, class F>
+std::string error_of(F&& f) {
+  std::string message = "(nothing thrown)";
+  try {
+    f();
+  } catch (const E& e) {
+    message = e.what();
+  } catch (const std::exception& e) {
+    message = fmt::format("(wrong exception type) {}", e.what());
+  }
+  const auto all = gather_strings(message);
+  for (const auto& m : all) EXPECT_EQ(m, all[0]) << "ranks raised different messages";
+  return message;
+}
+
+TEST_F(Hdf5Test, BadInputRaisesOneMessageOnEveryRank) {
+  ASSERT_EQ(peer("write " + dir), 0);
+  const std::string f = path("layouts.h5");
+  const ComputeOptions all = on_all();
+  auto read = [&](const std::string& p, const std::string& ds) {
+    return from_hdf5(p, ds, {.scheduler = &distributed()});
+  };
+  EXPECT_THAT(error_of<io_error>([&] { read(path("missing.h5"), "x"); }),
+              ::testing::AllOf(::testing::HasSubstr("missing.h5"), ::testing::HasSubstr("No such file")));
+  EXPECT_THAT(error_of<io_error>([&] { read(f, "nope"); }), ::testing::HasSubstr("has no dataset 'nope'"));
+  EXPECT_THAT(error_of<io_error>([&] { read(f, "a/zz/c"); }), ::testing::HasSubstr("has no dataset 'a/zz/c'"));
+  EXPECT_THAT(error_of<io_error>([&] { read(f, "a/b"); }), ::testing::HasSubstr("is a group, not a dataset"));
+  EXPECT_THAT(error_of<dtype_error>([&] { read(f, "compound"); }), ::testing::HasSubstr("compound"));
+  EXPECT_THAT(error_of<dtype_error>([&] { read(f, "strings"); }), ::testing::HasSubstr("string"));
+  EXPECT_THAT(error_of<dtype_error>([&] { read(f, "u8"); }), ::testing::HasSubstr("uint64"));
+  if (distributed().rank() == 0) std::ofstream(path("text.h5")) << "not hdf5\n";
+  EXPECT_THAT(error_of<io_error>([&] { read(path("text.h5"), "x"); }), ::testing::HasSubstr("is not an HDF5 file"));
+  // A truncated file: its first half.
+  if (distributed().rank() == 0) {
+    fs::copy_file(f, path("cut.h5"));
+    fs::resize_file(path("cut.h5"), fs::file_size(f) / 2);
+  }
+  gather_strings("");
+  EXPECT_THAT(error_of<error>([&] {
+                read(path("cut.h5"), "contiguous_f8").sum().item<double>(all);
+                read(path("cut.h5"), "shuffled_f8").sum().item<double>(all);
+              }),
+              ::testing::AnyOf(::testing::HasSubstr("truncated"), ::testing::HasSubstr("cut.h5")));
+
+  // Outputs: an existing file is kept; an unwritable place names itself; nothing is left.
+  const Array x = peer_values<double>({10}, ChunkSpec(3));
+  to_hdf5(path("out.h5"), "x", x, {.compute = all});
+  const auto before = fs::file_size(path("out.h5"));
+  EXPECT_THAT(error_of<io_error>([&] { to_hdf5(path("out.h5"), "x", x * 2, {.compute = all}); }),
+              ::testing::HasSubstr("exists"));
+  EXPECT_EQ(fs::file_size(path("out.h5")), before);
+  EXPECT_THAT(error_of<io_error>([&] { to_hdf5(path("no/such/dir/o.h5"), "x", x, {.compute = all}); }),
+              ::testing::HasSubstr("no/such/dir"));
+  EXPECT_THAT(error_of<value_error>([&] { to_hdf5(path("o.h5"), {{"x", x}, {"x", x}}, {.compute = all}); }),
+              ::testing::HasSubstr("given twice"));
+  const auto listing = files();
+  for (const auto& name : listing) EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
+}
+
+TEST_F(Hdf5Test, AFailedComputeLeavesNoFileAndTheOldOneIntact) {
+  const ComputeOptions all = on_all();
+  to_hdf5(path("keep.h5"), "x", peer_values<double>({20}, ChunkSpec(5)), {.compute = all});
+  const auto before = fs::file_size(path("keep.h5"));
+  const Array bad = fromfunction<double>(
+      [](index_t i) {
+        if (i == 17) throw value_error("element 17 is bad");
+        return static_cast<double>(i);
+      },
+      {20}, 5);
+  for (int round = 0; round < 20; ++round) {
+    EXPECT_THAT(error_of<error>([&] { to_hdf5(path("new.h5"), "x", bad, {.compute = all}); }),
+                ::testing::HasSubstr("element 17 is bad"));
+    EXPECT_THAT(error_of<error>([&] { to_hdf5(path("keep.h5"), "x", bad, {.overwrite = true, .compute = all}); }),
+                ::testing::HasSubstr("element 17 is bad"));
+  }
+  gather_strings("");
+  EXPECT_EQ(files(), (std::vector<std::string>{"keep.h5"}));
+  EXPECT_EQ(fs::file_size(path("keep.h5")), before);
+  expect_same(from_hdf5(path("keep.h5"), "x", {.scheduler = &distributed()}), peer_values<double>({20}, ChunkSpec(5)));
+}
+
+}  // namespace
+}  // namespace tessera
