@@ -19,7 +19,9 @@
 // The workloads are the ones of benchmarks/dask_peer.py, built the same way, and
 // graph construction is timed wherever the Dask version times it. See benchmarks/README.md.
 
+#include <fcntl.h>
 #include <mpi.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -27,6 +29,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -41,6 +45,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tessera/tessera.hpp"
@@ -306,6 +311,40 @@ double read_gbps(const Context& ctx) {
     gbps = bandwidth_probe(ctx.scheduler.num_threads() * ctx.ranks, ctx.settings.probe_bytes,
                            ctx.settings.probe_repeat)["read_gbps"]
                .get<double>();
+  }
+  MPI_Bcast(&gbps, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  return gbps;
+}
+
+/// Where the file workloads keep their data: TESSERA_BENCH_DATA, else $TMPDIR/tessera-bench.
+/// Files are made once (by the first run that needs them) and reused.
+std::string bench_data_file(const std::string& name) {
+  namespace fs = std::filesystem;
+  const char* env = std::getenv("TESSERA_BENCH_DATA");
+  const fs::path dir = env && *env ? fs::path(env) : fs::temp_directory_path() / "tessera-bench";
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
+/// A plain sequential read of the whole file (8 MiB preads, one thread, rank 0 alone while the
+/// others wait): the figure the file workloads are held against. GB/s.
+double sequential_read_gbps(const Context& ctx, const std::string& path) {
+  double gbps = 0;
+  if (ctx.rank == 0) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) throw std::runtime_error("cannot open " + path);
+    std::vector<char> buf(std::size_t{8} << 20);
+    std::vector<double> runs;
+    for (int r = 0; r < 3; ++r) {
+      const auto t0 = Clock::now();
+      std::uint64_t total = 0;
+      for (ssize_t got; (got = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(total))) > 0;)
+        total += static_cast<std::uint64_t>(got);
+      runs.push_back(static_cast<double>(total) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+    }
+    ::close(fd);
+    std::sort(runs.begin(), runs.end());
+    gbps = runs[1];
   }
   MPI_Bcast(&gbps, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
   return gbps;
@@ -777,6 +816,37 @@ std::map<std::string, Workload> workloads() {
             const double gbps = out["bytes"].get<double>() / median_s / 1e9;
             out["gb_per_s"] = gbps;
             out["limit_fraction"] = gbps / out["read_gbps"].get<double>();
+          },
+  };
+
+  w["hdf5_mean"] = {
+      .description =
+          "mean(axis=0) of a 16000 x 16000 float64 HDF5 dataset chunked 1000 x 1000 (2 GB, made "
+          "once by to_hdf5 and kept in TESSERA_BENCH_DATA, read from the page cache); limit = a "
+          "plain sequential read of the file",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(16000, ctx.settings.scale);
+        const std::string path = bench_data_file(fmt::format("hdf5_mean_{}.h5", n));
+        if (!std::filesystem::exists(path)) {  // every rank sees the same file system
+          to_hdf5(path, "x", default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000),
+                  {.chunks = ChunkSpec({1000, 1000}), .compute = ctx.on});
+        }
+        out["file"] = path;
+        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        out["seq_read_gbps"] = sequential_read_gbps(ctx, path);
+        return [path, on = ctx.on] {
+          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
+          return x.mean(0).sum().item<double>(on);
+        };
+      },
+      .finish =
+          [](const Context&, double median_s, json& out) {
+            const double gbps = out["bytes"].get<double>() / median_s / 1e9;
+            out["gb_per_s"] = gbps;
+            out["limit_fraction"] = gbps / out["seq_read_gbps"].get<double>();
           },
   };
 

@@ -14,6 +14,7 @@
 #include "tessera/array/reductions.hpp"
 #include "tessera/array/visualize.hpp"
 #include "tessera/io/hdf5.hpp"
+#include "tessera/io/npy.hpp"
 #include "tessera/comm/communicator.hpp"
 #include "tessera/comm/environment.hpp"
 #include "tessera/comm/mpi_error.hpp"

@@ -51,4 +51,10 @@ class FileSource final : public SourceExpr {
   std::shared_ptr<const RegionReader> m_reader;
 };
 
+/// The default chunks of an array read from a file: the file's own chunks (`file_chunks`, empty
+/// for a contiguous layout) multiplied up to about `target` bytes, axis by axis; for a contiguous
+/// layout, blocks of whole rows of about `target` bytes (each one contiguous run in the file).
+ChunkGrid default_file_chunks(const Shape& shape, DType dtype, const Shape& file_chunks,
+                              std::size_t target);
+
 }  // namespace tessera::detail

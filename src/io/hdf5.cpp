@@ -23,6 +23,7 @@
 #include "io/collective.hpp"
 #include "io/file_source.hpp"
 #include "io/hdf5_library.hpp"
+#include "io/store.hpp"
 #include "tessera/core/copy_region.hpp"
 #include "tessera/core/serialize.hpp"
 
@@ -211,40 +212,6 @@ class Hdf5Reader final : public RegionReader {
   mutable Hid m_file, m_dataset_id, m_memory_type;
 };
 
-/// The default chunks: the file's chunks multiplied up to about `target` bytes (axis by axis,
-/// doubling), or blocks of whole rows for a contiguous dataset.
-ChunkGrid default_chunks(const DatasetInfo& info, std::size_t target) {
-  const Shape& shape = info.shape;
-  const std::size_t es = dtype_size(info.dtype);
-  if (shape.empty() || shape_size(shape) == 0) return ChunkSpec::automatic(target).resolve(shape, info.dtype);
-  std::vector<AxisChunks> axes;
-  if (!info.file_chunks.empty()) {
-    Shape c = info.file_chunks;
-    for (std::size_t a = 0; a < c.size(); ++a) c[a] = std::min(c[a], shape[a]);
-    std::size_t bytes = static_cast<std::size_t>(shape_size(c)) * es;
-    for (bool grew = true; grew;) {
-      grew = false;
-      for (std::size_t a = 0; a < c.size(); ++a) {
-        if (c[a] < shape[a] && bytes * 2 <= target) {
-          const index_t next = std::min(c[a] * 2, shape[a]);
-          bytes = bytes / static_cast<std::size_t>(c[a]) * static_cast<std::size_t>(next);
-          c[a] = next;
-          grew = true;
-        }
-      }
-    }
-    for (index_t v : c) axes.emplace_back(v);
-    return ChunkSpec(std::move(axes)).resolve(shape, info.dtype);
-  }
-  const std::size_t row_bytes =
-      static_cast<std::size_t>(shape_size(Shape(shape.begin() + 1, shape.end()))) * es;
-  if (row_bytes > target) return ChunkSpec::automatic(target).resolve(shape, info.dtype);
-  axes.emplace_back(std::clamp<index_t>(static_cast<index_t>(target / std::max<std::size_t>(row_bytes, 1)),
-                                        1, shape[0]));
-  for (std::size_t a = 1; a < shape.size(); ++a) axes.emplace_back(index_t{-1});
-  return ChunkSpec(std::move(axes)).resolve(shape, info.dtype);
-}
-
 // --- writing -------------------------------------------------------------------------------
 
 /// Where one dataset's bytes lie in the new file: at one offset (contiguous), or chunk by chunk.
@@ -370,7 +337,6 @@ std::vector<WriteLayout> decode_layouts(const std::string& s, const std::vector<
 /// Writes one computed chunk (at `origin`) of a dataset into the file.
 void write_chunk(const PosixFile& f, const WriteLayout& l, const ChunkGrid& file_grid,
                  const Block& b, const Shape& origin) {
-  if (b.size() == 0) return;
   if (l.file_chunks.empty()) {
     write_region(f, FlatLayout{l.offset, l.shape, l.itemsize, false}, b.data(), origin, b.shape());
     return;
@@ -433,7 +399,7 @@ Array from_hdf5(const std::string& path, const std::string& dataset, const Hdf5R
   const auto info = detail::DatasetInfo::decode(
       detail::query_on_root(s, [&] { return detail::probe(path, dataset).encode(); }));
   const ChunkGrid grid = options.chunks ? options.chunks->resolve(info.shape, info.dtype)
-                                        : detail::default_chunks(info, options.target_chunk_bytes);
+                                        : detail::default_file_chunks(info.shape, info.dtype, info.file_chunks, options.target_chunk_bytes);
   std::shared_ptr<const detail::RegionReader> reader;
   if (info.flat) {
     reader = std::make_shared<detail::FlatReader>(
@@ -481,39 +447,11 @@ void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
   try {
     std::vector<ExprPtr> roots;
     for (const auto& d : datasets) roots.push_back(d.array.expr());
-    LoweredGraph lg = tessera::lower(roots, {}, options.compute.lowering);
-    // The file is opened on this rank by the first chunk it writes, and closed with the graph.
-    struct Target {
-      std::string path;
-      std::once_flag opened;
-      std::optional<detail::PosixFile> file;
-      const detail::PosixFile& get() {
-        std::call_once(opened, [this] { file.emplace(path, detail::PosixFile::Mode::write); });
-        return *file;
-      }
-    };
-    auto target = std::make_shared<Target>();
-    target->path = out.temporary();
-    std::vector<TaskId> stores;
-    for (std::size_t k = 0; k < datasets.size(); ++k) {
-      const auto label = lg.graph.add_label(fmt::format("to_hdf5-{}", short_token(roots[k]->token())));
-      const ChunkGrid& grid = roots[k]->chunks();
-      auto layout = std::make_shared<const detail::WriteLayout>(layouts[k]);
-      auto fgrid = std::make_shared<const ChunkGrid>(file_grids[k]);
-      for (index_t c = 0; c < grid.num_chunks(); ++c) {
-        const Shape coords = grid.chunk_coords(c);
-        const Shape origin = grid.chunk_offset(coords);
-        const TaskId dep = lg.outputs[k][static_cast<std::size_t>(c)];
-        stores.push_back(lg.graph.add(label, coords, std::span(&dep, 1),
-                                      [target, layout, fgrid, origin](std::span<const Value> in) {
-                                        const Block& b = in[0].get<Block>();
-                                        detail::write_chunk(target->get(), *layout, *fgrid, b, origin);
-                                        return Value::make(static_cast<std::int64_t>(b.nbytes()));
-                                      }));
-      }
-    }
-    order_tasks(lg.graph, stores);
-    s.execute(lg.graph, stores, ResultPlacement::owners);
+    auto file = std::make_shared<detail::LazyFile>(out.temporary());
+    detail::store_chunks(s, roots, options.compute.lowering,
+                         [&](std::size_t k, const Shape& origin, const Block& b) {
+                           detail::write_chunk(file->get(), layouts[k], file_grids[k], b, origin);
+                         });
   } catch (...) {
     failed = std::current_exception();
   }

@@ -1,5 +1,5 @@
 // from_hdf5 / to_hdf5 at 1-4 ranks: round trips over dtypes, shapes and chunkings; files
-// written by h5py read by Tessera and the reverse (tests/io/h5py_peer.py); every bad input raised
+// written by h5py read by Tessera and the reverse (tests/io/numpy_peer.py); every bad input raised
 // on every rank with one message; no file left at the target after a failure.
 
 #include <gmock/gmock.h>
@@ -11,84 +11,13 @@
 
 #include <fmt/format.h>
 
-#include "support/test_support.hpp"
+#include "io/file_test.hpp"
 #include "tessera/io/hdf5.hpp"
 
 namespace tessera {
 namespace {
 
-namespace fs = std::filesystem;
-using testing::distributed;
-using testing::gather_strings;
-
-/// A directory shared by every rank (rank 0 names it), removed at the end of the test.
-class Hdf5Test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string name;
-    if (distributed().rank() == 0) {
-      name = (fs::temp_directory_path() / fmt::format("tessera-io-{}-{}", ::getpid(),
-                                                        ::testing::UnitTest::GetInstance()
-                                                            ->current_test_info()
-                                                            ->name()))
-                 .string();
-      fs::create_directories(name);
-    }
-    dir = gather_strings(name)[0];
-  }
-  void TearDown() override {
-    gather_strings("");  // every rank is done with the files
-    if (distributed().rank() == 0) fs::remove_all(dir);
-  }
-  std::string path(const std::string& name) const { return dir + "/" + name; }
-  /// The files in the directory (to check that no temporary is left behind).
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-  /// Runs the h5py peer on rank 0; every rank gets its exit status.
-  int peer(const std::string& args) {
-    int status = 0;
-    if (distributed().rank() == 0) {
-      const std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-      status = std::system(fmt::format("{} {}/io/h5py_peer.py {}", python, TESSERA_TESTS_DIR, args).c_str());
-    }
-    return std::stoi(gather_strings(std::to_string(status))[0]);
-  }
-  std::string dir;
-};
-
-ComputeOptions on_all() { return {.scheduler = &distributed()}; }
-
-/// The peer's formula: a function of the flat index, for each dtype.
-template <class T>
-Array peer_values(const Shape& shape, const ChunkSpec& chunks) {
-  auto flat = [shape](std::span<const index_t> idx) {
-    index_t f = 0;
-    for (std::size_t a = 0; a < shape.size(); ++a) f = f * shape[a] + idx[a];
-    return f;
-  };
-  if constexpr (std::is_floating_point_v<T>) {
-    return fromfunction<T>([flat](std::span<const index_t> i) { return static_cast<double>(flat(i)) * 0.5 - 3.0; },
-                           shape, chunks);
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return fromfunction<T>([flat](std::span<const index_t> i) { return flat(i) % 3 == 0; }, shape, chunks);
-  } else {
-    return fromfunction<T>([flat](std::span<const index_t> i) { return (flat(i) * 7) % 251 - 100; },
-                           shape, chunks);
-  }
-}
-
-/// Both arrays computed on every rank are equal element for element (and in dtype and shape).
-void expect_same(const Array& got, const Array& want) {
-  ASSERT_EQ(got.dtype(), want.dtype());
-  ASSERT_EQ(got.shape(), want.shape());
-  const Block g = got.compute_block(on_all()), w = want.compute_block(on_all());
-  ASSERT_EQ(g.nbytes(), w.nbytes());
-  EXPECT_EQ(std::memcmp(g.data(), w.data(), g.nbytes()), 0) << got.name() << " differs";
-}
+using Hdf5Test = FileTest;
 
 TEST_F(Hdf5Test, RoundTripsEveryDtypeShapeAndChunking) {
   const std::vector<std::pair<Shape, ChunkSpec>> cases = {
@@ -138,7 +67,7 @@ TEST_F(Hdf5Test, ReadsFusedIntoReductionsAndCulled) {
 }
 
 TEST_F(Hdf5Test, ReadsWhatH5pyWrites) {
-  ASSERT_EQ(peer("write " + dir), 0) << "tests/io/h5py_peer.py failed (python3-h5py installed?)";
+  ASSERT_EQ(peer("write " + dir), 0) << "tests/io/numpy_peer.py failed (python3-h5py installed?)";
   const std::string f = path("layouts.h5");
   auto read = [&](const std::string& ds, std::optional<ChunkSpec> chunks = {}) {
     return from_hdf5(f, ds, {.chunks = chunks, .scheduler = &distributed()});
@@ -184,22 +113,6 @@ TEST_F(Hdf5Test, H5pyReadsWhatTesseraWrites) {
                          {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
           {.overwrite = true, .compute = on_all()});
   EXPECT_NE(peer("check " + path("t.h5")), 0);  // contiguous now, and without the attributes
-}
-
-/// Runs `f` on every rank and returns the message it threw (the same on every rank, checked).
-template <class E, class F>
-std::string error_of(F&& f) {
-  std::string message = "(nothing thrown)";
-  try {
-    f();
-  } catch (const E& e) {
-    message = e.what();
-  } catch (const std::exception& e) {
-    message = fmt::format("(wrong exception type) {}", e.what());
-  }
-  const auto all = gather_strings(message);
-  for (const auto& m : all) EXPECT_EQ(m, all[0]) << "ranks raised different messages";
-  return message;
 }
 
 TEST_F(Hdf5Test, BadInputRaisesOneMessageOnEveryRank) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The other side of Tessera's HDF5 interoperability tests (tests/io/mpi_test_hdf5.cpp).
 
-  h5py_peer.py write DIR   writes files as h5py and NumPy users make them
-  h5py_peer.py check FILE  checks a file Tessera wrote (values, dtypes, attributes)
+  numpy_peer.py write DIR   writes files as h5py and NumPy users make them
+  numpy_peer.py check FILE  checks a file Tessera wrote (values, dtypes, attributes)
+  numpy_peer.py write_npy DIR    writes .npy files with numpy.save
+  numpy_peer.py check_npy FILE SHAPE DTYPE   checks a .npy file Tessera wrote
 
 Every value is a formula of the element's flat index, which the C++ side recomputes.
 """
@@ -64,5 +66,29 @@ def check(path):
     print("ok")
 
 
+def write_npy(d):
+    np.save(f"{d}/f8.npy", values((37, 11), "f8"))
+    np.save(f"{d}/f4.npy", values((5, 6, 7), "f4"))
+    np.save(f"{d}/big_i4.npy", values((50,), ">i4"))
+    np.save(f"{d}/big_f8.npy", values((9, 8), ">f8"))
+    np.save(f"{d}/i8.npy", values((13,), "i8"))
+    np.save(f"{d}/bool.npy", values((17, 2), "bool"))
+    np.save(f"{d}/scalar.npy", np.float64(2.5))
+    np.save(f"{d}/empty.npy", np.zeros((0, 4), "f4"))
+    np.save(f"{d}/fortran.npy", np.asfortranarray(values((4, 5), "f8")))
+    np.save(f"{d}/u2.npy", values((4,), "u2"))
+    values((20, 3), "f8").tofile(f"{d}/raw.bin")
+
+
+def check_npy(path, shape, dtype):
+    x = np.load(path)
+    shape = tuple(int(v) for v in shape.split(",") if v)
+    assert x.shape == shape, (x.shape, shape)
+    assert x.dtype == np.dtype(dtype), (x.dtype, dtype)
+    assert np.array_equal(x, values(shape, dtype)), "values differ"
+    print("ok")
+
+
 if __name__ == "__main__":
-    {"write": write, "check": check}[sys.argv[1]](sys.argv[2])
+    {"write": write, "check": check, "write_npy": write_npy,
+     "check_npy": check_npy}[sys.argv[1]](*sys.argv[2:])
