@@ -114,6 +114,15 @@ class Lowerer {
     return l;
   }
 
+  /// Sources evaluated again by every consumer instead of computed once and held: a single
+  /// value, and sources that read regions (files). Reading a chunk of a file again costs what
+  /// reading a spilled copy back would, without the write, and a consumer that comes much later
+  /// (x - x.mean(0): the subtraction waits for the whole mean) would otherwise keep all of x.
+  bool reevaluated(const Expr* c) const {
+    if (c->kind() != ExprKind::Source) return false;
+    return shape_size(c->shape()) == 1 || static_cast<const SourceExpr*>(c)->reads_regions();
+  }
+
   /// The fused program rooted at `root`: the fusable nodes below it whose every consumer is
   /// already in the region. Everything else it reads is a leaf (materialised chunks).
   std::shared_ptr<detail::FusedProgram> program(const Expr* root) {
@@ -133,9 +142,8 @@ class Lowerer {
         for (const auto& in : e->inputs()) {
           const Expr* c = canonical(in.get());
           if (!distinct.insert(c).second) continue;
-          const bool cheap_constant = c->kind() == ExprKind::Source && shape_size(c->shape()) == 1;
-          const bool fuse =
-              m_options.fuse && c->fusable() && (cheap_constant || ++seen[c] == m_consumers.at(c));
+          const bool fuse = m_options.fuse && c->fusable() &&
+                            (reevaluated(c) || ++seen[c] == m_consumers.at(c));
           if (fuse) {
             if (std::find(region.begin(), region.end(), c) == region.end()) {
               region.push_back(c);
@@ -198,7 +206,7 @@ class Lowerer {
     const Expr* input = canonical(r.inputs()[0].get());
     // Fuse the input into the partial only when the reduction is its sole consumer; otherwise
     // its chunks are computed once, as tasks of their own, and read by every consumer.
-    auto prog = m_consumers.at(input) == 1 ? program(input) : materialised(input);
+    auto prog = m_consumers.at(input) == 1 || reevaluated(input) ? program(input) : materialised(input);
     const Shape coords = input->chunks().chunk_coords(c);
     std::vector<TaskId> deps = leaf_deps(*prog, coords);
     const ReduceExpr* rp = &r;
