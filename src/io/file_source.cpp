@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "tessera/core/block.hpp"
+#include "tessera/core/copy_region.hpp"
+
 namespace tessera::detail {
 
 const PosixFile& FlatReader::file() const {
@@ -12,6 +15,66 @@ const PosixFile& FlatReader::file() const {
 
 void FlatReader::read(void* out, const Shape& start, const Shape& count) const {
   read_region(file(), m_layout, out, start, count);
+}
+
+ChunkedReader::ChunkedReader(std::string path, Shape shape, Shape chunk, std::size_t itemsize,
+                             bool swapped, std::vector<std::uint64_t> addresses)
+    : m_shape(std::move(shape)),
+      m_chunk(std::move(chunk)),
+      m_itemsize(itemsize),
+      m_swapped(swapped),
+      m_addresses(std::move(addresses)),
+      m_path(std::move(path)) {}
+
+const PosixFile& ChunkedReader::file() const {
+  std::call_once(m_opened, [this] { m_open.emplace(m_path, PosixFile::Mode::read); });
+  return *m_open;
+}
+
+void ChunkedReader::read(void* out, const Shape& start, const Shape& count) const {
+  const auto nd = m_shape.size();
+  if (shape_size(count) == 0) return;
+  const std::size_t chunk_bytes = static_cast<std::size_t>(shape_size(m_chunk)) * m_itemsize;
+  Shape first(nd), last(nd), grid(nd);
+  for (std::size_t a = 0; a < nd; ++a) {
+    first[a] = start[a] / m_chunk[a];
+    last[a] = (start[a] + count[a] - 1) / m_chunk[a];
+    grid[a] = (m_shape[a] + m_chunk[a] - 1) / m_chunk[a];
+  }
+  // One chunk's bytes at a time; per thread, so that its pages are not faulted in again for
+  // every chunk.
+  thread_local std::vector<std::byte> scratch;
+  Shape c = first;
+  for (;;) {
+    index_t linear = 0;
+    Shape origin(nd), from(nd), to(nd), n(nd);
+    bool whole = true;
+    for (std::size_t a = 0; a < nd; ++a) {
+      linear = linear * grid[a] + c[a];
+      origin[a] = c[a] * m_chunk[a];
+      const index_t lo = std::max(start[a], origin[a]);
+      const index_t hi = std::min(start[a] + count[a], origin[a] + m_chunk[a]);
+      from[a] = lo - origin[a];
+      to[a] = lo - start[a];
+      n[a] = hi - lo;
+      whole = whole && lo == start[a] && n[a] == count[a] && n[a] == m_chunk[a];
+    }
+    const std::uint64_t at = m_addresses[static_cast<std::size_t>(linear)];
+    if (whole) {  // the region is exactly this chunk: straight into the output
+      file().read_at(out, chunk_bytes, at);
+    } else {
+      if (scratch.size() < chunk_bytes) scratch.resize(chunk_bytes);
+      file().read_at(scratch.data(), chunk_bytes, at);
+      copy_region(scratch.data(), m_chunk, {from}, out, count, {to}, n, m_itemsize);
+    }
+    std::size_t a = nd;
+    while (a-- > 0) {
+      if (++c[a] <= last[a]) break;
+      c[a] = first[a];
+    }
+    if (a == static_cast<std::size_t>(-1)) break;
+  }
+  if (m_swapped) swap_bytes(out, m_itemsize, static_cast<std::size_t>(shape_size(count)));
 }
 
 FileSource::FileSource(Shape shape, ChunkGrid chunks, DType dtype, Token identity,
@@ -43,6 +106,10 @@ ChunkGrid default_file_chunks(const Shape& shape, DType dtype, const Shape& file
     Shape c = file_chunks;
     for (std::size_t a = 0; a < c.size(); ++a) c[a] = std::min(c[a], shape[a]);
     std::size_t bytes = static_cast<std::size_t>(shape_size(c)) * es;
+    // A file chunk of a few MiB is already a good task: each is then read straight into its
+    // array chunk. Cutting or merging file chunks costs a copy through a scratch buffer
+    // (hdf5_mean: 12.5 GB/s with the file's 8 MB chunks, 8 GB/s with 32 MB array chunks).
+    if (bytes >= kKeepFileChunkBytes) target = 0;
     for (bool grew = true; grew;) {
       grew = false;
       for (std::size_t a = 0; a < c.size(); ++a) {

@@ -35,6 +35,27 @@ class FlatReader final : public RegionReader {
   mutable std::optional<PosixFile> m_file;
 };
 
+/// Reads a chunked dataset without filters (HDF5's chunked layout): every chunk is a full-size
+/// row-major block at its own offset (`addresses`, row-major over the chunk grid). Each file
+/// chunk a region touches is read whole with one positioned read (straight into the output when
+/// it is exactly the region) and its part copied out; from many threads at once.
+class ChunkedReader final : public RegionReader {
+ public:
+  ChunkedReader(std::string path, Shape shape, Shape chunk, std::size_t itemsize, bool swapped,
+                std::vector<std::uint64_t> addresses);
+  void read(void* out, const Shape& start, const Shape& count) const override;
+
+ private:
+  Shape m_shape, m_chunk;
+  std::size_t m_itemsize;
+  bool m_swapped;
+  std::vector<std::uint64_t> m_addresses;
+  const PosixFile& file() const;
+  std::string m_path;
+  mutable std::once_flag m_opened;
+  mutable std::optional<PosixFile> m_open;
+};
+
 class FileSource final : public SourceExpr {
  public:
   /// `identity` hashes what names the data (format, path, dataset, the file's size and time),
@@ -52,8 +73,10 @@ class FileSource final : public SourceExpr {
 };
 
 /// The default chunks of an array read from a file: the file's own chunks (`file_chunks`, empty
-/// for a contiguous layout) multiplied up to about `target` bytes, axis by axis; for a contiguous
-/// layout, blocks of whole rows of about `target` bytes (each one contiguous run in the file).
+/// for a contiguous layout) as they are when they hold kKeepFileChunkBytes or more, else
+/// multiplied up to about `target` bytes, axis by axis; for a contiguous layout, blocks of whole
+/// rows of about `target` bytes (each one contiguous run in the file).
+inline constexpr std::size_t kKeepFileChunkBytes = std::size_t{4} << 20;
 ChunkGrid default_file_chunks(const Shape& shape, DType dtype, const Shape& file_chunks,
                               std::size_t target);
 

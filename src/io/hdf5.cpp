@@ -79,6 +79,9 @@ struct DatasetInfo {
   bool flat = false;        // contiguous, unfiltered, raw type, allocated: read with pread
   std::uint64_t offset = 0;
   bool swapped = false;
+  // Chunked, unfiltered, raw type, every chunk allocated: each chunk's offset (row-major over
+  // the chunk grid), read with pread like a flat layout.
+  std::vector<std::uint64_t> chunk_addresses;
   FileStamp stamp;
 
   std::string encode() const {
@@ -91,6 +94,8 @@ struct DatasetInfo {
     b.put(swapped);
     b.put(stamp.size);
     b.put(stamp.mtime_ns);
+    b.put<std::uint64_t>(chunk_addresses.size());
+    for (auto a : chunk_addresses) b.put(a);
     return b.s;
   }
   static DatasetInfo decode(const std::string& s) {
@@ -104,6 +109,8 @@ struct DatasetInfo {
     i.swapped = r.get<bool>();
     i.stamp.size = r.get<std::uint64_t>();
     i.stamp.mtime_ns = r.get<std::int64_t>();
+    i.chunk_addresses.resize(r.get<std::uint64_t>());
+    for (auto& a : i.chunk_addresses) a = r.get<std::uint64_t>();
     return i;
   }
 };
@@ -143,6 +150,40 @@ Shape dataspace_shape(hid_t space, const std::string& what) {
   return {dims.begin(), dims.end()};
 }
 
+/// The file offset of every chunk of a chunked dataset, row-major over its chunk grid; empty
+/// when some chunk is not allocated (HDF5 must supply fill values) or there are very many.
+std::vector<std::uint64_t> chunk_addresses(hid_t d, hid_t space, const Shape& shape,
+                                           const Shape& chunk) {
+  index_t total = 1;
+  Shape grid(shape.size());
+  for (std::size_t a = 0; a < shape.size(); ++a) {
+    grid[a] = (shape[a] + chunk[a] - 1) / chunk[a];
+    total *= grid[a];
+  }
+  hsize_t allocated = 0;
+  if (total == 0 || total > (index_t{1} << 20) || H5Dget_num_chunks(d, space, &allocated) < 0 ||
+      allocated != static_cast<hsize_t>(total)) {
+    H5Eclear2(H5E_DEFAULT);
+    return {};
+  }
+  std::vector<std::uint64_t> out(static_cast<std::size_t>(total), 0);
+  std::vector<hsize_t> offset(shape.size());
+  for (hsize_t i = 0; i < allocated; ++i) {
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info(d, space, i, offset.data(), &mask, &addr, &size) < 0 || addr == HADDR_UNDEF) {
+      H5Eclear2(H5E_DEFAULT);
+      return {};
+    }
+    index_t linear = 0;
+    for (std::size_t a = 0; a < shape.size(); ++a)
+      linear = linear * grid[a] + static_cast<index_t>(offset[a]) / chunk[a];
+    out[static_cast<std::size_t>(linear)] = addr;
+  }
+  return out;
+}
+
 DatasetInfo probe(const std::string& path, const std::string& dataset) {
   auto lock = lock_hdf5();
   DatasetInfo info;
@@ -164,6 +205,10 @@ DatasetInfo probe(const std::string& path, const std::string& dataset) {
   }
   const haddr_t addr = H5Dget_offset(d);
   H5Eclear2(H5E_DEFAULT);  // HADDR_UNDEF (chunked, compact or unallocated) is an answer, not an error
+  if (layout == H5D_CHUNKED && H5Pget_nfilters(dcpl) == 0 && st.raw) {
+    info.chunk_addresses = chunk_addresses(d, space, info.shape, info.file_chunks);
+    info.swapped = st.swapped;
+  }
   if (layout == H5D_CONTIGUOUS && H5Pget_nfilters(dcpl) == 0 && st.raw && addr != HADDR_UNDEF) {
     info.flat = true;
     info.offset = addr;
@@ -401,7 +446,11 @@ Array from_hdf5(const std::string& path, const std::string& dataset, const Hdf5R
   const ChunkGrid grid = options.chunks ? options.chunks->resolve(info.shape, info.dtype)
                                         : detail::default_file_chunks(info.shape, info.dtype, info.file_chunks, options.target_chunk_bytes);
   std::shared_ptr<const detail::RegionReader> reader;
-  if (info.flat) {
+  if (!info.chunk_addresses.empty()) {
+    reader = std::make_shared<detail::ChunkedReader>(path, info.shape, info.file_chunks,
+                                                     dtype_size(info.dtype), info.swapped,
+                                                     info.chunk_addresses);
+  } else if (info.flat) {
     reader = std::make_shared<detail::FlatReader>(
         path, detail::FlatLayout{info.offset, info.shape, dtype_size(info.dtype), info.swapped});
   } else {

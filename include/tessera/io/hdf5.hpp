@@ -36,7 +36,8 @@ using AttributeValue =
 using Attributes = std::map<std::string, AttributeValue>;
 
 struct Hdf5ReadOptions {
-  /// The array's chunks. Default: the dataset's own chunks, multiplied up to about
+  /// The array's chunks. Default: the dataset's own chunks when they hold 4 MiB or more (each
+  /// is then read straight into its array chunk), else multiplied up to about
   /// `target_chunk_bytes`; for a contiguous dataset, blocks of whole rows of about that size.
   std::optional<ChunkSpec> chunks = std::nullopt;
   std::size_t target_chunk_bytes = std::size_t{32} << 20;
