@@ -14,10 +14,10 @@ Scheduler& scheduler_of(const ComputeOptions& o) {
   return o.scheduler ? *o.scheduler : default_scheduler();
 }
 
-/// Runs the graph for every chunk of `e` and returns the chunks in row-major chunk order
-/// (nothing on ranks other than options.root when a root is set).
-std::vector<Block> compute_chunks(const ExprPtr& e, const ComputeOptions& options) {
-  const ExprPtr roots[] = {e};
+/// Runs the graph for every chunk of every root and returns the chunks of each in row-major
+/// chunk order, one root after the other (nothing on ranks other than options.root when a root
+/// is set).
+std::vector<Block> compute_chunks(std::span<const ExprPtr> roots, const ComputeOptions& options) {
   LoweredGraph lg = tessera::lower(roots, {}, options.lowering);
   const auto outputs = lg.all_outputs();
   Scheduler& s = scheduler_of(options);
@@ -39,6 +39,19 @@ std::vector<Block> compute_chunks(const ExprPtr& e, const ComputeOptions& option
   return blocks;
 }
 
+/// One array's chunks (in row-major chunk order) as one Block.
+Block assemble(const Expr& e, std::span<const Block> blocks) {
+  if (blocks.size() == 1) return blocks[0];
+  Block out(e.dtype(), e.shape());
+  const Shape origin(static_cast<std::size_t>(e.ndim()), 0);
+  for (index_t c = 0; c < e.chunks().num_chunks(); ++c) {
+    const Block& chunk = blocks[static_cast<std::size_t>(c)];
+    copy_region(chunk, {origin}, out, {e.chunks().chunk_offset(e.chunks().chunk_coords(c))},
+                chunk.shape());
+  }
+  return out;
+}
+
 }  // namespace
 
 namespace detail {
@@ -54,18 +67,29 @@ Array::Array(ExprPtr expr) : m_expr(std::move(expr)) {
   if (!m_expr) throw value_error("Array needs an expression, got a null pointer");
 }
 
-Block Array::compute_block(const ComputeOptions& options) const {
-  std::vector<Block> blocks = compute_chunks(m_expr, options);
-  if (blocks.empty()) return Block(dtype(), Shape{0});  // not the root: nothing landed here
-  if (blocks.size() == 1) return blocks[0];
-  Block out(dtype(), shape());
-  const Shape origin(static_cast<std::size_t>(ndim()), 0);
-  for (index_t c = 0; c < chunks().num_chunks(); ++c) {
-    const Block& chunk = blocks[static_cast<std::size_t>(c)];
-    copy_region(chunk, {origin}, out, {chunks().chunk_offset(chunks().chunk_coords(c))},
-                chunk.shape());
+std::vector<Block> compute_blocks(const std::vector<Array>& arrays, const ComputeOptions& options) {
+  std::vector<ExprPtr> roots;
+  for (const Array& a : arrays) roots.push_back(a.expr());
+  std::vector<Block> blocks = compute_chunks(roots, options);
+  std::vector<Block> out;
+  std::size_t next = 0;
+  for (const Array& a : arrays) {
+    if (blocks.empty()) {  // not the root: nothing landed here
+      out.emplace_back(a.dtype(), Shape{0});
+      continue;
+    }
+    const auto n = static_cast<std::size_t>(a.chunks().num_chunks());
+    out.push_back(assemble(*a.expr(), std::span(blocks).subspan(next, n)));
+    next += n;
   }
   return out;
+}
+
+Block Array::compute_block(const ComputeOptions& options) const {
+  const ExprPtr roots[] = {m_expr};
+  std::vector<Block> blocks = compute_chunks(roots, options);
+  if (blocks.empty()) return Block(dtype(), Shape{0});  // not the root: nothing landed here
+  return assemble(*m_expr, blocks);
 }
 
 Array Array::persist(const ComputeOptions& options) const {

@@ -17,11 +17,16 @@ void DataflowTaskJob::execute(ThreadPool::Worker& self) {
 
 void DataflowRootFeeder::execute(ThreadPool::Worker& self) { m_run->feed_roots(self); }
 
-DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan, RemoteLink* link)
+DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan, RemoteLink* link,
+                         MemoryBudget* budget)
     : m_pool(pool),
       m_graph(graph),
       m_plan(std::move(plan)),
       m_link(link),
+      m_budget(budget),
+      m_held(budget ? m_plan.extent : 0, 0),
+      m_spill(budget ? m_plan.extent : 0),
+      m_spilled(budget ? m_plan.extent : 0, 0),
       m_successors(build_successors(graph, m_plan)),
       m_remaining(dependency_counts(graph, m_plan)),
       m_results(m_plan.extent),
@@ -41,7 +46,12 @@ DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan,
                     (static_cast<std::int64_t>(m_roots.size()) + m_root_chunk - 1) / m_root_chunk,
                     pool.num_threads())),
       // The driver's token: held by distributed runs until finish(); run() releases it at once.
-      m_wait(m_feeders + 1) {}
+      m_wait(m_feeders + 1) {
+  if (m_budget) {
+    for (TaskId id = 0; static_cast<std::size_t>(id) < m_plan.extent; ++id)
+      m_local_tasks += m_plan.runs_here(id) && m_graph.fn(id) ? 1 : 0;
+  }
+}
 
 std::vector<std::int32_t> DataflowRun::dependency_counts(const TaskGraph& graph,
                                                          const RunPlan& plan) {
@@ -76,6 +86,11 @@ std::vector<TaskId> DataflowRun::sorted_roots(const TaskGraph& graph, const RunP
 }
 
 DataflowRun::~DataflowRun() {
+  if (m_budget) {
+    // What the run still holds (its outputs, or everything after a failure) leaves the account.
+    for (TaskId id = 0; static_cast<std::size_t>(id) < m_plan.extent; ++id) forget(id);
+    if (!m_failed.load(std::memory_order_relaxed)) m_budget->count_tasks(m_local_tasks);
+  }
   // The jobs are trivially destructible: the storage can go without destroying the jobs in it.
   static_assert(std::is_trivially_destructible_v<DataflowTaskJob>);
   std::allocator<DataflowTaskJob>().deallocate(m_jobs, m_plan.extent);
@@ -165,6 +180,7 @@ void DataflowRun::feed_roots(ThreadPool::Worker& self) {
     if (begin >= num_roots) break;
     const std::int64_t end = std::min(begin + m_root_chunk, num_roots);
     for (std::int64_t i = begin; i < end; ++i) {
+      admit(m_roots[static_cast<std::size_t>(i)]);
       run_chain(self, m_roots[static_cast<std::size_t>(i)]);
       // Finish what this root made ready before starting the next one (depth-first).
       while (ThreadPool::Job* job = self.pop()) job->execute(self);
@@ -180,20 +196,74 @@ void DataflowRun::run_chain(ThreadPool::Worker& self, TaskId id) {
   }
 }
 
+void DataflowRun::admit(TaskId root) {
+  if (!m_budget) return;
+  const std::size_t hint = m_graph.size_hint(root);
+  if (hint < MemoryBudget::kTracked || m_budget->fits(hint)) return;
+  m_budget->count_held_back();
+  // With nothing else running, nothing will free memory: the root runs, and whatever it makes
+  // that must wait is spilled (store).
+  while (!failed() && !m_budget->fits(hint) && m_running.load(std::memory_order_acquire) > 0) {
+    m_budget->wait_for_release(std::chrono::milliseconds(1));
+  }
+}
+
 void DataflowRun::store(TaskId id, Value value) {
   // A value that only other ranks read is held by the link until it is sent, not here.
-  if (m_plan.consumers[static_cast<std::size_t>(id)] > 0 || m_plan.output(id)) {
-    result_ref(id) = std::move(value);
+  if (m_plan.consumers[static_cast<std::size_t>(id)] <= 0 && !m_plan.output(id)) return;
+  const std::size_t bytes = value.nbytes();
+  if (m_budget && bytes >= MemoryBudget::kTracked) {
+    // No consumer can read the value yet (it is released after this): it is ours to place.
+    // It goes to disk when the budget is full and some consumer waits for something else;
+    // one whose consumers all run next stays (spilling it would only delay them).
+    bool waits = false;
+    for (TaskId succ : m_successors.of(id))
+      waits = waits || remaining(succ).load(std::memory_order_relaxed) > 1;
+    if (waits && !m_plan.output(id) && !m_budget->fits(bytes)) {
+      try {
+        if (auto record = m_budget->spill(value)) {
+          m_spill[static_cast<std::size_t>(id)] = *record;
+          m_spilled[static_cast<std::size_t>(id)] = 1;
+          return;
+        }
+      } catch (...) {
+        fail(std::current_exception());  // kept in memory; the run stops with the error
+      }
+    }
+    m_budget->hold(bytes);
+    m_held[static_cast<std::size_t>(id)] = bytes;
+  }
+  result_ref(id) = std::move(value);
+}
+
+void DataflowRun::forget(TaskId id) noexcept {
+  if (!m_budget) return;
+  const auto i = static_cast<std::size_t>(id);
+  if (m_held[i] != 0) {
+    m_budget->release(std::exchange(m_held[i], 0));
+  }
+  if (m_spilled[i] != 0) {
+    m_spilled[i] = 0;
+    m_budget->drop(m_spill[i]);
   }
 }
 
 bool DataflowRun::execute_task(TaskId id) {
   const auto deps = m_graph.deps(id);
   Value value;
+  m_running.fetch_add(1, std::memory_order_relaxed);
+  struct Running {
+    std::atomic<std::int32_t>& n;
+    ~Running() { n.fetch_sub(1, std::memory_order_release); }
+  } running{m_running};
   try {
     InputBuffer inputs(deps.size());
     for (std::size_t k = 0; k < deps.size(); ++k) {
       const TaskId dep = deps[k];
+      if (m_budget && m_spilled[static_cast<std::size_t>(dep)] != 0) {
+        inputs[k] = m_budget->read_back(m_spill[static_cast<std::size_t>(dep)]);
+        continue;
+      }
       // A consumer count of 1 means every other consumer has finished with the value (each
       // reads it before it decrements): the last one takes the value instead of sharing it, so
       // that it dies with the input buffer, as early as possible.
@@ -213,6 +283,7 @@ bool DataflowRun::execute_task(TaskId id) {
   for (TaskId dep : deps) {
     if (consumers(dep).fetch_sub(1, std::memory_order_acq_rel) == 1 && !m_plan.output(dep)) {
       result_ref(dep) = Value();
+      forget(dep);
     }
   }
   return true;

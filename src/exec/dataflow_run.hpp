@@ -19,6 +19,7 @@
 #include <span>
 #include <vector>
 
+#include "exec/memory_budget.hpp"
 #include "exec/task_execution.hpp"
 #include "tessera/exec/thread_pool.hpp"
 
@@ -79,7 +80,11 @@ class DataflowRun {
   /// delivered once) and which to publish; `link` is required when any task is remote or
   /// published. The run lives on the caller's stack and must outlive every job it queues:
   /// run() and finish() guarantee that.
-  DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan, RemoteLink* link = nullptr);
+  /// `budget` (optional) is the rank's memory account: the run counts the values it keeps
+  /// there, spills those that must wait while it is full, and holds back roots that would load
+  /// new data while other tasks of the run may still free some.
+  DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan, RemoteLink* link = nullptr,
+              MemoryBudget* budget = nullptr);
   ~DataflowRun();
   DataflowRun(const DataflowRun&) = delete;
   DataflowRun& operator=(const DataflowRun&) = delete;
@@ -124,8 +129,14 @@ class DataflowRun {
   /// Counts `id` as done for its successors. Returns the most urgent one that became ready
   /// (or -1), and pushes the others on `self`'s deque, most urgent on top.
   TaskId release_successors(ThreadPool::Worker& self, TaskId id);
-  /// Stores a finished task's value, unless nothing here will read it.
+  /// Stores a finished task's value, unless nothing here will read it; into the spill file
+  /// when the budget is full and a consumer of it waits for something else.
   void store(TaskId id, Value value);
+  /// A stored value's last reader is done: it leaves memory or the spill file.
+  void forget(TaskId id) noexcept;
+  /// Before a root that loads new data (its size hint): waits while the budget is full and
+  /// other tasks of the run are running (they may free memory).
+  void admit(TaskId root);
   /// Task `id`, made ready on the driver's thread (a delivery, a literal, the only root), is
   /// kept for the driver to run itself when nothing else of the run is queued or running
   /// here and the driver holds no other: a small task then costs no hand-over to a worker and
@@ -155,6 +166,11 @@ class DataflowRun {
   const TaskGraph& m_graph;
   RunPlan m_plan;  // during the run, `consumers` is only accessed atomically
   RemoteLink* m_link;
+  MemoryBudget* m_budget;
+  std::vector<std::size_t> m_held;       // bytes counted in the budget for each stored value
+  std::vector<SpillRecord> m_spill;      // where each spilled value lies
+  std::vector<std::uint8_t> m_spilled;   // whether the value is in the spill file
+  std::int64_t m_local_tasks = 0;        // tasks that run here (for the statistics)
   Successors m_successors;
   std::vector<std::int32_t> m_remaining;  // dependencies not done yet; accessed atomically
   std::vector<Value> m_results;
@@ -167,6 +183,7 @@ class DataflowRun {
 
   alignas(64) std::atomic<std::int64_t> m_next_root{0};
   alignas(64) std::atomic<bool> m_failed{false};
+  alignas(64) std::atomic<std::int32_t> m_running{0};  // tasks executing now
   mutable std::mutex m_error_mutex;
   std::exception_ptr m_error;  // guarded by m_error_mutex until the run is over
 

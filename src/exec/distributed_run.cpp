@@ -30,14 +30,14 @@ DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph,
                                comm::MessageEngine& engine, std::span<const std::int32_t> owner,
                                std::span<const TaskId> outputs,
                                const OutputDestinations& destinations, std::uint32_t seq,
-                               std::shared_ptr<comm::Agreement> agreement)
+                               std::shared_ptr<comm::Agreement> agreement, MemoryBudget* budget)
     : m_graph(graph),
       m_engine(engine),
       m_seq(seq),
       m_rank(engine.rank()),
       m_agreement(std::move(agreement)) {
   m_run =
-      std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this);
+      std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this, budget);
 }
 
 DistributedRun::~DistributedRun() = default;

@@ -60,7 +60,8 @@ class DistributedRun final : public RemoteLink {
   DistributedRun(ThreadPool& pool, const TaskGraph& graph, comm::MessageEngine& engine,
                  std::span<const std::int32_t> owner, std::span<const TaskId> outputs,
                  const OutputDestinations& destinations, std::uint32_t seq,
-                 std::shared_ptr<comm::Agreement> agreement = nullptr);
+                 std::shared_ptr<comm::Agreement> agreement = nullptr,
+                 MemoryBudget* budget = nullptr);
   ~DistributedRun();
 
   /// Runs this rank's share; returns when every rank is done. Collective. On failure it throws,

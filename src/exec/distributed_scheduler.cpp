@@ -4,6 +4,7 @@
 
 #include "comm/message_engine.hpp"
 #include "exec/distributed_run.hpp"
+#include "exec/memory_budget.hpp"
 #include "exec/placement.hpp"
 #include "tessera/exec/threaded_scheduler.hpp"
 #include "tessera/graph/token.hpp"
@@ -16,6 +17,7 @@ struct DistributedScheduler::State {
   ThreadPool* pool = nullptr;
   std::uint32_t seq = 0;
   TransferCounts last;
+  std::unique_ptr<detail::MemoryBudget> budget;
 };
 
 struct DistributedScheduler::Destinations : detail::OutputDestinations {};
@@ -32,18 +34,26 @@ std::unique_ptr<ThreadPool> make_pool(int num_threads) {
 
 }  // namespace
 
-DistributedScheduler::DistributedScheduler(const comm::Communicator& comm, int num_threads)
+DistributedScheduler::DistributedScheduler(const comm::Communicator& comm, int num_threads,
+                                           std::size_t memory_budget)
     : m(std::make_unique<State>()) {
   m->owned_pool = make_pool(num_threads);
   m->pool = m->owned_pool.get();
   m->engine = std::make_unique<comm::MessageEngine>(comm);
+  m->budget = std::make_unique<detail::MemoryBudget>(
+      resolve_memory_budget(memory_budget, memory_budget > 0 ? 1 : comm.ranks_on_node()));
 }
 
-DistributedScheduler::DistributedScheduler(const comm::Communicator& comm, ThreadPool& pool)
+DistributedScheduler::DistributedScheduler(const comm::Communicator& comm, ThreadPool& pool,
+                                           std::size_t memory_budget)
     : m(std::make_unique<State>()) {
   m->pool = &pool;
   m->engine = std::make_unique<comm::MessageEngine>(comm);
+  m->budget = std::make_unique<detail::MemoryBudget>(
+      resolve_memory_budget(memory_budget, memory_budget > 0 ? 1 : comm.ranks_on_node()));
 }
+
+MemoryStats DistributedScheduler::memory_stats() const { return m->budget->stats(); }
 
 DistributedScheduler::~DistributedScheduler() = default;
 
@@ -131,7 +141,7 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
   try {
     owner = detail::place_tasks(graph, detail::plan_run(graph, outputs), size);
     run = std::make_unique<detail::DistributedRun>(*m->pool, graph, *m->engine, owner, outputs,
-                                                   destinations, seq, agreement);
+                                                   destinations, seq, agreement, m->budget.get());
   } catch (...) {
     // The same error on every rank when the graphs agree; first learn whether they do.
     if (!m->engine->finish(*agreement)) throw_graphs_differ(fingerprint);

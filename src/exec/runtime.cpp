@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
+#include <span>
 #include <cstdlib>
 #include <string_view>
 #include <thread>
@@ -52,8 +54,16 @@ Runtime::Runtime(RuntimeOptions options) : Runtime(nullptr, nullptr, options) {}
 Runtime::Runtime(int* argc, char*** argv, RuntimeOptions options)
     : m_env(argc, argv), m_world(comm::Communicator::world()) {
   const int threads = options.threads > 0 ? options.threads : default_threads(m_world);
-  m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads);
+  m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads, options.memory_budget);
   set_default_scheduler(m_scheduler.get());
+}
+
+std::vector<MemoryStats> Runtime::memory_stats_all() {
+  const MemoryStats mine = memory_stats();
+  const auto all = m_scheduler->allgather(std::as_bytes(std::span(&mine, 1)));
+  std::vector<MemoryStats> out(all.size());
+  for (std::size_t r = 0; r < all.size(); ++r) std::memcpy(&out[r], all[r].data(), sizeof(MemoryStats));
+  return out;
 }
 
 Runtime::~Runtime() {

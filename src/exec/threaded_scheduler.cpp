@@ -48,17 +48,23 @@ int ThreadedScheduler::default_num_threads() {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-ThreadedScheduler::ThreadedScheduler(int num_threads)
+ThreadedScheduler::ThreadedScheduler(int num_threads, std::size_t memory_budget)
     : m_owned_pool(std::make_unique<ThreadPool>(resolve_num_threads(num_threads))),
-      m_pool(m_owned_pool.get()) {}
+      m_pool(m_owned_pool.get()),
+      m_budget(std::make_unique<detail::MemoryBudget>(resolve_memory_budget(memory_budget, 1))) {}
 
-ThreadedScheduler::ThreadedScheduler(ThreadPool& pool) noexcept : m_pool(&pool) {}
+ThreadedScheduler::ThreadedScheduler(ThreadPool& pool, std::size_t memory_budget)
+    : m_pool(&pool),
+      m_budget(std::make_unique<detail::MemoryBudget>(resolve_memory_budget(memory_budget, 1))) {}
+
+MemoryStats ThreadedScheduler::memory_stats() const { return m_budget->stats(); }
 
 ThreadedScheduler::~ThreadedScheduler() = default;
 
 std::vector<Value> ThreadedScheduler::run(const TaskGraph& graph, std::span<const TaskId> outputs) {
   if (outputs.empty()) return {};
-  detail::DataflowRun run(*m_pool, graph, detail::plan_run(graph, outputs));
+  detail::DataflowRun run(*m_pool, graph, detail::plan_run(graph, outputs), nullptr,
+                          m_budget.get());
   return run.run(outputs);
 }
 

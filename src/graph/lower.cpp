@@ -40,7 +40,10 @@ class Lowerer {
       std::unordered_set<const Expr*> distinct;
       for (const auto& in : e->inputs()) {
         const Expr* c = canonical(in.get());
-        if (distinct.insert(c).second) ++m_consumers[c];
+        if (distinct.insert(c).second) {
+          ++m_consumers[c];
+          m_parents[c].push_back(e);
+        }
         stack.push_back(c);
       }
     }
@@ -115,12 +118,51 @@ class Lowerer {
   }
 
   /// Sources evaluated again by every consumer instead of computed once and held: a single
-  /// value, and sources that read regions (files). Reading a chunk of a file again costs what
-  /// reading a spilled copy back would, without the write, and a consumer that comes much later
-  /// (x - x.mean(0): the subtraction waits for the whole mean) would otherwise keep all of x.
-  bool reevaluated(const Expr* c) const {
+  /// value, and a source that reads a file when one of its consumers also waits for a
+  /// reduction over it (x - x.mean(0): the subtraction can start only after the whole mean, so
+  /// holding x would keep all of it; reading a chunk again costs what reading a spilled copy
+  /// back would, without the write). Consumers that all run together (x.sum() and x.max()
+  /// computed at once) share one read.
+  bool reevaluated(const Expr* c) {
     if (c->kind() != ExprKind::Source) return false;
-    return shape_size(c->shape()) == 1 || static_cast<const SourceExpr*>(c)->reads_regions();
+    if (shape_size(c->shape()) == 1) return true;
+    if (!static_cast<const SourceExpr*>(c)->reads_regions()) return false;
+    if (auto it = m_late_reread.find(c); it != m_late_reread.end()) return it->second;
+    bool late = false;
+    for (const Expr* parent : m_parents[c]) {
+      for (const auto& in : parent->inputs()) {
+        const Expr* other = canonical(in.get());
+        if (other != c && reduces_over(other, c)) late = true;
+      }
+    }
+    m_late_reread.emplace(c, late);
+    return late;
+  }
+
+  /// Whether `e` depends on a reduction whose input depends on `source`.
+  bool reduces_over(const Expr* e, const Expr* source) {
+    std::vector<const Expr*> stack{e};
+    std::unordered_set<const Expr*> seen;
+    while (!stack.empty()) {
+      const Expr* n = stack.back();
+      stack.pop_back();
+      if (!seen.insert(n).second) continue;
+      if (n->kind() == ExprKind::Reduce && depends_on(n, source)) return true;
+      for (const auto& in : n->inputs()) stack.push_back(canonical(in.get()));
+    }
+    return false;
+  }
+  bool depends_on(const Expr* e, const Expr* source) {
+    std::vector<const Expr*> stack{e};
+    std::unordered_set<const Expr*> seen;
+    while (!stack.empty()) {
+      const Expr* n = stack.back();
+      stack.pop_back();
+      if (n == source) return true;
+      if (!seen.insert(n).second) continue;
+      for (const auto& in : n->inputs()) stack.push_back(canonical(in.get()));
+    }
+    return false;
   }
 
   /// The fused program rooted at `root`: the fusable nodes below it whose every consumer is
@@ -286,6 +328,8 @@ class Lowerer {
   std::unordered_map<Token, const Expr*> m_canon;
   std::unordered_set<const Expr*> m_visited;
   std::unordered_map<const Expr*, int> m_consumers;
+  std::unordered_map<const Expr*, std::vector<const Expr*>> m_parents;  // distinct consumers
+  std::unordered_map<const Expr*, bool> m_late_reread;
   std::unordered_map<const Expr*, std::uint32_t> m_labels;
   std::map<std::pair<const Expr*, std::string>, std::uint32_t> m_suffix_labels;
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_memo;

@@ -507,6 +507,130 @@ void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
   out.commit(failed);
 }
 
+namespace detail {
+namespace {
+
+std::string type_text(hid_t type) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const std::size_t size = H5Tget_size(type);
+  const char* order = H5Tget_order(type) == H5T_ORDER_BE && size > 1 ? ">" : "";
+  switch (cls) {
+    case H5T_FLOAT: return fmt::format("{}float{}", order, size * 8);
+    case H5T_INTEGER:
+      return fmt::format("{}{}int{}", order, H5Tget_sign(type) == H5T_SGN_2 ? "" : "u", size * 8);
+    case H5T_ENUM: return size == 1 && H5Tget_nmembers(type) == 2 ? "bool (enum)" : "enum";
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ARRAY: return "array";
+    case H5T_VLEN: return "variable-length";
+    case H5T_REFERENCE: return "reference";
+    case H5T_OPAQUE: return "opaque";
+    default: return "other";
+  }
+}
+
+Hdf5Object describe(hid_t file, const std::string& path, const std::string& name) {
+  Hdf5Object o;
+  o.path = name;
+  H5O_info_t info;
+  check_hdf5_status(H5Oget_info_by_name(file, name.c_str(), &info, H5P_DEFAULT),
+                    fmt::format("cannot open '{}' in '{}'", name, path));
+  if (info.type != H5O_TYPE_DATASET) return o;
+  o.is_dataset = true;
+  Hid d(check_hdf5(H5Dopen2(file, name.c_str(), H5P_DEFAULT), fmt::format("cannot open {}", where(path, name))));
+  Hid space(H5Dget_space(d)), type(H5Dget_type(d)), dcpl(H5Dget_create_plist(d));
+  if (H5Sget_simple_extent_type(space) != H5S_NULL) o.shape = dataspace_shape(space, where(path, name));
+  o.type = type_text(type);
+  try {
+    o.dtype = stored_type(type, where(path, name)).dtype;
+  } catch (const dtype_error&) {
+  }
+  if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+    std::vector<hsize_t> c(o.shape.size());
+    H5Pget_chunk(dcpl, static_cast<int>(c.size()), c.data());
+    o.chunks.assign(c.begin(), c.end());
+  }
+  for (int f = 0; f < H5Pget_nfilters(dcpl); ++f) {
+    unsigned flags = 0, config = 0;
+    std::size_t n = 0;
+    char fname[64] = {};
+    H5Pget_filter2(dcpl, static_cast<unsigned>(f), &flags, &n, nullptr, sizeof fname, fname, &config);
+    o.filters.emplace_back(fname[0] ? fname : "filter");
+  }
+  o.storage_bytes = H5Dget_storage_size(d);
+  return o;
+}
+
+herr_t collect_names(hid_t, const char* name, const H5O_info_t*, void* out) {
+  auto* names = static_cast<std::vector<std::string>*>(out);
+  if (std::string_view(name) != ".") names->emplace_back(name);
+  return 0;
+}
+
+}  // namespace
+}  // namespace detail
+
+std::vector<Hdf5Object> list_hdf5(const std::string& path, const std::string& object,
+                                  Scheduler* scheduler) {
+  Scheduler& s = detail::scheduler_or_default(scheduler);
+  const std::string encoded = detail::query_on_root(s, [&] {
+    auto lock = detail::lock_hdf5();
+    detail::Hid file = detail::open_file_for_reading(path);
+    if (object != "/" && H5Lexists(file, object.c_str(), H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      throw io_error(fmt::format("'{}' has no object '{}'", path, object));
+    }
+    std::vector<std::string> names;
+    detail::Hid root(detail::check_hdf5(H5Oopen(file, object.c_str(), H5P_DEFAULT),
+                                        fmt::format("cannot open '{}' in '{}'", object, path)));
+    detail::check_hdf5_status(H5Ovisit(root, H5_INDEX_NAME, H5_ITER_INC, detail::collect_names, &names),
+                              fmt::format("cannot list '{}' in '{}'", object, path));
+    const std::string base = object == "/" ? "" : (object.front() == '/' ? object : "/" + object);
+    detail::Bytes b;
+    std::vector<std::string> full{base.empty() ? "/" : base};
+    for (const auto& n : names) full.push_back(base + "/" + n);
+    b.put<std::uint64_t>(full.size());
+    for (const auto& n : full) {
+      const Hdf5Object o = detail::describe(file, path, n);
+      auto put_string = [&](const std::string& t) {
+        b.put<std::uint64_t>(t.size());
+        b.s += t;
+      };
+      put_string(o.path);
+      b.put(o.is_dataset);
+      b.put_shape(o.shape);
+      put_string(o.type);
+      b.put<std::int32_t>(o.dtype ? static_cast<std::int32_t>(*o.dtype) : -1);
+      b.put_shape(o.chunks);
+      b.put<std::uint64_t>(o.filters.size());
+      for (const auto& f : o.filters) put_string(f);
+      b.put(o.storage_bytes);
+    }
+    return b.s;
+  });
+  detail::Reader r{encoded};
+  auto get_string = [&] {
+    const auto n = static_cast<std::size_t>(r.get<std::uint64_t>());
+    std::string t = encoded.substr(r.pos, n);
+    r.pos += n;
+    return t;
+  };
+  std::vector<Hdf5Object> out(static_cast<std::size_t>(r.get<std::uint64_t>()));
+  for (auto& o : out) {
+    o.path = get_string();
+    o.is_dataset = r.get<bool>();
+    o.shape = r.get_shape();
+    o.type = get_string();
+    const auto dt = r.get<std::int32_t>();
+    if (dt >= 0) o.dtype = static_cast<DType>(dt);
+    o.chunks = r.get_shape();
+    o.filters.resize(static_cast<std::size_t>(r.get<std::uint64_t>()));
+    for (auto& f : o.filters) f = get_string();
+    o.storage_bytes = r.get<std::uint64_t>();
+  }
+  return out;
+}
+
 Attributes read_hdf5_attributes(const std::string& path, const std::string& object, Scheduler* scheduler) {
   Scheduler& s = detail::scheduler_or_default(scheduler);
   const std::string encoded = detail::query_on_root(s, [&] {

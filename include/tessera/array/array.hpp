@@ -133,6 +133,13 @@ class Array {
   ExprPtr m_expr;
 };
 
+/// Computes several arrays in one pass over one graph: what they share (a file's chunks, a
+/// common sub-expression) is read or computed once, as in Dask's `dask.compute(a, b)`. Returns
+/// each array as one Block, in order (empty Blocks on ranks other than `options.root` when a
+/// root is set). Collective under a distributed scheduler.
+std::vector<Block> compute_blocks(const std::vector<Array>& arrays,
+                                  const ComputeOptions& options = {});
+
 // --- implementation ---------------------------------------------------------------------------
 
 template <ElementType T>

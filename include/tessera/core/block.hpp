@@ -10,6 +10,7 @@
 #include "tessera/core/dtype.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/core/shape.hpp"
+#include "tessera/core/value.hpp"
 
 namespace tessera {
 
@@ -85,6 +86,12 @@ class Block {
   Shape m_shape;
   index_t m_size = 0;
   std::shared_ptr<void> m_data;
+};
+
+/// A Block's value counts its buffer (see ValueBytes in value.hpp).
+template <>
+struct ValueBytes<Block> {
+  static std::size_t of(const Block& b) noexcept { return sizeof(Block) + b.nbytes(); }
 };
 
 }  // namespace tessera

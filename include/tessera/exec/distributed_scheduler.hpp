@@ -37,9 +37,13 @@ class DistributedScheduler final : public Scheduler {
   /// Runs on the ranks of `comm` (duplicated, so that the scheduler's messages never meet the
   /// caller's) with `num_threads` workers per rank (0: ThreadedScheduler::default_num_threads()).
   /// Collective over `comm`.
-  explicit DistributedScheduler(const comm::Communicator& comm, int num_threads = 0);
+  /// `memory_budget`: bytes of task values each rank may hold (0: resolve_memory_budget over
+  /// the ranks on this node; tessera/exec/memory.hpp).
+  explicit DistributedScheduler(const comm::Communicator& comm, int num_threads = 0,
+                                std::size_t memory_budget = 0);
   /// Runs on `pool`, which the caller keeps alive longer than the scheduler. Collective.
-  DistributedScheduler(const comm::Communicator& comm, ThreadPool& pool);
+  DistributedScheduler(const comm::Communicator& comm, ThreadPool& pool,
+                       std::size_t memory_budget = 0);
   /// Frees the scheduler's communicators: collective, like the constructor.
   ~DistributedScheduler() override;
   DistributedScheduler(const DistributedScheduler&) = delete;
@@ -60,6 +64,7 @@ class DistributedScheduler final : public Scheduler {
   ThreadPool& pool() const noexcept;
   ThreadPool* thread_pool() noexcept override { return &pool(); }
   comm::MessageEngine* message_engine() noexcept override;
+  MemoryStats memory_stats() const override;
 
   /// This rank's transfers in the last run.
   TransferCounts last_transfers() const noexcept;

@@ -15,6 +15,7 @@
 /// same binary runs as one rank.
 
 #include <memory>
+#include <vector>
 
 #include "tessera/comm/communicator.hpp"
 #include "tessera/comm/environment.hpp"
@@ -25,6 +26,9 @@ namespace tessera {
 struct RuntimeOptions {
   /// Worker threads per rank; 0: Runtime::default_threads().
   int threads = 0;
+  /// Bytes of task values each rank may hold (0: TESSERA_MEMORY_BUDGET, else half the memory
+  /// available to the node's ranks, shared among them; tessera/exec/memory.hpp).
+  std::size_t memory_budget = 0;
 };
 
 class Runtime {
@@ -39,6 +43,10 @@ class Runtime {
   int num_ranks() const noexcept { return m_scheduler->num_ranks(); }
   int threads() const noexcept { return m_scheduler->num_threads(); }
   DistributedScheduler& scheduler() noexcept { return *m_scheduler; }
+  /// This rank's memory budget, peak held bytes, bytes spilled and read back, tasks run.
+  MemoryStats memory_stats() const { return m_scheduler->memory_stats(); }
+  /// Every rank's memory_stats(), in rank order. Collective.
+  std::vector<MemoryStats> memory_stats_all();
   /// MPI_COMM_WORLD (borrowed).
   const comm::Communicator& world() const noexcept { return m_world; }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tessera/core/chunk_owners.hpp"
+#include "tessera/exec/memory.hpp"
 #include "tessera/graph/task_graph.hpp"
 
 namespace tessera {
@@ -63,6 +64,9 @@ class Scheduler {
   virtual int num_ranks() const noexcept { return 1; }
   /// Worker threads that execute tasks (1 for the synchronous scheduler).
   virtual int num_threads() const noexcept = 0;
+  /// This rank's memory budget and what was held, spilled and read back under it
+  /// (tessera/exec/memory.hpp); all zero for a scheduler without a budget (synchronous).
+  virtual MemoryStats memory_stats() const { return {}; }
 
   /// The pool that runs the scheduler's tasks, for other clients of it (the futures client);
   /// nullptr when tasks run on the calling thread.

@@ -20,15 +20,21 @@
 
 namespace tessera {
 
+namespace detail {
+class MemoryBudget;
+}
+
 class ThreadedScheduler final : public Scheduler {
  public:
   /// Owns a pool of `num_threads` workers. 0 means the TESSERA_NUM_THREADS environment
   /// variable when it is set, else std::thread::hardware_concurrency(). Throws value_error for
   /// a negative count or a TESSERA_NUM_THREADS that is not a positive integer.
-  explicit ThreadedScheduler(int num_threads = 0);
+  /// `memory_budget`: bytes of task values the runs may hold (0: resolve_memory_budget, so
+  /// TESSERA_MEMORY_BUDGET or half the memory; tessera/exec/memory.hpp).
+  explicit ThreadedScheduler(int num_threads = 0, std::size_t memory_budget = 0);
   /// Runs on `pool`, which the caller keeps alive longer than the scheduler (so that one pool
   /// per process can serve several schedulers and other parallel work).
-  explicit ThreadedScheduler(ThreadPool& pool) noexcept;
+  explicit ThreadedScheduler(ThreadPool& pool, std::size_t memory_budget = 0);
   ~ThreadedScheduler() override;
 
   ThreadedScheduler(const ThreadedScheduler&) = delete;
@@ -41,6 +47,7 @@ class ThreadedScheduler final : public Scheduler {
 
   std::string_view name() const noexcept override { return "threaded"; }
   int num_threads() const noexcept override { return m_pool->num_threads(); }
+  MemoryStats memory_stats() const override;
 
   ThreadPool& pool() const noexcept { return *m_pool; }
   ThreadPool* thread_pool() noexcept override { return m_pool; }
@@ -51,6 +58,7 @@ class ThreadedScheduler final : public Scheduler {
  private:
   std::unique_ptr<ThreadPool> m_owned_pool;
   ThreadPool* m_pool;
+  std::unique_ptr<detail::MemoryBudget> m_budget;
 };
 
 }  // namespace tessera

@@ -150,6 +150,15 @@ struct Partial {
 };
 
 template <>
+struct ValueBytes<Partial> {
+  static std::size_t of(const Partial& p) noexcept {
+    std::size_t n = sizeof(Partial);
+    for (const Block& b : p.fields) n += ValueBytes<Block>::of(b);
+    return n;
+  }
+};
+
+template <>
 struct Serializer<Partial> {
   static std::string name() { return "tessera.Partial"; }
   static void write(const Partial& p, WireWriter& w);

@@ -7,9 +7,10 @@
 /// - Fusion: sources and elementwise nodes whose every consumer is in the same fused region
 ///   become one task per output chunk, evaluated in tiles of `tile_elements` with no
 ///   chunk-size temporaries; a region feeding a reduction produces the reduction's partial
-///   directly, so a fused producer's chunk is never materialised. Sources of one value and
-///   sources that read files are evaluated again in every consumer rather than held (so
-///   `x - x.mean(0)` over a file reads x twice and never holds it whole).
+///   directly, so a fused producer's chunk is never materialised. Sources of one value, and
+///   sources that read files when a consumer also waits for a reduction over them, are
+///   evaluated again in every consumer rather than held (so `x - x.mean(0)` over a file reads
+///   x twice and never holds it whole).
 /// - Reductions: one partial per input chunk, a tree of combines with fan-in split_every,
 ///   and a finalising task per output chunk.
 /// - Ordering: priorities from a depth-first post-order from the outputs, so a branch is

@@ -79,6 +79,23 @@ void to_hdf5(const std::string& path, const std::string& dataset, const Array& a
 void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
              const Hdf5WriteOptions& options = {});
 
+/// One group or dataset of an HDF5 file (what `tessera-h5 info` shows).
+struct Hdf5Object {
+  std::string path;          ///< "/group/name"
+  bool is_dataset = false;
+  Shape shape = {};          ///< datasets: the dataspace's dimensions
+  std::string type = {};     ///< the stored type: "float64", "uint8", ">int32", "compound", "string", ...
+  std::optional<DType> dtype = std::nullopt;  ///< the dtype from_hdf5 reads it as (none: unsupported)
+  Shape chunks = {};         ///< empty: contiguous or compact
+  std::vector<std::string> filters = {};  ///< "deflate", "shuffle", ...
+  std::uint64_t storage_bytes = 0;        ///< bytes the data takes in the file
+};
+
+/// `object` and every group and dataset below it, `object` first, then in name order
+/// (io_error for a missing file or object). Collective.
+std::vector<Hdf5Object> list_hdf5(const std::string& path, const std::string& object = "/",
+                                  Scheduler* scheduler = nullptr);
+
 /// The attributes of object `object` ("/" for the file, or a group or dataset) of the file at
 /// `path`. Numbers come back as int64 or double, strings as strings. Collective.
 Attributes read_hdf5_attributes(const std::string& path, const std::string& object = "/",

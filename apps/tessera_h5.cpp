@@ -1,0 +1,369 @@
+// tessera-h5: statistics, histograms, listings and rechunked copies of HDF5 datasets, computed
+// in parallel by every rank of an MPI job and within each rank's memory budget.
+//
+//   tessera-h5 info FILE[:OBJECT]
+//   tessera-h5 stats FILE:DATASET [--axis A ...] [--skipna] [--json] [--out FILE:GROUP]
+//   tessera-h5 histogram FILE:DATASET --bins N [--range LO HI] [--json]
+//   tessera-h5 rechunk FILE:DATASET OUT:DATASET --chunks C0,C1,... [--overwrite]
+//   options for all: --threads N, --memory-budget 2GiB
+//   mpirun -n 4 tessera-h5 stats data.h5:/fields/u --axis 0 --json
+//
+// Output comes from rank 0 only. Any error (a missing file or dataset, an unsupported type, a
+// bad axis or chunk spec, an existing output) prints one line "tessera-h5: error: ..." and
+// exits with status 1 on every rank; outputs appear only complete (tessera/io/hdf5.hpp).
+
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tessera/tessera.hpp"
+
+namespace {
+
+using namespace tessera;
+using nlohmann::json;
+
+/// The rank the launcher gave this process (before MPI is initialised), so that argument
+/// errors print once.
+int launcher_rank() {
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"}) {
+    if (const char* s = std::getenv(v)) return std::atoi(s);
+  }
+  return 0;
+}
+
+/// "file.h5:/group/dataset" -> ("file.h5", "/group/dataset"); the dataset part may be required.
+std::pair<std::string, std::string> split_target(const std::string& text, bool need_dataset) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    if (need_dataset) {
+      throw value_error(fmt::format("'{}' names no dataset: write FILE:DATASET, e.g. data.h5:/x", text));
+    }
+    return {colon == std::string::npos ? text : text.substr(0, colon), "/"};
+  }
+  return {text.substr(0, colon), text.substr(colon + 1)};
+}
+
+std::string shape_text(const Shape& s) {
+  if (s.empty()) return "()";
+  return fmt::format("({})", fmt::join(s, ", "));
+}
+
+/// A Block's elements as doubles (for printing and JSON).
+std::vector<double> values_of(const Block& b) {
+  std::vector<double> out(static_cast<std::size_t>(b.size()));
+  visit_dtype(b.dtype(), [&]<class T>() {
+    const T* p = static_cast<const T*>(b.data());
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(p[i]);
+  });
+  return out;
+}
+
+json json_of(const Block& b) {
+  const auto v = values_of(b);
+  if (b.shape().empty()) return std::isfinite(v[0]) ? json(v[0]) : json(nullptr);
+  json a = json::array();
+  for (double x : v) a.push_back(std::isfinite(x) ? json(x) : json(nullptr));
+  return json{{"shape", b.shape()}, {"values", a}};
+}
+
+int cmd_info(const std::string& target, std::ostream& out) {
+  const auto [file, object] = split_target(target, false);
+  for (const Hdf5Object& o : list_hdf5(file, object)) {
+    if (!o.is_dataset) {
+      out << fmt::format("{:<32} group\n", o.path);
+      continue;
+    }
+    const std::size_t elements = static_cast<std::size_t>(shape_size(o.shape));
+    const std::string dtype = o.dtype ? std::string(dtype_name(*o.dtype)) : "unsupported";
+    std::string layout = o.chunks.empty() ? "contiguous" : "chunks " + shape_text(o.chunks);
+    if (!o.filters.empty()) layout += fmt::format(" [{}]", fmt::join(o.filters, ", "));
+    const std::size_t raw = o.dtype ? elements * dtype_size(*o.dtype) : 0;
+    std::string size = bytes_text(o.storage_bytes);
+    if (raw > 0 && o.storage_bytes > 0 && !o.filters.empty())
+      size += fmt::format(" ({:.2f}x compressed)", static_cast<double>(raw) / static_cast<double>(o.storage_bytes));
+    out << fmt::format("{:<32} dataset {:<16} {:<12} -> {:<8} {:<28} {}\n", o.path, shape_text(o.shape),
+                       o.type, dtype, layout, size);
+  }
+  return 0;
+}
+
+/// count, sum, mean, std, min, max over `axes` (all when empty), in one pass over the file
+/// (two with --skipna: the NaN-free mean first, then the deviations from it).
+struct Stats {
+  std::vector<std::string> names{"count", "sum", "mean", "std", "min", "max"};
+  std::vector<Block> values;
+};
+
+Stats compute_stats(const Array& x, const std::vector<int>& axes, bool skipna) {
+  const Axes ax = axes.empty() ? Axes() : Axes(axes);
+  Stats s;
+  const bool nan_aware = skipna && is_float(x.dtype());
+  if (!nan_aware) {
+    index_t n = 1;
+    for (int a = 0; a < x.ndim(); ++a) {
+      if (axes.empty() || std::find(axes.begin(), axes.end(), a) != axes.end() ||
+          std::find(axes.begin(), axes.end(), a - x.ndim()) != axes.end())
+        n *= x.shape()[static_cast<std::size_t>(a)];
+    }
+    const Array count = full(x.sum(ax).shape(), static_cast<std::int64_t>(n), -1);
+    s.values = compute_blocks({count, x.sum(ax), x.mean(ax), x.std(ax), x.min(ax), x.max(ax)});
+    return s;
+  }
+  const Array valid = x == x;  // false exactly for NaN
+  const Array zeroed = where(valid, x, 0.0);
+  const Array count = valid.astype(DType::Int64).sum(ax);
+  const Array sum = zeroed.sum(ax);
+  const Array mean = sum / count;
+  const Array mean_kept = zeroed.sum(ax, {.keepdims = true}) / valid.astype(DType::Int64).sum(ax, {.keepdims = true});
+  const Array dev = where(valid, x - mean_kept, 0.0);
+  const Array std = sqrt((dev * dev).sum(ax) / count);
+  const double inf = std::numeric_limits<double>::infinity();
+  const Array lo = where(valid, x, inf).min(ax), hi = where(valid, x, -inf).max(ax);
+  // An all-NaN slice has no minimum or maximum: NaN, as numpy.nanmin gives (with a warning).
+  const Array nan = full(count.shape(), std::numeric_limits<double>::quiet_NaN(), -1);
+  s.values = compute_blocks({count, sum, mean, std, where(count > 0, lo, nan), where(count > 0, hi, nan)});
+  return s;
+}
+
+int cmd_stats(const std::string& target, std::vector<int> axes, bool skipna, bool as_json,
+              const std::string& out_target, bool overwrite, std::ostream& out) {
+  const auto [file, dataset] = split_target(target, true);
+  const Array x = from_hdf5(file, dataset);
+  for (int& a : axes) {
+    if (a < -x.ndim() || a >= x.ndim()) {
+      throw index_error(fmt::format("axis {} is out of range for {} of shape {} ({} axes)", a, dataset,
+                                    shape_text(x.shape()), x.ndim()));
+    }
+    if (a < 0) a += x.ndim();
+  }
+  const Stats s = compute_stats(x, axes, skipna);
+  if (!out_target.empty()) {
+    const auto [ofile, group] = split_target(out_target, true);
+    std::vector<Hdf5Dataset> ds;
+    for (std::size_t i = 0; i < s.names.size(); ++i) {
+      const Block& b = s.values[i];
+      ds.push_back({group + "/" + s.names[i], from_buffer(b.data(), b.dtype(), b.shape(), -1)});
+    }
+    to_hdf5(ofile, ds, {.overwrite = overwrite,
+                        .file_attributes = {{"source", file + ":" + dataset},
+                                            {"axes", std::vector<std::int64_t>(axes.begin(), axes.end())},
+                                            {"skipna", std::int64_t{skipna}}}});
+  }
+  if (as_json) {
+    json j{{"file", file}, {"dataset", dataset}, {"shape", x.shape()}, {"dtype", dtype_name(x.dtype())},
+           {"axes", axes}, {"skipna", skipna}};
+    for (std::size_t i = 0; i < s.names.size(); ++i) j[s.names[i]] = json_of(s.values[i]);
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  out << fmt::format("{}:{}  shape {}  {}{}\n", file, dataset, shape_text(x.shape()), dtype_name(x.dtype()),
+                     axes.empty() ? "" : fmt::format("  along axes {}", fmt::join(axes, ", ")));
+  for (std::size_t i = 0; i < s.names.size(); ++i) {
+    const auto v = values_of(s.values[i]);
+    if (v.size() == 1) {
+      out << fmt::format("  {:<6} {:.17g}\n", s.names[i], v[0]);
+    } else {
+      std::string head;
+      for (std::size_t k = 0; k < std::min<std::size_t>(v.size(), 6); ++k) head += fmt::format(" {:.6g}", v[k]);
+      out << fmt::format("  {:<6} shape {}:{}{}\n", s.names[i], shape_text(s.values[i].shape()), head,
+                         v.size() > 6 ? " ..." : "");
+    }
+  }
+  return 0;
+}
+
+int cmd_histogram(const std::string& target, int bins, std::vector<double> range, bool as_json,
+                  std::ostream& out) {
+  if (bins < 1) throw value_error(fmt::format("--bins must be at least 1, got {}", bins));
+  const auto [file, dataset] = split_target(target, true);
+  const Array x = from_hdf5(file, dataset).astype(DType::Float64);
+  double lo = 0, hi = 0;
+  if (range.size() == 2) {
+    lo = range[0];
+    hi = range[1];
+  } else {
+    const auto b = compute_blocks({where(x == x, x, std::numeric_limits<double>::infinity()).min(),
+                                   where(x == x, x, -std::numeric_limits<double>::infinity()).max()});
+    lo = values_of(b[0])[0];
+    hi = values_of(b[1])[0];
+    if (!std::isfinite(lo)) lo = hi = 0;  // no finite value at all
+  }
+  if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi))
+    throw value_error(fmt::format("--range {} {} is not a finite range with LO <= HI", lo, hi));
+  if (lo == hi) {  // NumPy widens an empty range to [lo - 0.5, hi + 0.5]
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  // One count vector per chunk (NumPy's rules: bins [lo + k w, lo + (k+1) w), the last one
+  // closed; values outside the range and NaN are not counted), summed by a tree.
+  auto count = delayed(
+      [bins, lo, hi](const Block& b) {
+        std::vector<std::int64_t> c(static_cast<std::size_t>(bins), 0);
+        const double* p = static_cast<const double*>(b.data());
+        const double scale = bins / (hi - lo);
+        for (index_t i = 0; i < b.size(); ++i) {
+          const double v = p[i];
+          if (!(v >= lo && v <= hi)) continue;
+          auto k = static_cast<std::int64_t>((v - lo) * scale);
+          if (k >= bins) k = bins - 1;
+          ++c[static_cast<std::size_t>(k)];
+        }
+        return c;
+      },
+      {.name = "histogram"});
+  auto add = delayed(
+      [](const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+        std::vector<std::int64_t> c = a;
+        for (std::size_t i = 0; i < c.size(); ++i) c[i] += b[i];
+        return c;
+      },
+      {.name = "histogram-add"});
+  std::vector<Delayed<std::vector<std::int64_t>>> level;
+  for (const auto& block : to_delayed(x)) level.push_back(count(block));
+  if (level.empty()) level.push_back(delayed_value(std::vector<std::int64_t>(static_cast<std::size_t>(bins), 0)));
+  while (level.size() > 1) {
+    std::vector<Delayed<std::vector<std::int64_t>>> next;
+    for (std::size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(add(level[i], level[i + 1]));
+    if (level.size() % 2) next.push_back(level.back());
+    level = std::move(next);
+  }
+  const std::vector<std::int64_t> counts = level[0].compute();
+  std::vector<double> edges(static_cast<std::size_t>(bins) + 1);
+  for (int k = 0; k <= bins; ++k) edges[static_cast<std::size_t>(k)] = lo + (hi - lo) * k / bins;
+  edges.back() = hi;
+  if (as_json) {
+    out << json{{"file", file}, {"dataset", dataset}, {"bins", bins}, {"range", {lo, hi}},
+                {"edges", edges}, {"counts", counts}}.dump(2)
+        << "\n";
+    return 0;
+  }
+  std::int64_t most = 1;
+  for (auto c : counts) most = std::max(most, c);
+  out << fmt::format("{}:{}  {} bins over [{:.6g}, {:.6g}]\n", file, dataset, bins, lo, hi);
+  for (int k = 0; k < bins; ++k) {
+    const auto c = counts[static_cast<std::size_t>(k)];
+    out << fmt::format("  [{:>12.6g}, {:>12.6g}{} {:>12}  {}\n", edges[static_cast<std::size_t>(k)],
+                       edges[static_cast<std::size_t>(k) + 1], k + 1 == bins ? "]" : ")", c,
+                       std::string(static_cast<std::size_t>(40 * c / most), '#'));
+  }
+  return 0;
+}
+
+/// "100,200" or "100x200": one size per axis (-1: the whole axis).
+std::vector<AxisChunks> parse_chunks(const std::string& text, int ndim) {
+  std::vector<AxisChunks> out;
+  std::string t = text;
+  std::replace(t.begin(), t.end(), 'x', ',');
+  std::stringstream in(t);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      std::size_t used = 0;
+      const long long v = std::stoll(item, &used);
+      if (used != item.size() || (v < 1 && v != -1)) throw std::invalid_argument(item);
+      out.emplace_back(static_cast<index_t>(v));
+    } catch (const std::exception&) {
+      throw value_error(fmt::format("--chunks '{}': '{}' is not a chunk size (a positive integer, or -1 "
+                                    "for the whole axis)", text, item));
+    }
+  }
+  if (static_cast<int>(out.size()) != ndim) {
+    throw value_error(fmt::format("--chunks '{}' gives {} sizes for a dataset of {} axes", text, out.size(), ndim));
+  }
+  return out;
+}
+
+int cmd_rechunk(const std::string& source, const std::string& target, const std::string& chunks,
+                bool overwrite, std::ostream& out) {
+  const auto [file, dataset] = split_target(source, true);
+  const auto [ofile, odataset] = split_target(target, true);
+  const Array probe = from_hdf5(file, dataset);
+  const ChunkSpec spec(parse_chunks(chunks, probe.ndim()));
+  // Read in the new chunks (each a hyperslab of the source) and write them as the file's chunks:
+  // one chunk per task in memory, whatever the two chunkings.
+  const Array x = from_hdf5(file, dataset, {.chunks = spec});
+  to_hdf5(ofile, odataset, x, {.chunks = spec, .overwrite = overwrite});
+  out << fmt::format("{}:{} -> {}:{}  shape {}  chunks {}\n", file, dataset, ofile, odataset,
+                     shape_text(x.shape()), x.chunks().to_string());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tessera-h5: statistics, histograms and rechunked copies of HDF5 datasets, in "
+               "parallel under mpirun or srun"};
+  app.require_subcommand(1);
+  int threads = 0;
+  std::string budget;
+  app.add_option("--threads", threads, "worker threads per rank (0: the cores given to the rank)");
+  app.add_option("--memory-budget", budget, "bytes of data each rank may hold, e.g. 2GiB (default: "
+                                            "TESSERA_MEMORY_BUDGET, else half the memory shared by the node's ranks)");
+
+  std::string info_target;
+  auto* info = app.add_subcommand("info", "groups, datasets, shapes, dtypes, chunking, compression, sizes");
+  info->add_option("target", info_target, "FILE or FILE:OBJECT")->required();
+
+  std::string stats_target, stats_out;
+  std::vector<int> axes;
+  bool skipna = false, stats_json = false, overwrite = false;
+  auto* stats = app.add_subcommand("stats", "count, sum, mean, std, min, max of a dataset");
+  stats->add_option("target", stats_target, "FILE:DATASET")->required();
+  stats->add_option("--axis", axes, "reduce along these axes only (repeatable; default: all)");
+  stats->add_flag("--skipna", skipna, "ignore NaN values (as numpy.nanmean and friends)");
+  stats->add_flag("--json", stats_json, "print JSON");
+  stats->add_option("--out", stats_out, "also write the statistics as datasets FILE:GROUP/<name>");
+  stats->add_flag("--overwrite", overwrite, "replace an existing --out file");
+
+  std::string hist_target;
+  int bins = 10;
+  std::vector<double> range;
+  bool hist_json = false;
+  auto* histogram = app.add_subcommand("histogram", "counts of a dataset's values in equal bins");
+  histogram->add_option("target", hist_target, "FILE:DATASET")->required();
+  histogram->add_option("--bins", bins, "number of bins")->required();
+  histogram->add_option("--range", range, "LO HI (default: the data's min and max)")->expected(2);
+  histogram->add_flag("--json", hist_json, "print JSON");
+
+  std::string re_source, re_target, re_chunks;
+  bool re_overwrite = false;
+  auto* rechunk = app.add_subcommand("rechunk", "copy a dataset into a new file with a new chunking");
+  rechunk->add_option("source", re_source, "FILE:DATASET")->required();
+  rechunk->add_option("target", re_target, "OUT:DATASET")->required();
+  rechunk->add_option("--chunks", re_chunks, "chunk sizes, one per axis: 100,200 (-1: whole axis)")->required();
+  rechunk->add_flag("--overwrite", re_overwrite, "replace an existing output file");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (launcher_rank() == 0) return app.exit(e);
+    return e.get_exit_code();
+  }
+
+  std::size_t budget_bytes = 0;
+  try {
+    if (!budget.empty()) budget_bytes = parse_bytes(budget);
+  } catch (const std::exception& e) {
+    if (launcher_rank() == 0) std::cerr << "tessera-h5: error: --memory-budget: " << e.what() << "\n";
+    return 1;
+  }
+  Runtime runtime(argc, argv, {.threads = threads, .memory_budget = budget_bytes});
+  std::ostringstream sink;
+  std::ostream& out = runtime.rank() == 0 ? std::cout : sink;
+  try {
+    if (*info) return cmd_info(info_target, out);
+    if (*stats) return cmd_stats(stats_target, axes, skipna, stats_json, stats_out, overwrite, out);
+    if (*histogram) return cmd_histogram(hist_target, bins, range, hist_json, out);
+    if (*rechunk) return cmd_rechunk(re_source, re_target, re_chunks, re_overwrite, out);
+  } catch (const std::exception& e) {
+    if (runtime.rank() == 0) std::cerr << "tessera-h5: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
