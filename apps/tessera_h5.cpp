@@ -52,6 +52,7 @@ std::pair<std::string, std::string> split_target(const std::string& text, bool n
 
 std::string shape_text(const Shape& s) {
   if (s.empty()) return "()";
+  if (s.size() == 1) return fmt::format("({},)", s[0]);
   return fmt::format("({})", fmt::join(s, ", "));
 }
 
@@ -65,11 +66,17 @@ std::vector<double> values_of(const Block& b) {
   return out;
 }
 
+/// A statistic as JSON: a number, or {"shape", "values"} along axes; integers stay integers,
+/// NaN and infinities are null.
 json json_of(const Block& b) {
   const auto v = values_of(b);
-  if (b.shape().empty()) return std::isfinite(v[0]) ? json(v[0]) : json(nullptr);
+  auto one = [&](double x) {
+    if (!std::isfinite(x)) return json(nullptr);
+    return is_integer(b.dtype()) ? json(static_cast<std::int64_t>(x)) : json(x);
+  };
+  if (b.shape().empty()) return one(v[0]);
   json a = json::array();
-  for (double x : v) a.push_back(std::isfinite(x) ? json(x) : json(nullptr));
+  for (double x : v) a.push_back(one(x));
   return json{{"shape", b.shape()}, {"values", a}};
 }
 

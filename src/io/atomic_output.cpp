@@ -54,7 +54,7 @@ AtomicOutput::AtomicOutput(Scheduler& s, std::string target, bool overwrite,
         throw io_error(fmt::format("cannot write '{}': it is a directory", m_target));
       if (!overwrite) {
         throw io_error(fmt::format(
-            "cannot write '{}': the file exists (set overwrite to replace it)", m_target));
+            "cannot write '{}': the file exists (overwrite it with the overwrite option)", m_target));
       }
     }
     const std::string tmp = make_temporary(m_target);

@@ -290,7 +290,8 @@ void put_attribute(hid_t object, const std::string& name, const AttributeValue& 
         } else {
           type = Hid(H5Tcopy(std::is_same_v<V, std::vector<double>> ? H5T_IEEE_F64LE : H5T_STD_I64LE));
           const hsize_t n = v.size();
-          space = Hid(H5Screate_simple(1, &n, nullptr));
+          // An empty list is a null dataspace (HDF5 has no zero-length simple one to write).
+          space = n == 0 ? Hid(H5Screate(H5S_NULL)) : Hid(H5Screate_simple(1, &n, nullptr));
           data = v.data();
         }
         Hid mem(H5Tcopy(type));
@@ -301,7 +302,7 @@ void put_attribute(hid_t object, const std::string& name, const AttributeValue& 
         }
         if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
         Hid attr(check_hdf5(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), err));
-        check_hdf5_status(H5Awrite(attr, mem, data), err);
+        if (data != nullptr) check_hdf5_status(H5Awrite(attr, mem, data), err);
       },
       value);
 }
@@ -682,7 +683,7 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
         b.put<char>(is_float ? (scalar ? 'd' : 'D') : (scalar ? 'i' : 'I'));
         b.put<std::uint64_t>(static_cast<std::uint64_t>(n));
         std::vector<std::uint64_t> buf(static_cast<std::size_t>(n));
-        H5Aread(a, is_float ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, buf.data());
+        if (n > 0) H5Aread(a, is_float ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, buf.data());
         for (auto v : buf) b.put(v);
       } else {
         throw dtype_error(fmt::format("attribute '{}' of '{}' in '{}' is not a number or a string",
