@@ -5,13 +5,16 @@
 //   tessera-h5 stats FILE:DATASET [--axis A ...] [--skipna] [--json] [--out FILE:GROUP]
 //   tessera-h5 histogram FILE:DATASET --bins N [--range LO HI] [--json]
 //   tessera-h5 rechunk FILE:DATASET OUT:DATASET --chunks C0,C1,... [--overwrite]
-//   options for all: --threads N, --memory-budget 2GiB
-//   mpirun -n 4 tessera-h5 stats data.h5:/fields/u --axis 0 --json
+//   tessera-h5 generate OUT:DATASET --shape N0,N1,... [--chunks ...] [--distribution
+//   normal|uniform] options for all: --threads N, --memory-budget 2GiB mpirun -n 4 tessera-h5 stats
+//   data.h5:/fields/u --axis 0 --json
 //
 // Output comes from rank 0 only. Any error (a missing file or dataset, an unsupported type, a
 // bad axis or chunk spec, an existing output) prints one line "tessera-h5: error: ..." and
 // exits with status 1 on every rank; outputs appear only complete (tessera/io/hdf5.hpp).
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -43,7 +46,8 @@ std::pair<std::string, std::string> split_target(const std::string& text, bool n
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
     if (need_dataset) {
-      throw value_error(fmt::format("'{}' names no dataset: write FILE:DATASET, e.g. data.h5:/x", text));
+      throw value_error(
+          fmt::format("'{}' names no dataset: write FILE:DATASET, e.g. data.h5:/x", text));
     }
     return {colon == std::string::npos ? text : text.substr(0, colon), "/"};
   }
@@ -94,9 +98,10 @@ int cmd_info(const std::string& target, std::ostream& out) {
     const std::size_t raw = o.dtype ? elements * dtype_size(*o.dtype) : 0;
     std::string size = bytes_text(o.storage_bytes);
     if (raw > 0 && o.storage_bytes > 0 && !o.filters.empty())
-      size += fmt::format(" ({:.2f}x compressed)", static_cast<double>(raw) / static_cast<double>(o.storage_bytes));
-    out << fmt::format("{:<32} dataset {:<16} {:<12} -> {:<8} {:<28} {}\n", o.path, shape_text(o.shape),
-                       o.type, dtype, layout, size);
+      size += fmt::format(" ({:.2f}x compressed)",
+                          static_cast<double>(raw) / static_cast<double>(o.storage_bytes));
+    out << fmt::format("{:<32} dataset {:<16} {:<12} -> {:<8} {:<28} {}\n", o.path,
+                       shape_text(o.shape), o.type, dtype, layout, size);
   }
   return 0;
 }
@@ -128,14 +133,16 @@ Stats compute_stats(const Array& x, const std::vector<int>& axes, bool skipna) {
   const Array count = valid.astype(DType::Int64).sum(ax);
   const Array sum = zeroed.sum(ax);
   const Array mean = sum / count;
-  const Array mean_kept = zeroed.sum(ax, {.keepdims = true}) / valid.astype(DType::Int64).sum(ax, {.keepdims = true});
+  const Array mean_kept =
+      zeroed.sum(ax, {.keepdims = true}) / valid.astype(DType::Int64).sum(ax, {.keepdims = true});
   const Array dev = where(valid, x - mean_kept, 0.0);
   const Array std = sqrt((dev * dev).sum(ax) / count);
   const double inf = std::numeric_limits<double>::infinity();
   const Array lo = where(valid, x, inf).min(ax), hi = where(valid, x, -inf).max(ax);
   // An all-NaN slice has no minimum or maximum: NaN, as numpy.nanmin gives (with a warning).
   const Array nan = full(count.shape(), std::numeric_limits<double>::quiet_NaN(), -1);
-  s.values = compute_blocks({count, sum, mean, std, where(count > 0, lo, nan), where(count > 0, hi, nan)});
+  s.values =
+      compute_blocks({count, sum, mean, std, where(count > 0, lo, nan), where(count > 0, hi, nan)});
   return s;
 }
 
@@ -145,8 +152,8 @@ int cmd_stats(const std::string& target, std::vector<int> axes, bool skipna, boo
   const Array x = from_hdf5(file, dataset);
   for (int& a : axes) {
     if (a < -x.ndim() || a >= x.ndim()) {
-      throw index_error(fmt::format("axis {} is out of range for {} of shape {} ({} axes)", a, dataset,
-                                    shape_text(x.shape()), x.ndim()));
+      throw index_error(fmt::format("axis {} is out of range for {} of shape {} ({} axes)", a,
+                                    dataset, shape_text(x.shape()), x.ndim()));
     }
     if (a < 0) a += x.ndim();
   }
@@ -158,19 +165,22 @@ int cmd_stats(const std::string& target, std::vector<int> axes, bool skipna, boo
       const Block& b = s.values[i];
       ds.push_back({group + "/" + s.names[i], from_buffer(b.data(), b.dtype(), b.shape(), -1)});
     }
-    to_hdf5(ofile, ds, {.overwrite = overwrite,
-                        .file_attributes = {{"source", file + ":" + dataset},
-                                            {"axes", std::vector<std::int64_t>(axes.begin(), axes.end())},
-                                            {"skipna", std::int64_t{skipna}}}});
+    to_hdf5(ofile, ds,
+            {.overwrite = overwrite,
+             .file_attributes = {{"source", file + ":" + dataset},
+                                 {"axes", std::vector<std::int64_t>(axes.begin(), axes.end())},
+                                 {"skipna", std::int64_t{skipna}}}});
   }
   if (as_json) {
-    json j{{"file", file}, {"dataset", dataset}, {"shape", x.shape()}, {"dtype", dtype_name(x.dtype())},
-           {"axes", axes}, {"skipna", skipna}};
+    json j{{"file", file},       {"dataset", dataset},
+           {"shape", x.shape()}, {"dtype", dtype_name(x.dtype())},
+           {"axes", axes},       {"skipna", skipna}};
     for (std::size_t i = 0; i < s.names.size(); ++i) j[s.names[i]] = json_of(s.values[i]);
     out << j.dump(2) << "\n";
     return 0;
   }
-  out << fmt::format("{}:{}  shape {}  {}{}\n", file, dataset, shape_text(x.shape()), dtype_name(x.dtype()),
+  out << fmt::format("{}:{}  shape {}  {}{}\n", file, dataset, shape_text(x.shape()),
+                     dtype_name(x.dtype()),
                      axes.empty() ? "" : fmt::format("  along axes {}", fmt::join(axes, ", ")));
   for (std::size_t i = 0; i < s.names.size(); ++i) {
     const auto v = values_of(s.values[i]);
@@ -178,9 +188,10 @@ int cmd_stats(const std::string& target, std::vector<int> axes, bool skipna, boo
       out << fmt::format("  {:<6} {:.17g}\n", s.names[i], v[0]);
     } else {
       std::string head;
-      for (std::size_t k = 0; k < std::min<std::size_t>(v.size(), 6); ++k) head += fmt::format(" {:.6g}", v[k]);
-      out << fmt::format("  {:<6} shape {}:{}{}\n", s.names[i], shape_text(s.values[i].shape()), head,
-                         v.size() > 6 ? " ..." : "");
+      for (std::size_t k = 0; k < std::min<std::size_t>(v.size(), 6); ++k)
+        head += fmt::format(" {:.6g}", v[k]);
+      out << fmt::format("  {:<6} shape {}:{}{}\n", s.names[i], shape_text(s.values[i].shape()),
+                         head, v.size() > 6 ? " ..." : "");
     }
   }
   return 0;
@@ -196,8 +207,9 @@ int cmd_histogram(const std::string& target, int bins, std::vector<double> range
     lo = range[0];
     hi = range[1];
   } else {
-    const auto b = compute_blocks({where(x == x, x, std::numeric_limits<double>::infinity()).min(),
-                                   where(x == x, x, -std::numeric_limits<double>::infinity()).max()});
+    const auto b =
+        compute_blocks({where(x == x, x, std::numeric_limits<double>::infinity()).min(),
+                        where(x == x, x, -std::numeric_limits<double>::infinity()).max()});
     lo = values_of(b[0])[0];
     hi = values_of(b[1])[0];
     if (!std::isfinite(lo)) lo = hi = 0;  // no finite value at all
@@ -234,10 +246,12 @@ int cmd_histogram(const std::string& target, int bins, std::vector<double> range
       {.name = "histogram-add"});
   std::vector<Delayed<std::vector<std::int64_t>>> level;
   for (const auto& block : to_delayed(x)) level.push_back(count(block));
-  if (level.empty()) level.push_back(delayed_value(std::vector<std::int64_t>(static_cast<std::size_t>(bins), 0)));
+  if (level.empty())
+    level.push_back(delayed_value(std::vector<std::int64_t>(static_cast<std::size_t>(bins), 0)));
   while (level.size() > 1) {
     std::vector<Delayed<std::vector<std::int64_t>>> next;
-    for (std::size_t i = 0; i + 1 < level.size(); i += 2) next.push_back(add(level[i], level[i + 1]));
+    for (std::size_t i = 0; i + 1 < level.size(); i += 2)
+      next.push_back(add(level[i], level[i + 1]));
     if (level.size() % 2) next.push_back(level.back());
     level = std::move(next);
   }
@@ -246,8 +260,9 @@ int cmd_histogram(const std::string& target, int bins, std::vector<double> range
   for (int k = 0; k <= bins; ++k) edges[static_cast<std::size_t>(k)] = lo + (hi - lo) * k / bins;
   edges.back() = hi;
   if (as_json) {
-    out << json{{"file", file}, {"dataset", dataset}, {"bins", bins}, {"range", {lo, hi}},
-                {"edges", edges}, {"counts", counts}}.dump(2)
+    out << json{{"file", file},      {"dataset", dataset}, {"bins", bins},
+                {"range", {lo, hi}}, {"edges", edges},     {"counts", counts}}
+               .dump(2)
         << "\n";
     return 0;
   }
@@ -276,14 +291,58 @@ std::vector<AxisChunks> parse_chunks(const std::string& text, int ndim) {
       if (used != item.size() || (v < 1 && v != -1)) throw std::invalid_argument(item);
       out.emplace_back(static_cast<index_t>(v));
     } catch (const std::exception&) {
-      throw value_error(fmt::format("--chunks '{}': '{}' is not a chunk size (a positive integer, or -1 "
-                                    "for the whole axis)", text, item));
+      throw value_error(
+          fmt::format("--chunks '{}': '{}' is not a chunk size (a positive integer, or -1 "
+                      "for the whole axis)",
+                      text, item));
     }
   }
   if (static_cast<int>(out.size()) != ndim) {
-    throw value_error(fmt::format("--chunks '{}' gives {} sizes for a dataset of {} axes", text, out.size(), ndim));
+    throw value_error(fmt::format("--chunks '{}' gives {} sizes for a dataset of {} axes", text,
+                                  out.size(), ndim));
   }
   return out;
+}
+
+int cmd_generate(const std::string& target, const std::string& shape_text_arg,
+                 const std::string& chunks, const std::string& distribution, std::uint64_t seed,
+                 bool overwrite, std::ostream& out) {
+  const auto [file, dataset] = split_target(target, true);
+  Shape shape;
+  std::string t = shape_text_arg;
+  std::replace(t.begin(), t.end(), 'x', ',');
+  std::stringstream in(t);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      std::size_t used = 0;
+      const long long v = std::stoll(item, &used);
+      if (used != item.size() || v < 0) throw std::invalid_argument(item);
+      shape.push_back(static_cast<index_t>(v));
+    } catch (const std::exception&) {
+      throw value_error(
+          fmt::format("--shape '{}': '{}' is not an axis length", shape_text_arg, item));
+    }
+  }
+  const ChunkSpec spec = chunks.empty()
+                             ? ChunkSpec::automatic(std::size_t{8} << 20)
+                             : ChunkSpec(parse_chunks(chunks, static_cast<int>(shape.size())));
+  auto rng = default_rng(seed);
+  const Array x =
+      distribution == "uniform" ? rng.uniform(0, 1, shape, spec) : rng.normal(0, 1, shape, spec);
+  const auto t0 = std::chrono::steady_clock::now();
+  to_hdf5(file, dataset, x,
+          {.chunks = spec,
+           .overwrite = overwrite,
+           .file_attributes = {
+               {"generator", fmt::format("tessera-h5 generate, {} seed {}", distribution, seed)}}});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Shape chunk;
+  for (int a = 0; a < x.chunks().ndim(); ++a)
+    chunk.push_back(x.chunks().sizes(a).empty() ? 0 : x.chunks().sizes(a)[0]);
+  out << fmt::format("wrote {}:{}  shape {}  chunks {}  {} in {:.2f} s ({:.2f} GB/s)\n", file,
+                     dataset, shape_text(shape), shape_text(chunk), bytes_text(x.nbytes()), s,
+                     static_cast<double>(x.nbytes()) / s / 1e9);
+  return 0;
 }
 
 int cmd_rechunk(const std::string& source, const std::string& target, const std::string& chunks,
@@ -304,17 +363,20 @@ int cmd_rechunk(const std::string& source, const std::string& target, const std:
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"tessera-h5: statistics, histograms and rechunked copies of HDF5 datasets, in "
-               "parallel under mpirun or srun"};
+  CLI::App app{
+      "tessera-h5: statistics, histograms and rechunked copies of HDF5 datasets, in "
+      "parallel under mpirun or srun"};
   app.require_subcommand(1);
   int threads = 0;
   std::string budget;
   app.add_option("--threads", threads, "worker threads per rank (0: the cores given to the rank)");
-  app.add_option("--memory-budget", budget, "bytes of data each rank may hold, e.g. 2GiB (default: "
-                                            "TESSERA_MEMORY_BUDGET, else half the memory shared by the node's ranks)");
+  app.add_option("--memory-budget", budget,
+                 "bytes of data each rank may hold, e.g. 2GiB (default: "
+                 "TESSERA_MEMORY_BUDGET, else half the memory shared by the node's ranks)");
 
   std::string info_target;
-  auto* info = app.add_subcommand("info", "groups, datasets, shapes, dtypes, chunking, compression, sizes");
+  auto* info =
+      app.add_subcommand("info", "groups, datasets, shapes, dtypes, chunking, compression, sizes");
   info->add_option("target", info_target, "FILE or FILE:OBJECT")->required();
 
   std::string stats_target, stats_out;
@@ -340,11 +402,28 @@ int main(int argc, char** argv) {
 
   std::string re_source, re_target, re_chunks;
   bool re_overwrite = false;
-  auto* rechunk = app.add_subcommand("rechunk", "copy a dataset into a new file with a new chunking");
+  auto* rechunk =
+      app.add_subcommand("rechunk", "copy a dataset into a new file with a new chunking");
   rechunk->add_option("source", re_source, "FILE:DATASET")->required();
   rechunk->add_option("target", re_target, "OUT:DATASET")->required();
-  rechunk->add_option("--chunks", re_chunks, "chunk sizes, one per axis: 100,200 (-1: whole axis)")->required();
+  rechunk->add_option("--chunks", re_chunks, "chunk sizes, one per axis: 100,200 (-1: whole axis)")
+      ->required();
   rechunk->add_flag("--overwrite", re_overwrite, "replace an existing output file");
+
+  std::string gen_target, gen_shape, gen_chunks, gen_distribution = "normal";
+  std::uint64_t gen_seed = 42;
+  bool gen_overwrite = false;
+  auto* generate =
+      app.add_subcommand("generate", "write a random dataset (a sample to try the tool on)");
+  generate->add_option("target", gen_target, "OUT:DATASET")->required();
+  generate->add_option("--shape", gen_shape, "axis lengths: 16000,16000")->required();
+  generate->add_option("--chunks", gen_chunks,
+                       "the file's chunks, one size per axis (default: ~8 MiB)");
+  generate
+      ->add_option("--distribution", gen_distribution, "normal (mean 0, std 1) or uniform [0, 1)")
+      ->check(CLI::IsMember({"normal", "uniform"}));
+  generate->add_option("--seed", gen_seed, "random seed (the same data at every rank count)");
+  generate->add_flag("--overwrite", gen_overwrite, "replace an existing output file");
 
   try {
     app.parse(argc, argv);
@@ -357,7 +436,8 @@ int main(int argc, char** argv) {
   try {
     if (!budget.empty()) budget_bytes = parse_bytes(budget);
   } catch (const std::exception& e) {
-    if (launcher_rank() == 0) std::cerr << "tessera-h5: error: --memory-budget: " << e.what() << "\n";
+    if (launcher_rank() == 0)
+      std::cerr << "tessera-h5: error: --memory-budget: " << e.what() << "\n";
     return 1;
   }
   Runtime runtime(argc, argv, {.threads = threads, .memory_budget = budget_bytes});
@@ -368,6 +448,9 @@ int main(int argc, char** argv) {
     if (*stats) return cmd_stats(stats_target, axes, skipna, stats_json, stats_out, overwrite, out);
     if (*histogram) return cmd_histogram(hist_target, bins, range, hist_json, out);
     if (*rechunk) return cmd_rechunk(re_source, re_target, re_chunks, re_overwrite, out);
+    if (*generate)
+      return cmd_generate(gen_target, gen_shape, gen_chunks, gen_distribution, gen_seed,
+                          gen_overwrite, out);
   } catch (const std::exception& e) {
     if (runtime.rank() == 0) std::cerr << "tessera-h5: error: " << e.what() << "\n";
     return 1;

@@ -80,8 +80,31 @@ def hdf5_mean():
     return best_of(run, 3)
 
 
+def hdf5_anomaly_ooc():
+    """x - x.mean(axis=0) for hdf5_mean's x, stored with da.store into a new h5py dataset
+    chunked 1000 x 1000 (lock=True: h5py is not thread-safe); the file is named by
+    TESSERA_HDF5_ANOMALY_OOC_FILE. Result: the sum of the output's first row."""
+    import h5py
+
+    path = os.environ["TESSERA_HDF5_ANOMALY_OOC_FILE"]
+    out = path + ".dask-anomaly.h5"
+
+    def run():
+        with h5py.File(path, "r") as f, h5py.File(out, "w") as g:
+            x = da.from_array(f["x"], chunks=(1000, 1000))
+            d = g.create_dataset("a", shape=x.shape, dtype=x.dtype, chunks=(1000, 1000))
+            da.store(x - x.mean(axis=0), d, lock=True)
+        with h5py.File(out, "r") as g:
+            return float(g["a"][0].sum())
+    try:
+        return best_of(run, 1)
+    finally:
+        if os.path.exists(out):
+            os.remove(out)
+
+
 WORKLOADS = {f.__name__: f for f in (linspace_sum, normal_mean_axis0, poly_sum, delayed_tree,
-                                     hdf5_mean)}
+                                     hdf5_mean, hdf5_anomaly_ooc)}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(WORKLOADS)

@@ -21,8 +21,8 @@
 
 #include <fcntl.h>
 #include <mpi.h>
-#include <unistd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <barrier>
@@ -44,8 +44,8 @@
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tessera/tessera.hpp"
@@ -340,7 +340,8 @@ double sequential_read_gbps(const Context& ctx, const std::string& path) {
       std::uint64_t total = 0;
       for (ssize_t got; (got = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(total))) > 0;)
         total += static_cast<std::uint64_t>(got);
-      runs.push_back(static_cast<double>(total) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+      runs.push_back(static_cast<double>(total) /
+                     std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
     }
     ::close(fd);
     std::sort(runs.begin(), runs.end());
@@ -847,6 +848,42 @@ std::map<std::string, Workload> workloads() {
             const double gbps = out["bytes"].get<double>() / median_s / 1e9;
             out["gb_per_s"] = gbps;
             out["limit_fraction"] = gbps / out["seq_read_gbps"].get<double>();
+          },
+  };
+
+  w["hdf5_anomaly_ooc"] = {
+      .description =
+          "x - x.mean(axis=0) written to a new HDF5 file (chunked 1000 x 1000) for hdf5_mean's x "
+          "(2 GB), with each rank's memory budget (TESSERA_MEMORY_BUDGET, set by benchmarks/run) "
+          "a quarter of x's share: x is read twice, never held",
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(16000, ctx.settings.scale);
+        const std::string path = bench_data_file(fmt::format("hdf5_mean_{}.h5", n));
+        if (!std::filesystem::exists(path)) {
+          to_hdf5(path, "x", default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000),
+                  {.chunks = ChunkSpec({1000, 1000}), .compute = ctx.on});
+        }
+        const std::string target = bench_data_file(fmt::format("anomaly_{}_r{}.h5", n, ctx.ranks));
+        out["file"] = path;
+        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        return [path, target, on = ctx.on] {
+          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
+          to_hdf5(target, "a", x - x.mean(0),
+                  {.chunks = ChunkSpec({1000, 1000}), .overwrite = true, .compute = on});
+          // A checksum Dask's run gives too: the sum of the output's first row.
+          return from_hdf5(target, "a", {.scheduler = on.scheduler})[{0}].sum().item<double>(on);
+        };
+      },
+      .finish =
+          [](const Context& ctx, double median_s, json& out) {
+            out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9;
+            const tessera::MemoryStats m = ctx.scheduler.memory_stats();
+            out["budget_mb"] = static_cast<double>(m.budget) / 1e6;
+            out["peak_held_mb"] = max_over_ranks(static_cast<double>(m.peak_held) / 1e6);
+            out["spilled_mb"] = max_over_ranks(static_cast<double>(m.spilled_bytes) / 1e6);
           },
   };
 

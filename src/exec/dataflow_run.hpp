@@ -167,10 +167,10 @@ class DataflowRun {
   RunPlan m_plan;  // during the run, `consumers` is only accessed atomically
   RemoteLink* m_link;
   MemoryBudget* m_budget;
-  std::vector<std::size_t> m_held;       // bytes counted in the budget for each stored value
-  std::vector<SpillRecord> m_spill;      // where each spilled value lies
-  std::vector<std::uint8_t> m_spilled;   // whether the value is in the spill file
-  std::int64_t m_local_tasks = 0;        // tasks that run here (for the statistics)
+  std::vector<std::size_t> m_held;      // bytes counted in the budget for each stored value
+  std::vector<SpillRecord> m_spill;     // where each spilled value lies
+  std::vector<std::uint8_t> m_spilled;  // whether the value is in the spill file
+  std::int64_t m_local_tasks = 0;       // tasks that run here (for the statistics)
   Successors m_successors;
   std::vector<std::int32_t> m_remaining;  // dependencies not done yet; accessed atomically
   std::vector<Value> m_results;

@@ -16,13 +16,14 @@ namespace tessera {
 
 std::size_t parse_bytes(std::string_view text) {
   const auto bad = [&] {
-    return value_error(fmt::format(
-        "'{}' is not a byte count (examples: 2GiB, 512MiB, 1.5GB, 4096)", text));
+    return value_error(
+        fmt::format("'{}' is not a byte count (examples: 2GiB, 512MiB, 1.5GB, 4096)", text));
   };
   std::size_t i = 0;
   while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
   const std::size_t start = i;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
   if (i == start) throw bad();
   double value = 0;
   try {
@@ -40,16 +41,26 @@ std::size_t parse_bytes(std::string_view text) {
     if (!std::isspace(static_cast<unsigned char>(text[i]))) throw bad();
   }
   double scale = 0;
-  if (unit.empty() || unit == "b") scale = 1;
-  else if (unit == "k" || unit == "kib") scale = 0x1p10;
-  else if (unit == "m" || unit == "mib") scale = 0x1p20;
-  else if (unit == "g" || unit == "gib") scale = 0x1p30;
-  else if (unit == "t" || unit == "tib") scale = 0x1p40;
-  else if (unit == "kb") scale = 1e3;
-  else if (unit == "mb") scale = 1e6;
-  else if (unit == "gb") scale = 1e9;
-  else if (unit == "tb") scale = 1e12;
-  else throw bad();
+  if (unit.empty() || unit == "b")
+    scale = 1;
+  else if (unit == "k" || unit == "kib")
+    scale = 0x1p10;
+  else if (unit == "m" || unit == "mib")
+    scale = 0x1p20;
+  else if (unit == "g" || unit == "gib")
+    scale = 0x1p30;
+  else if (unit == "t" || unit == "tib")
+    scale = 0x1p40;
+  else if (unit == "kb")
+    scale = 1e3;
+  else if (unit == "mb")
+    scale = 1e6;
+  else if (unit == "gb")
+    scale = 1e9;
+  else if (unit == "tb")
+    scale = 1e12;
+  else
+    throw bad();
   const double bytes = value * scale;
   if (!std::isfinite(bytes) || bytes < 1 || bytes > 0x1p62) throw bad();
   return static_cast<std::size_t>(bytes);
@@ -87,8 +98,9 @@ std::size_t cgroup_limit() {
 
 std::size_t default_memory_budget(int ranks_on_node) {
   const auto pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  std::size_t memory = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page)
-                                             : std::size_t{4} << 30;
+  std::size_t memory = pages > 0 && page > 0
+                           ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page)
+                           : std::size_t{4} << 30;
   if (const std::size_t limit = cgroup_limit(); limit > 0) memory = std::min(memory, limit);
   return std::max<std::size_t>(memory / 2 / static_cast<std::size_t>(std::max(ranks_on_node, 1)),
                                std::size_t{64} << 20);

@@ -21,7 +21,8 @@ void write_all(int fd, const void* data, std::size_t n, std::uint64_t at) {
   while (n > 0) {
     const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(at));
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw io_error(fmt::format("cannot write the spill file: {}", std::strerror(errno)));
+    if (w <= 0)
+      throw io_error(fmt::format("cannot write the spill file: {}", std::strerror(errno)));
     p += w;
     n -= static_cast<std::size_t>(w);
     at += static_cast<std::uint64_t>(w);
@@ -32,7 +33,9 @@ void read_all(int fd, void* out, std::size_t n, std::uint64_t at) {
   while (n > 0) {
     const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(at));
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) throw io_error(fmt::format("cannot read the spill file back: {}", r < 0 ? std::strerror(errno) : "short read"));
+    if (r <= 0)
+      throw io_error(fmt::format("cannot read the spill file back: {}",
+                                 r < 0 ? std::strerror(errno) : "short read"));
     p += r;
     n -= static_cast<std::size_t>(r);
     at += static_cast<std::uint64_t>(r);
@@ -73,8 +76,10 @@ int MemoryBudget::spill_fd() {
   std::string name = (dir / "tessera-spill-XXXXXX").string();
   const int fd = ::mkstemp(name.data());
   if (fd < 0) {
-    throw io_error(fmt::format("cannot create a spill file in '{}' (set TMPDIR to a writable "
-                               "local directory): {}", dir.string(), std::strerror(errno)));
+    throw io_error(
+        fmt::format("cannot create a spill file in '{}' (set TMPDIR to a writable "
+                    "local directory): {}",
+                    dir.string(), std::strerror(errno)));
   }
   ::unlink(name.c_str());  // gone with the process, however it ends
   m_fd = fd;

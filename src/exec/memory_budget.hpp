@@ -71,8 +71,8 @@ class MemoryBudget {
 
   std::mutex m_file_mutex;  // guards the file's creation, writes, and the two below
   int m_fd = -1;
-  std::uint64_t m_end = 0;   // bytes used in the file
-  std::int64_t m_live = 0;   // records not dropped yet
+  std::uint64_t m_end = 0;  // bytes used in the file
+  std::int64_t m_live = 0;  // records not dropped yet
   std::atomic<std::size_t> m_spilled_bytes{0}, m_read_back_bytes{0};
   std::atomic<std::int64_t> m_spilled_values{0}, m_read_back_values{0};
 };

@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <span>
-#include <cstdlib>
 #include <string_view>
 #include <thread>
 
@@ -62,7 +62,8 @@ std::vector<MemoryStats> Runtime::memory_stats_all() {
   const MemoryStats mine = memory_stats();
   const auto all = m_scheduler->allgather(std::as_bytes(std::span(&mine, 1)));
   std::vector<MemoryStats> out(all.size());
-  for (std::size_t r = 0; r < all.size(); ++r) std::memcpy(&out[r], all[r].data(), sizeof(MemoryStats));
+  for (std::size_t r = 0; r < all.size(); ++r)
+    std::memcpy(&out[r], all[r].data(), sizeof(MemoryStats));
   return out;
 }
 

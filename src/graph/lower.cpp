@@ -184,8 +184,8 @@ class Lowerer {
         for (const auto& in : e->inputs()) {
           const Expr* c = canonical(in.get());
           if (!distinct.insert(c).second) continue;
-          const bool fuse = m_options.fuse && c->fusable() &&
-                            (reevaluated(c) || ++seen[c] == m_consumers.at(c));
+          const bool fuse =
+              m_options.fuse && c->fusable() && (reevaluated(c) || ++seen[c] == m_consumers.at(c));
           if (fuse) {
             if (std::find(region.begin(), region.end(), c) == region.end()) {
               region.push_back(c);
@@ -248,7 +248,8 @@ class Lowerer {
     const Expr* input = canonical(r.inputs()[0].get());
     // Fuse the input into the partial only when the reduction is its sole consumer; otherwise
     // its chunks are computed once, as tasks of their own, and read by every consumer.
-    auto prog = m_consumers.at(input) == 1 || reevaluated(input) ? program(input) : materialised(input);
+    auto prog =
+        m_consumers.at(input) == 1 || reevaluated(input) ? program(input) : materialised(input);
     const Shape coords = input->chunks().chunk_coords(c);
     std::vector<TaskId> deps = leaf_deps(*prog, coords);
     const ReduceExpr* rp = &r;

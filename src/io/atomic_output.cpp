@@ -27,8 +27,8 @@ std::string make_temporary(const std::string& target) {
   const fs::path dir = t.has_parent_path() ? t.parent_path() : fs::path(".");
   std::random_device rd;
   for (int attempt = 0; attempt < 16; ++attempt) {
-    const fs::path p = dir / fmt::format(".{}.tessera-{}-{:08x}.tmp", t.filename().string(),
-                                         ::getpid(), rd());
+    const fs::path p =
+        dir / fmt::format(".{}.tessera-{}-{:08x}.tmp", t.filename().string(), ::getpid(), rd());
     const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
       ::close(fd);
@@ -54,7 +54,8 @@ AtomicOutput::AtomicOutput(Scheduler& s, std::string target, bool overwrite,
         throw io_error(fmt::format("cannot write '{}': it is a directory", m_target));
       if (!overwrite) {
         throw io_error(fmt::format(
-            "cannot write '{}': the file exists (overwrite it with the overwrite option)", m_target));
+            "cannot write '{}': the file exists (overwrite it with the overwrite option)",
+            m_target));
       }
     }
     const std::string tmp = make_temporary(m_target);

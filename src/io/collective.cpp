@@ -8,8 +8,17 @@ namespace tessera::detail {
 
 namespace {
 
-enum class Status : char { ok = 'o', io = 'i', value = 'v', dtype = 'd', shape = 's',
-                           index = 'x', memory = 'm', task = 't', other = 'e' };
+enum class Status : char {
+  ok = 'o',
+  io = 'i',
+  value = 'v',
+  dtype = 'd',
+  shape = 's',
+  index = 'x',
+  memory = 'm',
+  task = 't',
+  other = 'e'
+};
 
 /// One byte of status, then the payload (a result or an error's message).
 std::string encode(std::exception_ptr e) {
@@ -39,13 +48,20 @@ std::string encode(std::exception_ptr e) {
 
 [[noreturn]] void raise(Status s, const std::string& message) {
   switch (s) {
-    case Status::io: throw io_error(message);
-    case Status::value: throw value_error(message);
-    case Status::dtype: throw dtype_error(message);
-    case Status::shape: throw shape_error(message);
-    case Status::index: throw index_error(message);
-    case Status::memory: throw memory_error(message);
-    default: throw error(message);
+    case Status::io:
+      throw io_error(message);
+    case Status::value:
+      throw value_error(message);
+    case Status::dtype:
+      throw dtype_error(message);
+    case Status::shape:
+      throw shape_error(message);
+    case Status::index:
+      throw index_error(message);
+    case Status::memory:
+      throw memory_error(message);
+    default:
+      throw error(message);
   }
 }
 
@@ -68,11 +84,13 @@ std::string query_on_root(Scheduler& s, const std::function<std::string()>& quer
     }
   }
   if (s.num_ranks() == 1) {
-    if (static_cast<Status>(mine[0]) != Status::ok) raise(static_cast<Status>(mine[0]), mine.substr(1));
+    if (static_cast<Status>(mine[0]) != Status::ok)
+      raise(static_cast<Status>(mine[0]), mine.substr(1));
     return mine.substr(1);
   }
   const std::string root = gather_strings(s, mine)[0];
-  if (static_cast<Status>(root[0]) != Status::ok) raise(static_cast<Status>(root[0]), root.substr(1));
+  if (static_cast<Status>(root[0]) != Status::ok)
+    raise(static_cast<Status>(root[0]), root.substr(1));
   return root.substr(1);
 }
 
@@ -81,13 +99,15 @@ void agree(Scheduler& s, std::exception_ptr mine) {
     if (mine) std::rethrow_exception(mine);
     return;
   }
-  const auto all = gather_strings(s, mine ? encode(mine) : std::string(1, static_cast<char>(Status::ok)));
+  const auto all =
+      gather_strings(s, mine ? encode(mine) : std::string(1, static_cast<char>(Status::ok)));
   for (std::size_t r = 0; r < all.size(); ++r) {
     const auto st = static_cast<Status>(all[r][0]);
     if (st == Status::ok) continue;
     // This rank's own error keeps its type: the lowest failing rank's, or a run's task_error
     // (which every rank of the run raised alike).
-    if (mine && (static_cast<int>(r) == s.rank() || st == Status::task)) std::rethrow_exception(mine);
+    if (mine && (static_cast<int>(r) == s.rank() || st == Status::task))
+      std::rethrow_exception(mine);
     raise(st, all[r].substr(1));
   }
 }

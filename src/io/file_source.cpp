@@ -100,7 +100,8 @@ void FileSource::fill(void* out, const index_t* start, index_t n) const {
 ChunkGrid default_file_chunks(const Shape& shape, DType dtype, const Shape& file_chunks,
                               std::size_t target) {
   const std::size_t es = dtype_size(dtype);
-  if (shape.empty() || shape_size(shape) == 0) return ChunkSpec::automatic(target).resolve(shape, dtype);
+  if (shape.empty() || shape_size(shape) == 0)
+    return ChunkSpec::automatic(target).resolve(shape, dtype);
   std::vector<AxisChunks> axes;
   if (!file_chunks.empty()) {
     Shape c = file_chunks;
@@ -127,8 +128,8 @@ ChunkGrid default_file_chunks(const Shape& shape, DType dtype, const Shape& file
   const std::size_t row_bytes =
       static_cast<std::size_t>(shape_size(Shape(shape.begin() + 1, shape.end()))) * es;
   if (row_bytes > target) return ChunkSpec::automatic(target).resolve(shape, dtype);
-  axes.emplace_back(std::clamp<index_t>(static_cast<index_t>(target / std::max<std::size_t>(row_bytes, 1)),
-                                        1, shape[0]));
+  axes.emplace_back(std::clamp<index_t>(
+      static_cast<index_t>(target / std::max<std::size_t>(row_bytes, 1)), 1, shape[0]));
   for (std::size_t a = 1; a < shape.size(); ++a) axes.emplace_back(index_t{-1});
   return ChunkSpec(std::move(axes)).resolve(shape, dtype);
 }

@@ -21,10 +21,12 @@ class RegionReader {
   virtual void read(void* out, const Shape& start, const Shape& count) const = 0;
 };
 
-/// Reads a FlatLayout (raw, .npy, contiguous HDF5) with positioned reads, from many threads at once.
+/// Reads a FlatLayout (raw, .npy, contiguous HDF5) with positioned reads, from many threads at
+/// once.
 class FlatReader final : public RegionReader {
  public:
-  FlatReader(std::string path, FlatLayout layout) : m_path(std::move(path)), m_layout(std::move(layout)) {}
+  FlatReader(std::string path, FlatLayout layout)
+      : m_path(std::move(path)), m_layout(std::move(layout)) {}
   void read(void* out, const Shape& start, const Shape& count) const override;
 
  private:

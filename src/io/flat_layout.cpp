@@ -33,7 +33,8 @@ void for_each_run(const FlatLayout& l, const Shape& start, const Shape& count, F
     index_t flat = 0;
     for (int a = 0; a <= j; ++a)
       flat += idx[static_cast<std::size_t>(a)] * strides[static_cast<std::size_t>(a)];
-    for (int a = j + 1; a < nd; ++a) flat += start[static_cast<std::size_t>(a)] * strides[static_cast<std::size_t>(a)];
+    for (int a = j + 1; a < nd; ++a)
+      flat += start[static_cast<std::size_t>(a)] * strides[static_cast<std::size_t>(a)];
     run(l.offset + static_cast<std::uint64_t>(flat) * l.itemsize, done, run_len);
     done += run_len;
     for (int a = j - 1; a >= 0; --a) {  // next run: advance the axes before j with carry
@@ -56,8 +57,8 @@ void read_region(const PosixFile& f, const FlatLayout& l, void* out, const Shape
                  const Shape& count) {
   auto* o = static_cast<std::byte*>(out);
   for_each_run(l, start, count, [&](std::uint64_t at, index_t pos, index_t n) {
-    f.read_at(o + static_cast<std::size_t>(pos) * l.itemsize, static_cast<std::size_t>(n) * l.itemsize,
-              at);
+    f.read_at(o + static_cast<std::size_t>(pos) * l.itemsize,
+              static_cast<std::size_t>(n) * l.itemsize, at);
   });
   if (l.swapped) swap_bytes(out, l.itemsize, static_cast<std::size_t>(shape_size(count)));
 }
@@ -66,8 +67,8 @@ void write_region(const PosixFile& f, const FlatLayout& l, const void* data, con
                   const Shape& count) {
   const auto* d = static_cast<const std::byte*>(data);
   for_each_run(l, start, count, [&](std::uint64_t at, index_t pos, index_t n) {
-    f.write_at(d + static_cast<std::size_t>(pos) * l.itemsize, static_cast<std::size_t>(n) * l.itemsize,
-               at);
+    f.write_at(d + static_cast<std::size_t>(pos) * l.itemsize,
+               static_cast<std::size_t>(n) * l.itemsize, at);
   });
 }
 

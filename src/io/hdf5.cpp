@@ -75,8 +75,8 @@ std::vector<hsize_t> hsizes(const Shape& s) { return {s.begin(), s.end()}; }
 struct DatasetInfo {
   Shape shape;
   DType dtype = DType::Float64;
-  Shape file_chunks;        // empty: not chunked
-  bool flat = false;        // contiguous, unfiltered, raw type, allocated: read with pread
+  Shape file_chunks;  // empty: not chunked
+  bool flat = false;  // contiguous, unfiltered, raw type, allocated: read with pread
   std::uint64_t offset = 0;
   bool swapped = false;
   // Chunked, unfiltered, raw type, every chunk allocated: each chunk's offset (row-major over
@@ -172,7 +172,8 @@ std::vector<std::uint64_t> chunk_addresses(hid_t d, hid_t space, const Shape& sh
     unsigned mask = 0;
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0;
-    if (H5Dget_chunk_info(d, space, i, offset.data(), &mask, &addr, &size) < 0 || addr == HADDR_UNDEF) {
+    if (H5Dget_chunk_info(d, space, i, offset.data(), &mask, &addr, &size) < 0 ||
+        addr == HADDR_UNDEF) {
       H5Eclear2(H5E_DEFAULT);
       return {};
     }
@@ -204,7 +205,8 @@ DatasetInfo probe(const std::string& path, const std::string& dataset) {
     info.file_chunks.assign(c.begin(), c.end());
   }
   const haddr_t addr = H5Dget_offset(d);
-  H5Eclear2(H5E_DEFAULT);  // HADDR_UNDEF (chunked, compact or unallocated) is an answer, not an error
+  H5Eclear2(
+      H5E_DEFAULT);  // HADDR_UNDEF (chunked, compact or unallocated) is an answer, not an error
   if (layout == H5D_CHUNKED && H5Pget_nfilters(dcpl) == 0 && st.raw) {
     info.chunk_addresses = chunk_addresses(d, space, info.shape, info.file_chunks);
     info.swapped = st.swapped;
@@ -220,7 +222,8 @@ DatasetInfo probe(const std::string& path, const std::string& dataset) {
 /// Reads hyperslabs through HDF5 (chunked, compressed, converted or unallocated datasets).
 class Hdf5Reader final : public RegionReader {
  public:
-  Hdf5Reader(std::string path, std::string dataset) : m_path(std::move(path)), m_dataset(std::move(dataset)) {}
+  Hdf5Reader(std::string path, std::string dataset)
+      : m_path(std::move(path)), m_dataset(std::move(dataset)) {}
   ~Hdf5Reader() override {
     auto lock = lock_hdf5();
     m_memory_type.reset();
@@ -237,16 +240,17 @@ class Hdf5Reader final : public RegionReader {
       m_file = std::move(file);
       m_dataset_id = std::move(d);
     }
-    const std::string what = fmt::format("cannot read {} at {} of shape {}", where(m_path, m_dataset),
-                                         shape_string(start), shape_string(count));
+    const std::string what =
+        fmt::format("cannot read {} at {} of shape {}", where(m_path, m_dataset),
+                    shape_string(start), shape_string(count));
     Hid fspace(check_hdf5(H5Dget_space(m_dataset_id), what));
     Hid mspace;
     if (start.empty()) {
       mspace = Hid(H5Screate(H5S_SCALAR));
     } else {
       const auto s = hsizes(start), c = hsizes(count);
-      check_hdf5_status(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr),
-                        what);
+      check_hdf5_status(
+          H5Sselect_hyperslab(fspace, H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr), what);
       mspace = Hid(H5Screate_simple(static_cast<int>(c.size()), c.data(), nullptr));
     }
     check_hdf5_status(H5Dread(m_dataset_id, m_memory_type, mspace, fspace, H5P_DEFAULT, out), what);
@@ -263,8 +267,8 @@ class Hdf5Reader final : public RegionReader {
 struct WriteLayout {
   Shape shape;
   std::size_t itemsize = 0;
-  std::uint64_t offset = 0;           // contiguous
-  Shape file_chunks;                  // chunked: the HDF5 chunk shape
+  std::uint64_t offset = 0;                    // contiguous
+  Shape file_chunks;                           // chunked: the HDF5 chunk shape
   std::vector<std::uint64_t> chunk_addresses;  // chunked: row-major over the HDF5 chunk grid
 };
 
@@ -288,7 +292,8 @@ void put_attribute(hid_t object, const std::string& name, const AttributeValue& 
           space = Hid(H5Screate(H5S_SCALAR));
           data = &v;
         } else {
-          type = Hid(H5Tcopy(std::is_same_v<V, std::vector<double>> ? H5T_IEEE_F64LE : H5T_STD_I64LE));
+          type =
+              Hid(H5Tcopy(std::is_same_v<V, std::vector<double>> ? H5T_IEEE_F64LE : H5T_STD_I64LE));
           const hsize_t n = v.size();
           // An empty list is a null dataspace (HDF5 has no zero-length simple one to write).
           space = n == 0 ? Hid(H5Screate(H5S_NULL)) : Hid(H5Screate_simple(1, &n, nullptr));
@@ -301,7 +306,8 @@ void put_attribute(hid_t object, const std::string& name, const AttributeValue& 
           mem = Hid(H5Tcopy(H5T_NATIVE_INT64));
         }
         if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
-        Hid attr(check_hdf5(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), err));
+        Hid attr(check_hdf5(H5Acreate2(object, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                            err));
         if (data != nullptr) check_hdf5_status(H5Awrite(attr, mem, data), err);
       },
       value);
@@ -310,11 +316,13 @@ void put_attribute(hid_t object, const std::string& name, const AttributeValue& 
 /// Creates the file and its datasets (storage allocated, no fill) and returns each dataset's
 /// layout, encoded. Runs on rank 0 only.
 std::string create_file(const std::string& temporary, const std::vector<Hdf5Dataset>& datasets,
-                        const std::vector<ChunkGrid>& file_chunks, const Hdf5WriteOptions& options) {
+                        const std::vector<ChunkGrid>& file_chunks,
+                        const Hdf5WriteOptions& options) {
   auto lock = lock_hdf5();
   Hid file(check_hdf5(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                       fmt::format("cannot create '{}'", temporary)));
-  for (const auto& [name, value] : options.file_attributes) put_attribute(file, name, value, "the file");
+  for (const auto& [name, value] : options.file_attributes)
+    put_attribute(file, name, value, "the file");
   Bytes out;
   Hid lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl, 1);
@@ -322,9 +330,10 @@ std::string create_file(const std::string& temporary, const std::vector<Hdf5Data
     const Hdf5Dataset& ds = datasets[k];
     const Shape& shape = ds.array.shape();
     const std::string w = fmt::format("dataset '{}'", ds.name);
-    Hid space = shape.empty() ? Hid(H5Screate(H5S_SCALAR))
-                              : Hid(H5Screate_simple(static_cast<int>(shape.size()),
-                                                     hsizes(shape).data(), nullptr));
+    Hid space =
+        shape.empty()
+            ? Hid(H5Screate(H5S_SCALAR))
+            : Hid(H5Screate_simple(static_cast<int>(shape.size()), hsizes(shape).data(), nullptr));
     Hid dcpl(H5Pcreate(H5P_DATASET_CREATE));
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
@@ -361,7 +370,8 @@ std::string create_file(const std::string& temporary, const std::vector<Hdf5Data
   return out.s;
 }
 
-std::vector<WriteLayout> decode_layouts(const std::string& s, const std::vector<Hdf5Dataset>& datasets) {
+std::vector<WriteLayout> decode_layouts(const std::string& s,
+                                        const std::vector<Hdf5Dataset>& datasets) {
   Reader r{s};
   std::vector<WriteLayout> out;
   for (std::size_t k = 0; k < datasets.size(); ++k) {
@@ -440,12 +450,15 @@ ChunkGrid file_chunking(const Hdf5Dataset& ds, const Hdf5WriteOptions& options) 
 }  // namespace
 }  // namespace detail
 
-Array from_hdf5(const std::string& path, const std::string& dataset, const Hdf5ReadOptions& options) {
+Array from_hdf5(const std::string& path, const std::string& dataset,
+                const Hdf5ReadOptions& options) {
   Scheduler& s = detail::scheduler_or_default(options.scheduler);
   const auto info = detail::DatasetInfo::decode(
       detail::query_on_root(s, [&] { return detail::probe(path, dataset).encode(); }));
-  const ChunkGrid grid = options.chunks ? options.chunks->resolve(info.shape, info.dtype)
-                                        : detail::default_file_chunks(info.shape, info.dtype, info.file_chunks, options.target_chunk_bytes);
+  const ChunkGrid grid = options.chunks
+                             ? options.chunks->resolve(info.shape, info.dtype)
+                             : detail::default_file_chunks(info.shape, info.dtype, info.file_chunks,
+                                                           options.target_chunk_bytes);
   std::shared_ptr<const detail::RegionReader> reader;
   if (!info.chunk_addresses.empty()) {
     reader = std::make_shared<detail::ChunkedReader>(path, info.shape, info.file_chunks,
@@ -516,17 +529,26 @@ std::string type_text(hid_t type) {
   const std::size_t size = H5Tget_size(type);
   const char* order = H5Tget_order(type) == H5T_ORDER_BE && size > 1 ? ">" : "";
   switch (cls) {
-    case H5T_FLOAT: return fmt::format("{}float{}", order, size * 8);
+    case H5T_FLOAT:
+      return fmt::format("{}float{}", order, size * 8);
     case H5T_INTEGER:
       return fmt::format("{}{}int{}", order, H5Tget_sign(type) == H5T_SGN_2 ? "" : "u", size * 8);
-    case H5T_ENUM: return size == 1 && H5Tget_nmembers(type) == 2 ? "bool (enum)" : "enum";
-    case H5T_STRING: return "string";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "variable-length";
-    case H5T_REFERENCE: return "reference";
-    case H5T_OPAQUE: return "opaque";
-    default: return "other";
+    case H5T_ENUM:
+      return size == 1 && H5Tget_nmembers(type) == 2 ? "bool (enum)" : "enum";
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "variable-length";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_OPAQUE:
+      return "opaque";
+    default:
+      return "other";
   }
 }
 
@@ -538,9 +560,11 @@ Hdf5Object describe(hid_t file, const std::string& path, const std::string& name
                     fmt::format("cannot open '{}' in '{}'", name, path));
   if (info.type != H5O_TYPE_DATASET) return o;
   o.is_dataset = true;
-  Hid d(check_hdf5(H5Dopen2(file, name.c_str(), H5P_DEFAULT), fmt::format("cannot open {}", where(path, name))));
+  Hid d(check_hdf5(H5Dopen2(file, name.c_str(), H5P_DEFAULT),
+                   fmt::format("cannot open {}", where(path, name))));
   Hid space(H5Dget_space(d)), type(H5Dget_type(d)), dcpl(H5Dget_create_plist(d));
-  if (H5Sget_simple_extent_type(space) != H5S_NULL) o.shape = dataspace_shape(space, where(path, name));
+  if (H5Sget_simple_extent_type(space) != H5S_NULL)
+    o.shape = dataspace_shape(space, where(path, name));
   o.type = type_text(type);
   try {
     o.dtype = stored_type(type, where(path, name)).dtype;
@@ -555,7 +579,8 @@ Hdf5Object describe(hid_t file, const std::string& path, const std::string& name
     unsigned flags = 0, config = 0;
     std::size_t n = 0;
     char fname[64] = {};
-    H5Pget_filter2(dcpl, static_cast<unsigned>(f), &flags, &n, nullptr, sizeof fname, fname, &config);
+    H5Pget_filter2(dcpl, static_cast<unsigned>(f), &flags, &n, nullptr, sizeof fname, fname,
+                   &config);
     o.filters.emplace_back(fname[0] ? fname : "filter");
   }
   o.storage_bytes = H5Dget_storage_size(d);
@@ -584,8 +609,9 @@ std::vector<Hdf5Object> list_hdf5(const std::string& path, const std::string& ob
     std::vector<std::string> names;
     detail::Hid root(detail::check_hdf5(H5Oopen(file, object.c_str(), H5P_DEFAULT),
                                         fmt::format("cannot open '{}' in '{}'", object, path)));
-    detail::check_hdf5_status(H5Ovisit(root, H5_INDEX_NAME, H5_ITER_INC, detail::collect_names, &names),
-                              fmt::format("cannot list '{}' in '{}'", object, path));
+    detail::check_hdf5_status(
+        H5Ovisit(root, H5_INDEX_NAME, H5_ITER_INC, detail::collect_names, &names),
+        fmt::format("cannot list '{}' in '{}'", object, path));
     const std::string base = object == "/" ? "" : (object.front() == '/' ? object : "/" + object);
     detail::Bytes b;
     std::vector<std::string> full{base.empty() ? "/" : base};
@@ -632,7 +658,8 @@ std::vector<Hdf5Object> list_hdf5(const std::string& path, const std::string& ob
   return out;
 }
 
-Attributes read_hdf5_attributes(const std::string& path, const std::string& object, Scheduler* scheduler) {
+Attributes read_hdf5_attributes(const std::string& path, const std::string& object,
+                                Scheduler* scheduler) {
   Scheduler& s = detail::scheduler_or_default(scheduler);
   const std::string encoded = detail::query_on_root(s, [&] {
     auto lock = detail::lock_hdf5();
@@ -648,8 +675,11 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
     detail::Bytes b;
     b.put<std::uint64_t>(oi.num_attrs);
     for (hsize_t i = 0; i < oi.num_attrs; ++i) {
-      detail::Hid a(H5Aopen_by_idx(obj, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
-      if (a.get() < 0) a = detail::Hid(H5Aopen_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
+      detail::Hid a(
+          H5Aopen_by_idx(obj, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
+      if (a.get() < 0)
+        a = detail::Hid(
+            H5Aopen_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
       H5Eclear2(H5E_DEFAULT);
       const ssize_t nlen = H5Aget_name(a, 0, nullptr);
       std::string name(static_cast<std::size_t>(std::max<ssize_t>(nlen, 0)), '\0');
@@ -667,7 +697,8 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
           detail::Hid mem(H5Tcopy(H5T_C_S1));
           H5Tset_size(mem, H5T_VARIABLE);
           H5Tset_cset(mem, H5Tget_cset(type));
-          detail::check_hdf5_status(H5Aread(a, mem, &p), fmt::format("cannot read attribute '{}'", name));
+          detail::check_hdf5_status(H5Aread(a, mem, &p),
+                                    fmt::format("cannot read attribute '{}'", name));
           v = p ? p : "";
           H5free_memory(p);
         } else {
@@ -710,11 +741,17 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
     if (kind == 'd' || kind == 'D') {
       std::vector<double> v(count);
       for (auto& x : v) x = r.get<double>();
-      if (kind == 'd' && count == 1) out[name] = v[0]; else out[name] = v;
+      if (kind == 'd' && count == 1)
+        out[name] = v[0];
+      else
+        out[name] = v;
     } else {
       std::vector<std::int64_t> v(count);
       for (auto& x : v) x = r.get<std::int64_t>();
-      if (kind == 'i' && count == 1) out[name] = v[0]; else out[name] = v;
+      if (kind == 'i' && count == 1)
+        out[name] = v[0];
+      else
+        out[name] = v;
     }
   }
   return out;

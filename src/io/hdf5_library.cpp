@@ -22,14 +22,30 @@ std::unique_lock<std::recursive_mutex> lock_hdf5() {
 void Hid::reset() noexcept {
   if (m_id < 0) return;
   switch (H5Iget_type(m_id)) {
-    case H5I_FILE: H5Fclose(m_id); break;
-    case H5I_GROUP: H5Gclose(m_id); break;
-    case H5I_DATASET: H5Dclose(m_id); break;
-    case H5I_DATASPACE: H5Sclose(m_id); break;
-    case H5I_DATATYPE: H5Tclose(m_id); break;
-    case H5I_ATTR: H5Aclose(m_id); break;
-    case H5I_GENPROP_LST: H5Pclose(m_id); break;
-    default: H5Idec_ref(m_id); break;
+    case H5I_FILE:
+      H5Fclose(m_id);
+      break;
+    case H5I_GROUP:
+      H5Gclose(m_id);
+      break;
+    case H5I_DATASET:
+      H5Dclose(m_id);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(m_id);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(m_id);
+      break;
+    case H5I_ATTR:
+      H5Aclose(m_id);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(m_id);
+      break;
+    default:
+      H5Idec_ref(m_id);
+      break;
   }
   m_id = H5I_INVALID_HID;
 }
@@ -73,16 +89,26 @@ bool is_bool_enum(hid_t type) {
 
 const char* class_name(H5T_class_t c) {
   switch (c) {
-    case H5T_STRING: return "string";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "variable-length";
-    case H5T_REFERENCE: return "reference";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_BITFIELD: return "bitfield";
-    case H5T_TIME: return "time";
-    case H5T_ENUM: return "enum";
-    default: return "unknown";
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "variable-length";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_OPAQUE:
+      return "opaque";
+    case H5T_BITFIELD:
+      return "bitfield";
+    case H5T_TIME:
+      return "time";
+    case H5T_ENUM:
+      return "enum";
+    default:
+      return "unknown";
   }
 }
 
@@ -108,7 +134,8 @@ StoredType stored_type(hid_t type, const std::string& where) {
     const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
     if (!is_signed && size >= 8) {
       throw dtype_error(fmt::format(
-          "{} holds uint64, which Tessera has no dtype for (int64 cannot hold every value)", where));
+          "{} holds uint64, which Tessera has no dtype for (int64 cannot hold every value)",
+          where));
     }
     if (size > 8) throw dtype_error(fmt::format("{} holds {}-bit integers", where, size * 8));
     // Smaller integers widen exactly: int8/int16/uint8/uint16 to int32, uint32 to int64.
@@ -122,9 +149,9 @@ StoredType stored_type(hid_t type, const std::string& where) {
     st.memory_type = Hid(H5Tget_native_type(type, H5T_DIR_ASCEND));
     st.raw = true;
   } else {
-    throw dtype_error(fmt::format(
-        "{} has a {} type; Tessera reads numeric datasets (floats, integers, booleans)", where,
-        class_name(cls)));
+    throw dtype_error(
+        fmt::format("{} has a {} type; Tessera reads numeric datasets (floats, integers, booleans)",
+                    where, class_name(cls)));
   }
   st.swapped = st.raw && size > 1 && little != native_little;
   return st;
@@ -132,10 +159,14 @@ StoredType stored_type(hid_t type, const std::string& where) {
 
 Hid file_type(DType dtype) {
   switch (dtype) {
-    case DType::Float64: return Hid(H5Tcopy(H5T_IEEE_F64LE));
-    case DType::Float32: return Hid(H5Tcopy(H5T_IEEE_F32LE));
-    case DType::Int64: return Hid(H5Tcopy(H5T_STD_I64LE));
-    case DType::Int32: return Hid(H5Tcopy(H5T_STD_I32LE));
+    case DType::Float64:
+      return Hid(H5Tcopy(H5T_IEEE_F64LE));
+    case DType::Float32:
+      return Hid(H5Tcopy(H5T_IEEE_F32LE));
+    case DType::Int64:
+      return Hid(H5Tcopy(H5T_STD_I64LE));
+    case DType::Int32:
+      return Hid(H5Tcopy(H5T_STD_I32LE));
     case DType::Bool: {
       Hid t(H5Tenum_create(H5T_STD_I8LE));
       std::int8_t f = 0, tr = 1;

@@ -32,8 +32,8 @@ struct NpyHeader {
 };
 
 std::string encode(const NpyHeader& h, const FileStamp& stamp) {
-  return fmt::format("{} {} {} {} {} {}", static_cast<int>(h.dtype), h.swapped ? 1 : 0, h.data_offset,
-                     stamp.size, stamp.mtime_ns, fmt::join(h.shape, " "));
+  return fmt::format("{} {} {} {} {} {}", static_cast<int>(h.dtype), h.swapped ? 1 : 0,
+                     h.data_offset, stamp.size, stamp.mtime_ns, fmt::join(h.shape, " "));
 }
 
 NpyHeader read_npy_header(const std::string& path) {
@@ -50,10 +50,12 @@ NpyHeader read_npy_header(const std::string& path) {
     header_len = pre[8] | (pre[9] << 8);
     prefix = 10;
   } else if (major == 2 || major == 3) {
-    header_len = pre[8] | (pre[9] << 8) | (pre[10] << 16) | (static_cast<std::uint64_t>(pre[11]) << 24);
+    header_len =
+        pre[8] | (pre[9] << 8) | (pre[10] << 16) | (static_cast<std::uint64_t>(pre[11]) << 24);
     prefix = 12;
   } else {
-    throw io_error(fmt::format("'{}': .npy format version {} is not supported (1, 2 and 3 are)", path, major));
+    throw io_error(
+        fmt::format("'{}': .npy format version {} is not supported (1, 2 and 3 are)", path, major));
   }
   std::string text(header_len, '\0');
   f.read_at(text.data(), header_len, prefix);
@@ -62,15 +64,18 @@ NpyHeader read_npy_header(const std::string& path) {
   if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
     throw io_error(fmt::format("'{}': the .npy header has no 'descr': {}", path, text));
   const std::string descr = m[1];
-  static const std::map<std::string, DType> kinds = {{"f8", DType::Float64}, {"f4", DType::Float32},
-                                                     {"i8", DType::Int64},   {"i4", DType::Int32},
+  static const std::map<std::string, DType> kinds = {{"f8", DType::Float64},
+                                                     {"f4", DType::Float32},
+                                                     {"i8", DType::Int64},
+                                                     {"i4", DType::Int32},
                                                      {"b1", DType::Bool}};
   const char order = descr.empty() ? '?' : descr[0];
   const auto it = kinds.find(descr.size() == 3 ? descr.substr(1) : std::string());
   if (it == kinds.end() || (order != '<' && order != '>' && order != '|' && order != '=')) {
     throw dtype_error(fmt::format(
         "'{}' holds dtype '{}'; Tessera reads float64, float32, int64, int32 and bool (f8, f4, i8, "
-        "i4, b1)", path, descr));
+        "i4, b1)",
+        path, descr));
   }
   h.dtype = it->second;
   const bool little = std::endian::native == std::endian::little;
@@ -78,7 +83,8 @@ NpyHeader read_npy_header(const std::string& path) {
   if (std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*True)"))) {
     throw value_error(fmt::format(
         "'{}' is stored in Fortran order, which from_npy does not read yet (save it with "
-        "numpy.ascontiguousarray)", path));
+        "numpy.ascontiguousarray)",
+        path));
   }
   if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
     throw io_error(fmt::format("'{}': the .npy header has no 'shape': {}", path, text));
@@ -87,11 +93,13 @@ NpyHeader read_npy_header(const std::string& path) {
   for (std::sregex_iterator i(dims.begin(), dims.end(), number), e; i != e; ++i)
     h.shape.push_back(std::stoll(i->str()));
   h.data_offset = prefix + header_len;
-  const auto need = h.data_offset + static_cast<std::uint64_t>(shape_nbytes(h.shape, dtype_size(h.dtype), dtype_name(h.dtype)));
+  const auto need = h.data_offset + static_cast<std::uint64_t>(shape_nbytes(
+                                        h.shape, dtype_size(h.dtype), dtype_name(h.dtype)));
   if (size < need) {
-    throw io_error(fmt::format("'{}' is truncated: its header says {} bytes of {} {} data, the file has {}",
-                               path, need - h.data_offset, shape_string(h.shape), dtype_name(h.dtype),
-                               size - std::min(size, h.data_offset)));
+    throw io_error(
+        fmt::format("'{}' is truncated: its header says {} bytes of {} {} data, the file has {}",
+                    path, need - h.data_offset, shape_string(h.shape), dtype_name(h.dtype),
+                    size - std::min(size, h.data_offset)));
   }
   return h;
 }
@@ -100,15 +108,26 @@ std::string npy_header(const Array& a) {
   std::string descr;
   const char order = std::endian::native == std::endian::little ? '<' : '>';
   switch (a.dtype()) {
-    case DType::Float64: descr = fmt::format("{}f8", order); break;
-    case DType::Float32: descr = fmt::format("{}f4", order); break;
-    case DType::Int64: descr = fmt::format("{}i8", order); break;
-    case DType::Int32: descr = fmt::format("{}i4", order); break;
-    case DType::Bool: descr = "|b1"; break;
+    case DType::Float64:
+      descr = fmt::format("{}f8", order);
+      break;
+    case DType::Float32:
+      descr = fmt::format("{}f4", order);
+      break;
+    case DType::Int64:
+      descr = fmt::format("{}i8", order);
+      break;
+    case DType::Int32:
+      descr = fmt::format("{}i4", order);
+      break;
+    case DType::Bool:
+      descr = "|b1";
+      break;
   }
   std::string shape = a.ndim() == 1 ? fmt::format("({},)", a.shape()[0])
                                     : fmt::format("({})", fmt::join(a.shape(), ", "));
-  std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape);
+  std::string dict =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape);
   // Version 1.0 has a 2-byte length; the whole header is padded to a multiple of 64 bytes.
   const bool v1 = dict.size() + 1 + 10 < 65536;
   const std::size_t prefix = v1 ? 10 : 12;
@@ -119,16 +138,24 @@ std::string npy_header(const Array& a) {
   out.push_back(static_cast<char>(v1 ? 1 : 2));
   out.push_back(0);
   const auto len = static_cast<std::uint32_t>(dict.size());
-  for (std::size_t i = 0; i < prefix - 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  for (std::size_t i = 0; i < prefix - 8; ++i)
+    out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
   return out + dict;
 }
 
 Array flat_array(const std::string& path, std::string_view name, DType dtype, const Shape& shape,
                  const FlatLayout& layout, const FileStamp& stamp,
                  const std::optional<ChunkSpec>& chunks, std::size_t target) {
-  const ChunkGrid grid = chunks ? chunks->resolve(shape, dtype) : default_file_chunks(shape, dtype, {}, target);
-  const Token identity = Tokenizer().add(name).add(path).add(layout.offset).add(layout.swapped)
-                             .add(stamp.size).add(stamp.mtime_ns).finish();
+  const ChunkGrid grid =
+      chunks ? chunks->resolve(shape, dtype) : default_file_chunks(shape, dtype, {}, target);
+  const Token identity = Tokenizer()
+                             .add(name)
+                             .add(path)
+                             .add(layout.offset)
+                             .add(layout.swapped)
+                             .add(stamp.size)
+                             .add(stamp.mtime_ns)
+                             .finish();
   return Array(std::make_shared<FileSource>(shape, grid, dtype, identity, name,
                                             std::make_shared<FlatReader>(path, layout)));
 }
@@ -184,15 +211,17 @@ void to_npy(const std::string& path, const Array& array, const FileWriteOptions&
   detail::write_flat(path, array, detail::npy_header(array), options);
 }
 
-Array from_raw(const std::string& path, DType dtype, const Shape& shape, const RawReadOptions& options) {
+Array from_raw(const std::string& path, DType dtype, const Shape& shape,
+               const RawReadOptions& options) {
   Scheduler& s = detail::scheduler_or_default(options.scheduler);
-  const auto bytes = static_cast<std::uint64_t>(shape_nbytes(shape, dtype_size(dtype), dtype_name(dtype)));
+  const auto bytes =
+      static_cast<std::uint64_t>(shape_nbytes(shape, dtype_size(dtype), dtype_name(dtype)));
   const std::string text = detail::query_on_root(s, [&] {
     const detail::FileStamp st = detail::stat_file(path);
     if (st.size < options.offset + bytes) {
       throw io_error(fmt::format(
-          "'{}' has {} bytes, too few for {} {} elements of shape {} from offset {} ({} bytes)", path,
-          st.size, shape_size(shape), dtype_name(dtype), shape_string(shape), options.offset,
+          "'{}' has {} bytes, too few for {} {} elements of shape {} from offset {} ({} bytes)",
+          path, st.size, shape_size(shape), dtype_name(dtype), shape_string(shape), options.offset,
           options.offset + bytes));
     }
     return fmt::format("{} {}", st.size, st.mtime_ns);
@@ -200,9 +229,10 @@ Array from_raw(const std::string& path, DType dtype, const Shape& shape, const R
   std::istringstream in(text);
   detail::FileStamp stamp;
   in >> stamp.size >> stamp.mtime_ns;
-  return detail::flat_array(path, "from_raw", dtype, shape,
-                            {options.offset, shape, dtype_size(dtype), options.swap_bytes && dtype_size(dtype) > 1},
-                            stamp, options.chunks, options.target_chunk_bytes);
+  return detail::flat_array(
+      path, "from_raw", dtype, shape,
+      {options.offset, shape, dtype_size(dtype), options.swap_bytes && dtype_size(dtype) > 1},
+      stamp, options.chunks, options.target_chunk_bytes);
 }
 
 void to_raw(const std::string& path, const Array& array, const FileWriteOptions& options) {

@@ -35,8 +35,9 @@ void PosixFile::read_at(void* out, std::size_t n, std::uint64_t offset) const {
                                  std::strerror(errno)));
     }
     if (got == 0) {
-      throw io_error(fmt::format("'{}' is truncated: {} bytes at offset {} lie past its end ({} bytes)",
-                                 m_path, n, offset, size()));
+      throw io_error(
+          fmt::format("'{}' is truncated: {} bytes at offset {} lie past its end ({} bytes)",
+                      m_path, n, offset, size()));
     }
     p += got;
     n -= static_cast<std::size_t>(got);
@@ -77,7 +78,8 @@ FileStamp stat_file(const std::string& path) {
 
 void resize_file(const std::string& path, std::uint64_t size) {
   if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
-    throw io_error(fmt::format("cannot size '{}' to {} bytes: {}", path, size, std::strerror(errno)));
+    throw io_error(
+        fmt::format("cannot size '{}' to {} bytes: {}", path, size, std::strerror(errno)));
   }
 }
 

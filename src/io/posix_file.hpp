@@ -34,7 +34,8 @@ struct FileStamp {
 };
 FileStamp stat_file(const std::string& path);
 
-/// Sets the size of the file at `path` (the new bytes are a hole, not written); io_error on failure.
+/// Sets the size of the file at `path` (the new bytes are a hole, not written); io_error on
+/// failure.
 void resize_file(const std::string& path, std::uint64_t size);
 
 }  // namespace tessera::detail

@@ -16,13 +16,13 @@ void store_chunks(Scheduler& s, const std::vector<ExprPtr>& roots, const LowerOp
       const Shape coords = grid.chunk_coords(c);
       const TaskId dep = lg.outputs[k][static_cast<std::size_t>(c)];
       // Placed with its chunk (owner computes), so the chunk never travels.
-      stores.push_back(lg.graph.add(
-          label, coords, std::span(&dep, 1),
-          [writer, k, origin = grid.chunk_offset(coords)](std::span<const Value> in) {
-            const Block& b = in[0].get<Block>();
-            if (b.size() > 0) (*writer)(k, origin, b);
-            return Value::make(static_cast<std::int64_t>(b.nbytes()));
-          }));
+      stores.push_back(
+          lg.graph.add(label, coords, std::span(&dep, 1),
+                       [writer, k, origin = grid.chunk_offset(coords)](std::span<const Value> in) {
+                         const Block& b = in[0].get<Block>();
+                         if (b.size() > 0) (*writer)(k, origin, b);
+                         return Value::make(static_cast<std::int64_t>(b.nbytes()));
+                       }));
     }
   }
   order_tasks(lg.graph, stores);

@@ -24,17 +24,15 @@ namespace fs = std::filesystem;
 using testing::distributed;
 using testing::gather_strings;
 
-
 /// A directory shared by every rank (rank 0 names it), removed at the end of the test.
 class FileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string name;
     if (distributed().rank() == 0) {
-      name = (fs::temp_directory_path() / fmt::format("tessera-io-{}-{}", ::getpid(),
-                                                        ::testing::UnitTest::GetInstance()
-                                                            ->current_test_info()
-                                                            ->name()))
+      name = (fs::temp_directory_path() /
+              fmt::format("tessera-io-{}-{}", ::getpid(),
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name()))
                  .string();
       fs::create_directories(name);
     }
@@ -57,7 +55,8 @@ class FileTest : public ::testing::Test {
     int status = 0;
     if (distributed().rank() == 0) {
       const std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-      status = std::system(fmt::format("{} {}/io/numpy_peer.py {}", python, TESSERA_TESTS_DIR, args).c_str());
+      status = std::system(
+          fmt::format("{} {}/io/numpy_peer.py {}", python, TESSERA_TESTS_DIR, args).c_str());
     }
     return std::stoi(gather_strings(std::to_string(status))[0]);
   }
@@ -75,10 +74,12 @@ Array peer_values(const Shape& shape, const ChunkSpec& chunks) {
     return f;
   };
   if constexpr (std::is_floating_point_v<T>) {
-    return fromfunction<T>([flat](std::span<const index_t> i) { return static_cast<double>(flat(i)) * 0.5 - 3.0; },
-                           shape, chunks);
+    return fromfunction<T>(
+        [flat](std::span<const index_t> i) { return static_cast<double>(flat(i)) * 0.5 - 3.0; },
+        shape, chunks);
   } else if constexpr (std::is_same_v<T, bool>) {
-    return fromfunction<T>([flat](std::span<const index_t> i) { return flat(i) % 3 == 0; }, shape, chunks);
+    return fromfunction<T>([flat](std::span<const index_t> i) { return flat(i) % 3 == 0; }, shape,
+                           chunks);
   } else {
     return fromfunction<T>([flat](std::span<const index_t> i) { return (flat(i) * 7) % 251 - 100; },
                            shape, chunks);

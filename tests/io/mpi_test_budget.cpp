@@ -52,7 +52,9 @@ std::size_t peak_rss() {
 }
 
 /// Rows of x for a dataset of 4x the ranks' budgets: 256 columns of float64, chunks of 32 rows.
-index_t rows_for(int ranks) { return static_cast<index_t>(4 * kBudget * static_cast<std::size_t>(ranks) / (256 * 8)); }
+index_t rows_for(int ranks) {
+  return static_cast<index_t>(4 * kBudget * static_cast<std::size_t>(ranks) / (256 * 8));
+}
 
 TEST_F(BudgetTest, AReductionOverAFileFourTimesTheBudgetsStaysUnderBudget) {
   const int ranks = distributed().num_ranks();

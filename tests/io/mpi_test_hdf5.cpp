@@ -21,23 +21,32 @@ using Hdf5Test = FileTest;
 
 TEST_F(Hdf5Test, RoundTripsEveryDtypeShapeAndChunking) {
   const std::vector<std::pair<Shape, ChunkSpec>> cases = {
-      {{13, 7}, ChunkSpec({4, 3})},  {{13, 7}, ChunkSpec(-1)},      {{1}, ChunkSpec(1)},
-      {{0, 5}, ChunkSpec({1, 2})},   {{5, 1, 4}, ChunkSpec({2, 1, 3})}, {{}, ChunkSpec(-1)},
+      {{13, 7}, ChunkSpec({4, 3})},
+      {{13, 7}, ChunkSpec(-1)},
+      {{1}, ChunkSpec(1)},
+      {{0, 5}, ChunkSpec({1, 2})},
+      {{5, 1, 4}, ChunkSpec({2, 1, 3})},
+      {{}, ChunkSpec(-1)},
       {{23}, ChunkSpec(std::vector<AxisChunks>{std::vector<index_t>{1, 10, 2, 10}})}};
   int k = 0;
   for (const auto& [shape, chunks] : cases) {
-    for (const auto& file_chunks : {std::optional<ChunkSpec>(), std::optional<ChunkSpec>(ChunkSpec(3))}) {
-      const std::vector<Array> arrays = {peer_values<double>(shape, chunks), peer_values<float>(shape, chunks),
-                                         peer_values<std::int64_t>(shape, chunks),
-                                         peer_values<std::int32_t>(shape, chunks), peer_values<bool>(shape, chunks)};
+    for (const auto& file_chunks :
+         {std::optional<ChunkSpec>(), std::optional<ChunkSpec>(ChunkSpec(3))}) {
+      const std::vector<Array> arrays = {
+          peer_values<double>(shape, chunks), peer_values<float>(shape, chunks),
+          peer_values<std::int64_t>(shape, chunks), peer_values<std::int32_t>(shape, chunks),
+          peer_values<bool>(shape, chunks)};
       const std::string p = path(fmt::format("case{}.h5", k++));
       std::vector<Hdf5Dataset> ds;
-      for (std::size_t i = 0; i < arrays.size(); ++i) ds.push_back({fmt::format("g/d{}", i), arrays[i], {}});
+      for (std::size_t i = 0; i < arrays.size(); ++i)
+        ds.push_back({fmt::format("g/d{}", i), arrays[i], {}});
       to_hdf5(p, ds, {.chunks = file_chunks, .compute = on_all()});
       for (std::size_t i = 0; i < arrays.size(); ++i) {
-        SCOPED_TRACE(fmt::format("shape {} dataset {} file chunks {}", shape_string(shape), i, file_chunks.has_value()));
+        SCOPED_TRACE(fmt::format("shape {} dataset {} file chunks {}", shape_string(shape), i,
+                                 file_chunks.has_value()));
         expect_same(from_hdf5(p, ds[i].name, {.scheduler = &distributed()}), arrays[i]);
-        expect_same(from_hdf5(p, ds[i].name, {.chunks = chunks, .scheduler = &distributed()}), arrays[i]);
+        expect_same(from_hdf5(p, ds[i].name, {.chunks = chunks, .scheduler = &distributed()}),
+                    arrays[i]);
       }
     }
   }
@@ -47,7 +56,8 @@ TEST_F(Hdf5Test, RoundTripsEveryDtypeShapeAndChunking) {
 TEST_F(Hdf5Test, ReadsFusedIntoReductionsAndCulled) {
   const Array x = peer_values<double>({300, 40}, ChunkSpec({50, 40}));
   to_hdf5(path("x.h5"), "x", x, {.chunks = ChunkSpec({25, 20}), .compute = on_all()});
-  const Array y = from_hdf5(path("x.h5"), "x", {.chunks = ChunkSpec({50, 40}), .scheduler = &distributed()});
+  const Array y =
+      from_hdf5(path("x.h5"), "x", {.chunks = ChunkSpec({50, 40}), .scheduler = &distributed()});
   // One task per chunk reads and reduces: no separate read tasks.
   const auto lg = ((y * 2 + 1).sum(0)).lower();
   std::size_t reads = 0;
@@ -79,22 +89,27 @@ TEST_F(Hdf5Test, ReadsWhatH5pyWrites) {
     return from_hdf5(f, ds, {.chunks = chunks, .scheduler = &distributed()});
   };
   expect_same(read("contiguous_f8"), peer_values<double>({37, 11}, ChunkSpec(-1)));
-  expect_same(read("contiguous_f8", ChunkSpec({5, 4})), peer_values<double>({37, 11}, ChunkSpec(-1)));
+  expect_same(read("contiguous_f8", ChunkSpec({5, 4})),
+              peer_values<double>({37, 11}, ChunkSpec(-1)));
   expect_same(read("chunked_f4"), peer_values<float>({40, 30}, ChunkSpec(-1)));
   expect_same(read("chunked_f4", ChunkSpec({9, 13})), peer_values<float>({40, 30}, ChunkSpec(-1)));
-  expect_same(read("gzip_i8", ChunkSpec({3, 4, 3})), peer_values<std::int64_t>({25, 9, 4}, ChunkSpec(-1)));
+  expect_same(read("gzip_i8", ChunkSpec({3, 4, 3})),
+              peer_values<std::int64_t>({25, 9, 4}, ChunkSpec(-1)));
   expect_same(read("big_endian_i4", ChunkSpec(7)), peer_values<std::int32_t>({50}, ChunkSpec(-1)));
-  expect_same(read("big_endian_f8_chunked", ChunkSpec(5)), peer_values<double>({19, 6}, ChunkSpec(-1)));
+  expect_same(read("big_endian_f8_chunked", ChunkSpec(5)),
+              peer_values<double>({19, 6}, ChunkSpec(-1)));
   expect_same(read("/a/b/c/nested_i4"), peer_values<std::int32_t>({6, 5}, ChunkSpec(-1)));
   expect_same(read("flags", ChunkSpec(4)), peer_values<bool>({17}, ChunkSpec(-1)));
   expect_same(read("shuffled_f8", ChunkSpec({7, 7})), peer_values<double>({30, 20}, ChunkSpec(-1)));
   // Smaller integers widen exactly: uint8/int16 to int32, uint32 to int64 (values 0..250).
   auto unsigned_values = [](const Shape& shape) {
-    return fromfunction<std::int64_t>([shape](std::span<const index_t> i) {
-      index_t flat = 0;
-      for (std::size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + i[a];
-      return (flat * 7) % 251;
-    }, shape, -1);
+    return fromfunction<std::int64_t>(
+        [shape](std::span<const index_t> i) {
+          index_t flat = 0;
+          for (std::size_t a = 0; a < shape.size(); ++a) flat = flat * shape[a] + i[a];
+          return (flat * 7) % 251;
+        },
+        shape, -1);
   };
   expect_same(read("small_u1"), unsigned_values({9, 4}).astype(DType::Int32));
   expect_same(read("small_i2"), peer_values<std::int32_t>({9, 4}, ChunkSpec(-1)));
@@ -110,13 +125,21 @@ TEST_F(Hdf5Test, ReadsWhatH5pyWrites) {
 TEST_F(Hdf5Test, H5pyReadsWhatTesseraWrites) {
   const Array x = peer_values<double>({31, 17}, ChunkSpec({4, 5}));
   to_hdf5(path("t.h5"),
-          {{"x", x, {{"units", std::string("m/s")}, {"scale", std::vector<double>{0.5, 2.0}}, {"count", std::int64_t{7}}}},
+          {{"x",
+            x,
+            {{"units", std::string("m/s")},
+             {"scale", std::vector<double>{0.5, 2.0}},
+             {"count", std::int64_t{7}}}},
            {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
            {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
-          {.chunks = ChunkSpec(6), .file_attributes = {{"title", std::string("made by tessera")}}, .compute = on_all()});
+          {.chunks = ChunkSpec(6),
+           .file_attributes = {{"title", std::string("made by tessera")}},
+           .compute = on_all()});
   EXPECT_EQ(peer("check " + path("t.h5")), 0);
-  to_hdf5(path("t.h5"), {{"x", x}, {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
-                         {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
+  to_hdf5(path("t.h5"),
+          {{"x", x},
+           {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
+           {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
           {.overwrite = true, .compute = on_all()});
   EXPECT_NE(peer("check " + path("t.h5")), 0);  // contiguous now, and without the attributes
 }
@@ -128,16 +151,22 @@ TEST_F(Hdf5Test, BadInputRaisesOneMessageOnEveryRank) {
   auto read = [&](const std::string& p, const std::string& ds) {
     return from_hdf5(p, ds, {.scheduler = &distributed()});
   };
-  EXPECT_THAT(error_of<io_error>([&] { read(path("missing.h5"), "x"); }),
-              ::testing::AllOf(::testing::HasSubstr("missing.h5"), ::testing::HasSubstr("No such file")));
-  EXPECT_THAT(error_of<io_error>([&] { read(f, "nope"); }), ::testing::HasSubstr("has no dataset 'nope'"));
-  EXPECT_THAT(error_of<io_error>([&] { read(f, "a/zz/c"); }), ::testing::HasSubstr("has no dataset 'a/zz/c'"));
-  EXPECT_THAT(error_of<io_error>([&] { read(f, "a/b"); }), ::testing::HasSubstr("is a group, not a dataset"));
-  EXPECT_THAT(error_of<dtype_error>([&] { read(f, "compound"); }), ::testing::HasSubstr("compound"));
+  EXPECT_THAT(
+      error_of<io_error>([&] { read(path("missing.h5"), "x"); }),
+      ::testing::AllOf(::testing::HasSubstr("missing.h5"), ::testing::HasSubstr("No such file")));
+  EXPECT_THAT(error_of<io_error>([&] { read(f, "nope"); }),
+              ::testing::HasSubstr("has no dataset 'nope'"));
+  EXPECT_THAT(error_of<io_error>([&] { read(f, "a/zz/c"); }),
+              ::testing::HasSubstr("has no dataset 'a/zz/c'"));
+  EXPECT_THAT(error_of<io_error>([&] { read(f, "a/b"); }),
+              ::testing::HasSubstr("is a group, not a dataset"));
+  EXPECT_THAT(error_of<dtype_error>([&] { read(f, "compound"); }),
+              ::testing::HasSubstr("compound"));
   EXPECT_THAT(error_of<dtype_error>([&] { read(f, "strings"); }), ::testing::HasSubstr("string"));
   EXPECT_THAT(error_of<dtype_error>([&] { read(f, "u8"); }), ::testing::HasSubstr("uint64"));
   if (distributed().rank() == 0) std::ofstream(path("text.h5")) << "not hdf5\n";
-  EXPECT_THAT(error_of<io_error>([&] { read(path("text.h5"), "x"); }), ::testing::HasSubstr("is not an HDF5 file"));
+  EXPECT_THAT(error_of<io_error>([&] { read(path("text.h5"), "x"); }),
+              ::testing::HasSubstr("is not an HDF5 file"));
   // A truncated file: its first half.
   if (distributed().rank() == 0) {
     fs::copy_file(f, path("cut.h5"));
@@ -157,9 +186,12 @@ TEST_F(Hdf5Test, BadInputRaisesOneMessageOnEveryRank) {
   EXPECT_THAT(error_of<io_error>([&] { to_hdf5(path("out.h5"), "x", x * 2, {.compute = all}); }),
               ::testing::HasSubstr("exists"));
   EXPECT_EQ(fs::file_size(path("out.h5")), before);
-  EXPECT_THAT(error_of<io_error>([&] { to_hdf5(path("no/such/dir/o.h5"), "x", x, {.compute = all}); }),
-              ::testing::HasSubstr("no/such/dir"));
-  EXPECT_THAT(error_of<value_error>([&] { to_hdf5(path("o.h5"), {{"x", x}, {"x", x}}, {.compute = all}); }),
+  EXPECT_THAT(
+      error_of<io_error>([&] { to_hdf5(path("no/such/dir/o.h5"), "x", x, {.compute = all}); }),
+      ::testing::HasSubstr("no/such/dir"));
+  EXPECT_THAT(error_of<value_error>([&] {
+                to_hdf5(path("o.h5"), {{"x", x}, {"x", x}}, {.compute = all});
+              }),
               ::testing::HasSubstr("given twice"));
   const auto listing = files();
   for (const auto& name : listing) EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;
@@ -178,13 +210,16 @@ TEST_F(Hdf5Test, AFailedComputeLeavesNoFileAndTheOldOneIntact) {
   for (int round = 0; round < 20; ++round) {
     EXPECT_THAT(error_of<error>([&] { to_hdf5(path("new.h5"), "x", bad, {.compute = all}); }),
                 ::testing::HasSubstr("element 17 is bad"));
-    EXPECT_THAT(error_of<error>([&] { to_hdf5(path("keep.h5"), "x", bad, {.overwrite = true, .compute = all}); }),
+    EXPECT_THAT(error_of<error>([&] {
+                  to_hdf5(path("keep.h5"), "x", bad, {.overwrite = true, .compute = all});
+                }),
                 ::testing::HasSubstr("element 17 is bad"));
   }
   gather_strings("");
   EXPECT_EQ(files(), (std::vector<std::string>{"keep.h5"}));
   EXPECT_EQ(fs::file_size(path("keep.h5")), before);
-  expect_same(from_hdf5(path("keep.h5"), "x", {.scheduler = &distributed()}), peer_values<double>({20}, ChunkSpec(5)));
+  expect_same(from_hdf5(path("keep.h5"), "x", {.scheduler = &distributed()}),
+              peer_values<double>({20}, ChunkSpec(5)));
 }
 
 }  // namespace

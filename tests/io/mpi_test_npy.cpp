@@ -16,8 +16,12 @@ FileReadOptions read_options(std::optional<ChunkSpec> chunks = {}) {
 
 TEST_F(NpyTest, RoundTripsEveryDtypeShapeAndChunking) {
   const std::vector<std::pair<Shape, ChunkSpec>> cases = {
-      {{13, 7}, ChunkSpec({4, 3})}, {{13, 7}, ChunkSpec(-1)},        {{1}, ChunkSpec(1)},
-      {{0, 5}, ChunkSpec({1, 2})},  {{5, 1, 4}, ChunkSpec({2, 1, 3})}, {{}, ChunkSpec(-1)},
+      {{13, 7}, ChunkSpec({4, 3})},
+      {{13, 7}, ChunkSpec(-1)},
+      {{1}, ChunkSpec(1)},
+      {{0, 5}, ChunkSpec({1, 2})},
+      {{5, 1, 4}, ChunkSpec({2, 1, 3})},
+      {{}, ChunkSpec(-1)},
       {{23}, ChunkSpec(std::vector<AxisChunks>{std::vector<index_t>{1, 10, 2, 10}})}};
   int k = 0;
   for (const auto& [shape, chunks] : cases) {
@@ -27,17 +31,21 @@ TEST_F(NpyTest, RoundTripsEveryDtypeShapeAndChunking) {
         peer_values<bool>(shape, chunks)};
     for (const Array& a : arrays) {
       SCOPED_TRACE(fmt::format("shape {} dtype {}", shape_string(shape), dtype_name(a.dtype())));
-      const std::string npy = path(fmt::format("a{}.npy", k)), raw = path(fmt::format("a{}.bin", k));
+      const std::string npy = path(fmt::format("a{}.npy", k)),
+                        raw = path(fmt::format("a{}.bin", k));
       ++k;
       to_npy(npy, a, {.compute = on_all()});
       to_raw(raw, a, {.compute = on_all()});
       expect_same(from_npy(npy, read_options()), a);
       expect_same(from_npy(npy, read_options(chunks)), a);
-      expect_same(from_raw(raw, a.dtype(), shape, {.chunks = chunks, .scheduler = &distributed()}), a);
+      expect_same(from_raw(raw, a.dtype(), shape, {.chunks = chunks, .scheduler = &distributed()}),
+                  a);
       if (shape.size() == 2) {
         const std::string want = fmt::format("{},{}", shape[0], shape[1]);
         const char* names[] = {"bool", "i4", "i8", "f4", "f8"};
-        EXPECT_EQ(peer(fmt::format("check_npy {} {} {}", npy, want, names[static_cast<int>(a.dtype())])), 0);
+        EXPECT_EQ(
+            peer(fmt::format("check_npy {} {} {}", npy, want, names[static_cast<int>(a.dtype())])),
+            0);
       }
     }
   }
@@ -45,48 +53,64 @@ TEST_F(NpyTest, RoundTripsEveryDtypeShapeAndChunking) {
 }
 
 TEST_F(NpyTest, ReadsWhatNumpyWrites) {
-  ASSERT_EQ(peer("write_npy " + dir), 0) << "tests/io/numpy_peer.py failed (python3-numpy installed?)";
+  ASSERT_EQ(peer("write_npy " + dir), 0)
+      << "tests/io/numpy_peer.py failed (python3-numpy installed?)";
   expect_same(from_npy(path("f8.npy"), read_options()), peer_values<double>({37, 11}, -1));
-  expect_same(from_npy(path("f8.npy"), read_options(ChunkSpec({5, 4}))), peer_values<double>({37, 11}, -1));
-  expect_same(from_npy(path("f4.npy"), read_options(ChunkSpec({2, 5, 3}))), peer_values<float>({5, 6, 7}, -1));
-  expect_same(from_npy(path("big_i4.npy"), read_options(ChunkSpec(7))), peer_values<std::int32_t>({50}, -1));
-  expect_same(from_npy(path("big_f8.npy"), read_options(ChunkSpec(4))), peer_values<double>({9, 8}, -1));
-  expect_same(from_npy(path("i8.npy"), read_options(ChunkSpec(4))), peer_values<std::int64_t>({13}, -1));
-  expect_same(from_npy(path("bool.npy"), read_options(ChunkSpec({5, 1}))), peer_values<bool>({17, 2}, -1));
+  expect_same(from_npy(path("f8.npy"), read_options(ChunkSpec({5, 4}))),
+              peer_values<double>({37, 11}, -1));
+  expect_same(from_npy(path("f4.npy"), read_options(ChunkSpec({2, 5, 3}))),
+              peer_values<float>({5, 6, 7}, -1));
+  expect_same(from_npy(path("big_i4.npy"), read_options(ChunkSpec(7))),
+              peer_values<std::int32_t>({50}, -1));
+  expect_same(from_npy(path("big_f8.npy"), read_options(ChunkSpec(4))),
+              peer_values<double>({9, 8}, -1));
+  expect_same(from_npy(path("i8.npy"), read_options(ChunkSpec(4))),
+              peer_values<std::int64_t>({13}, -1));
+  expect_same(from_npy(path("bool.npy"), read_options(ChunkSpec({5, 1}))),
+              peer_values<bool>({17, 2}, -1));
   EXPECT_EQ(from_npy(path("scalar.npy"), read_options()).item<double>(on_all()), 2.5);
   EXPECT_EQ(from_npy(path("empty.npy"), read_options()).shape(), (Shape{0, 4}));
-  expect_same(from_raw(path("raw.bin"), DType::Float64, {20, 3}, {.chunks = ChunkSpec(7), .scheduler = &distributed()}),
+  expect_same(from_raw(path("raw.bin"), DType::Float64, {20, 3},
+                       {.chunks = ChunkSpec(7), .scheduler = &distributed()}),
               peer_values<double>({20, 3}, -1));
   // A header to skip: the last 10 rows only.
-  expect_same(from_raw(path("raw.bin"), DType::Float64, {10, 3}, {.offset = 10 * 3 * 8, .scheduler = &distributed()}),
+  expect_same(from_raw(path("raw.bin"), DType::Float64, {10, 3},
+                       {.offset = 10 * 3 * 8, .scheduler = &distributed()}),
               peer_values<double>({20, 3}, -1)[{Slice{10, std::nullopt}}]);
   // Fused and culled like any source.
   const Array x = from_npy(path("f8.npy"), read_options(ChunkSpec({5, 11})));
-  expect_same((x - x.mean(0)).sum(1), (peer_values<double>({37, 11}, 5) - peer_values<double>({37, 11}, 5).mean(0)).sum(1));
+  expect_same((x - x.mean(0)).sum(1),
+              (peer_values<double>({37, 11}, 5) - peer_values<double>({37, 11}, 5).mean(0)).sum(1));
 }
 
 TEST_F(NpyTest, BadInputRaisesOneMessageOnEveryRank) {
   ASSERT_EQ(peer("write_npy " + dir), 0);
-  EXPECT_THAT(error_of<io_error>([&] { from_npy(path("missing.npy"), read_options()); }),
-              ::testing::AllOf(::testing::HasSubstr("missing.npy"), ::testing::HasSubstr("No such file")));
+  EXPECT_THAT(
+      error_of<io_error>([&] { from_npy(path("missing.npy"), read_options()); }),
+      ::testing::AllOf(::testing::HasSubstr("missing.npy"), ::testing::HasSubstr("No such file")));
   EXPECT_THAT(error_of<value_error>([&] { from_npy(path("fortran.npy"), read_options()); }),
               ::testing::HasSubstr("Fortran order"));
-  EXPECT_THAT(error_of<dtype_error>([&] { from_npy(path("u2.npy"), read_options()); }), ::testing::HasSubstr("<u2"));
-  EXPECT_THAT(error_of<io_error>([&] { from_npy(path("raw.bin"), read_options()); }), ::testing::HasSubstr("not a .npy file"));
+  EXPECT_THAT(error_of<dtype_error>([&] { from_npy(path("u2.npy"), read_options()); }),
+              ::testing::HasSubstr("<u2"));
+  EXPECT_THAT(error_of<io_error>([&] { from_npy(path("raw.bin"), read_options()); }),
+              ::testing::HasSubstr("not a .npy file"));
   if (distributed().rank() == 0) {
     fs::copy_file(path("f8.npy"), path("cut.npy"));
     fs::resize_file(path("cut.npy"), fs::file_size(path("f8.npy")) - 8);
   }
   gather_strings("");
-  EXPECT_THAT(error_of<io_error>([&] { from_npy(path("cut.npy"), read_options()); }), ::testing::HasSubstr("truncated"));
+  EXPECT_THAT(error_of<io_error>([&] { from_npy(path("cut.npy"), read_options()); }),
+              ::testing::HasSubstr("truncated"));
   EXPECT_THAT(error_of<io_error>([&] {
                 from_raw(path("raw.bin"), DType::Float64, {21, 3}, {.scheduler = &distributed()});
               }),
               ::testing::HasSubstr("too few"));
   const Array a = peer_values<double>({10}, 3);
   to_npy(path("out.npy"), a, {.compute = on_all()});
-  EXPECT_THAT(error_of<io_error>([&] { to_npy(path("out.npy"), a, {.compute = on_all()}); }), ::testing::HasSubstr("exists"));
-  EXPECT_THAT(error_of<io_error>([&] { to_npy(path("nodir/x.npy"), a, {.compute = on_all()}); }), ::testing::HasSubstr("nodir"));
+  EXPECT_THAT(error_of<io_error>([&] { to_npy(path("out.npy"), a, {.compute = on_all()}); }),
+              ::testing::HasSubstr("exists"));
+  EXPECT_THAT(error_of<io_error>([&] { to_npy(path("nodir/x.npy"), a, {.compute = on_all()}); }),
+              ::testing::HasSubstr("nodir"));
   // A file that disappears between building the array and computing it fails the compute.
   if (distributed().rank() == 0) fs::copy_file(path("f8.npy"), path("gone.npy"));
   gather_strings("");
@@ -94,7 +118,8 @@ TEST_F(NpyTest, BadInputRaisesOneMessageOnEveryRank) {
   gather_strings("");
   if (distributed().rank() == 0) fs::remove(path("gone.npy"));
   gather_strings("");
-  EXPECT_THAT(error_of<error>([&] { g.sum().item<double>(on_all()); }), ::testing::HasSubstr("gone.npy"));
+  EXPECT_THAT(error_of<error>([&] { g.sum().item<double>(on_all()); }),
+              ::testing::HasSubstr("gone.npy"));
   for (int round = 0; round < 20; ++round) {
     EXPECT_THAT(error_of<error>([&] { to_npy(path("g.npy"), g * 2, {.compute = on_all()}); }),
                 ::testing::HasSubstr("gone.npy"));

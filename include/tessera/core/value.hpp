@@ -38,7 +38,8 @@ class Value {
     Value v;
     v.m_ptr = std::make_shared<const std::decay_t<T>>(std::move(object));
     v.m_type = &typeid(std::decay_t<T>);
-    v.m_bytes = ValueBytes<std::decay_t<T>>::of(*static_cast<const std::decay_t<T>*>(v.m_ptr.get()));
+    v.m_bytes =
+        ValueBytes<std::decay_t<T>>::of(*static_cast<const std::decay_t<T>*>(v.m_ptr.get()));
     return v;
   }
 

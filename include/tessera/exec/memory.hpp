@@ -26,8 +26,8 @@ struct MemoryStats {
   std::int64_t spilled_values = 0;  ///< values written to it
   std::size_t read_back_bytes = 0;  ///< bytes read back from it
   std::int64_t read_back_values = 0;
-  std::int64_t tasks_run = 0;       ///< tasks executed on this rank
-  std::int64_t held_back = 0;       ///< times a task that loads new data waited for memory
+  std::int64_t tasks_run = 0;  ///< tasks executed on this rank
+  std::int64_t held_back = 0;  ///< times a task that loads new data waited for memory
 };
 
 /// "2GiB", "512 MiB", "1.5GB", "4096" (bytes), "64k": a byte count. Binary (KiB, MiB, GiB,

@@ -11,9 +11,9 @@
 ///
 /// Writing: one pass over the arrays' graph; every rank writes the chunks it computed.
 /// Every rank writes its chunks in place (the datasets' storage is allocated when the file is
-/// created; compression is not supported yet). The file appears at `path` only when every rank has succeeded: it is written under a
-/// temporary name in the same directory and renamed at the end; after a failure on any rank the
-/// temporary is removed and `path` is untouched.
+/// created; compression is not supported yet). The file appears at `path` only when every rank has
+/// succeeded: it is written under a temporary name in the same directory and renamed at the end;
+/// after a failure on any rank the temporary is removed and `path` is untouched.
 ///
 /// Every function here is collective: all ranks call it, in the same order, with the same
 /// arguments; an error (a missing file or dataset, an unsupported type, an existing output) is
@@ -50,7 +50,8 @@ struct Hdf5ReadOptions {
 /// int8, int16, uint8 and uint16 are read as int32 and uint32 as int64 (exact); uint64 is
 /// rejected (dtype_error) as are compound, string and other non-numeric types. Throws io_error
 /// for a missing or unreadable file or dataset. Collective.
-Array from_hdf5(const std::string& path, const std::string& dataset, const Hdf5ReadOptions& options = {});
+Array from_hdf5(const std::string& path, const std::string& dataset,
+                const Hdf5ReadOptions& options = {});
 
 struct Hdf5WriteOptions {
   /// The dataset's chunking in the file (regular: the first chunk of each axis sets the chunk
@@ -81,12 +82,14 @@ void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
 
 /// One group or dataset of an HDF5 file (what `tessera-h5 info` shows).
 struct Hdf5Object {
-  std::string path;          ///< "/group/name"
+  std::string path;  ///< "/group/name"
   bool is_dataset = false;
-  Shape shape = {};          ///< datasets: the dataspace's dimensions
-  std::string type = {};     ///< the stored type: "float64", "uint8", ">int32", "compound", "string", ...
-  std::optional<DType> dtype = std::nullopt;  ///< the dtype from_hdf5 reads it as (none: unsupported)
-  Shape chunks = {};         ///< empty: contiguous or compact
+  Shape shape = {};  ///< datasets: the dataspace's dimensions
+  std::string type =
+      {};  ///< the stored type: "float64", "uint8", ">int32", "compound", "string", ...
+  std::optional<DType> dtype =
+      std::nullopt;                       ///< the dtype from_hdf5 reads it as (none: unsupported)
+  Shape chunks = {};                      ///< empty: contiguous or compact
   std::vector<std::string> filters = {};  ///< "deflate", "shuffle", ...
   std::uint64_t storage_bytes = 0;        ///< bytes the data takes in the file
 };
