@@ -278,9 +278,11 @@ int cmd_histogram(const std::string& target, int bins, std::vector<double> range
   return 0;
 }
 
-/// "100,200" or "100x200": one size per axis (-1: the whole axis).
-std::vector<AxisChunks> parse_chunks(const std::string& text, int ndim) {
-  std::vector<AxisChunks> out;
+/// "100,200" or "100x200": one integer per axis, each at least `least` (or -1 when `whole` says
+/// what -1 means); `option` and `what` name them in errors.
+std::vector<index_t> parse_sizes(const std::string& text, const std::string& option,
+                                 const std::string& what, index_t least, const char* whole) {
+  std::vector<index_t> out;
   std::string t = text;
   std::replace(t.begin(), t.end(), 'x', ',');
   std::stringstream in(t);
@@ -288,15 +290,23 @@ std::vector<AxisChunks> parse_chunks(const std::string& text, int ndim) {
     try {
       std::size_t used = 0;
       const long long v = std::stoll(item, &used);
-      if (used != item.size() || (v < 1 && v != -1)) throw std::invalid_argument(item);
-      out.emplace_back(static_cast<index_t>(v));
+      if (used != item.size() || (v < least && !(whole && v == -1)))
+        throw std::invalid_argument(item);
+      out.push_back(static_cast<index_t>(v));
     } catch (const std::exception&) {
-      throw value_error(
-          fmt::format("--chunks '{}': '{}' is not a chunk size (a positive integer, or -1 "
-                      "for the whole axis)",
-                      text, item));
+      throw value_error(fmt::format("{} '{}': '{}' is not {} (an integer >= {}{})", option, text,
+                                    item, what, least,
+                                    whole ? fmt::format(", or -1 for {}", whole) : ""));
     }
   }
+  return out;
+}
+
+/// --chunks: one chunk size per axis (-1: the whole axis).
+std::vector<AxisChunks> parse_chunks(const std::string& text, int ndim) {
+  std::vector<AxisChunks> out;
+  for (index_t v : parse_sizes(text, "--chunks", "a chunk size", 1, "the whole axis"))
+    out.emplace_back(v);
   if (static_cast<int>(out.size()) != ndim) {
     throw value_error(fmt::format("--chunks '{}' gives {} sizes for a dataset of {} axes", text,
                                   out.size(), ndim));
@@ -308,21 +318,7 @@ int cmd_generate(const std::string& target, const std::string& shape_text_arg,
                  const std::string& chunks, const std::string& distribution, std::uint64_t seed,
                  bool overwrite, std::ostream& out) {
   const auto [file, dataset] = split_target(target, true);
-  Shape shape;
-  std::string t = shape_text_arg;
-  std::replace(t.begin(), t.end(), 'x', ',');
-  std::stringstream in(t);
-  for (std::string item; std::getline(in, item, ',');) {
-    try {
-      std::size_t used = 0;
-      const long long v = std::stoll(item, &used);
-      if (used != item.size() || v < 0) throw std::invalid_argument(item);
-      shape.push_back(static_cast<index_t>(v));
-    } catch (const std::exception&) {
-      throw value_error(
-          fmt::format("--shape '{}': '{}' is not an axis length", shape_text_arg, item));
-    }
-  }
+  const Shape shape = parse_sizes(shape_text_arg, "--shape", "an axis length", 0, nullptr);
   const ChunkSpec spec = chunks.empty()
                              ? ChunkSpec::automatic(std::size_t{8} << 20)
                              : ChunkSpec(parse_chunks(chunks, static_cast<int>(shape.size())));

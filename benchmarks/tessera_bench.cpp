@@ -326,6 +326,18 @@ std::string bench_data_file(const std::string& name) {
   return (dir / name).string();
 }
 
+/// The hdf5_* workloads' x: uniform(0, 1) of n x n float64 in a file chunked 1000 x 1000, made
+/// by to_hdf5 on the first run that needs it (collective; every rank sees the same file system).
+std::string hdf5_mean_file(const Context& ctx, tessera::index_t n) {
+  using namespace tessera;
+  const std::string path = bench_data_file(fmt::format("hdf5_mean_{}.h5", n));
+  if (!std::filesystem::exists(path)) {
+    to_hdf5(path, "x", default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000),
+            {.chunks = ChunkSpec({1000, 1000}), .compute = ctx.on});
+  }
+  return path;
+}
+
 /// A plain sequential read of the whole file (8 MiB preads, one thread, rank 0 alone while the
 /// others wait): the figure the file workloads are held against. GB/s.
 double sequential_read_gbps(const Context& ctx, const std::string& path) {
@@ -830,11 +842,7 @@ std::map<std::string, Workload> workloads() {
       .prepare = [](Context& ctx, json& out) -> std::function<double()> {
         using namespace tessera;
         const auto n = scaled(16000, ctx.settings.scale);
-        const std::string path = bench_data_file(fmt::format("hdf5_mean_{}.h5", n));
-        if (!std::filesystem::exists(path)) {  // every rank sees the same file system
-          to_hdf5(path, "x", default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000),
-                  {.chunks = ChunkSpec({1000, 1000}), .compute = ctx.on});
-        }
+        const std::string path = hdf5_mean_file(ctx, n);
         out["file"] = path;
         out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
         out["seq_read_gbps"] = sequential_read_gbps(ctx, path);
@@ -861,11 +869,7 @@ std::map<std::string, Workload> workloads() {
       .prepare = [](Context& ctx, json& out) -> std::function<double()> {
         using namespace tessera;
         const auto n = scaled(16000, ctx.settings.scale);
-        const std::string path = bench_data_file(fmt::format("hdf5_mean_{}.h5", n));
-        if (!std::filesystem::exists(path)) {
-          to_hdf5(path, "x", default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000),
-                  {.chunks = ChunkSpec({1000, 1000}), .compute = ctx.on});
-        }
+        const std::string path = hdf5_mean_file(ctx, n);
         const std::string target = bench_data_file(fmt::format("anomaly_{}_r{}.h5", n, ctx.ranks));
         out["file"] = path;
         out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;

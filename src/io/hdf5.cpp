@@ -524,34 +524,6 @@ void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
 namespace detail {
 namespace {
 
-std::string type_text(hid_t type) {
-  const H5T_class_t cls = H5Tget_class(type);
-  const std::size_t size = H5Tget_size(type);
-  const char* order = H5Tget_order(type) == H5T_ORDER_BE && size > 1 ? ">" : "";
-  switch (cls) {
-    case H5T_FLOAT:
-      return fmt::format("{}float{}", order, size * 8);
-    case H5T_INTEGER:
-      return fmt::format("{}{}int{}", order, H5Tget_sign(type) == H5T_SGN_2 ? "" : "u", size * 8);
-    case H5T_ENUM:
-      return size == 1 && H5Tget_nmembers(type) == 2 ? "bool (enum)" : "enum";
-    case H5T_STRING:
-      return "string";
-    case H5T_COMPOUND:
-      return "compound";
-    case H5T_ARRAY:
-      return "array";
-    case H5T_VLEN:
-      return "variable-length";
-    case H5T_REFERENCE:
-      return "reference";
-    case H5T_OPAQUE:
-      return "opaque";
-    default:
-      return "other";
-  }
-}
-
 Hdf5Object describe(hid_t file, const std::string& path, const std::string& name) {
   Hdf5Object o;
   o.path = name;
@@ -587,6 +559,16 @@ Hdf5Object describe(hid_t file, const std::string& path, const std::string& name
   return o;
 }
 
+/// Group or dataset `object` ("/" for the file's root group); io_error naming it when missing.
+Hid open_object(hid_t file, const std::string& path, const std::string& object) {
+  if (object != "/" && H5Lexists(file, object.c_str(), H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw io_error(fmt::format("'{}' has no object '{}'", path, object));
+  }
+  return Hid(check_hdf5(H5Oopen(file, object.c_str(), H5P_DEFAULT),
+                        fmt::format("cannot open '{}' in '{}'", object, path)));
+}
+
 herr_t collect_names(hid_t, const char* name, const H5O_info_t*, void* out) {
   auto* names = static_cast<std::vector<std::string>*>(out);
   if (std::string_view(name) != ".") names->emplace_back(name);
@@ -602,13 +584,8 @@ std::vector<Hdf5Object> list_hdf5(const std::string& path, const std::string& ob
   const std::string encoded = detail::query_on_root(s, [&] {
     auto lock = detail::lock_hdf5();
     detail::Hid file = detail::open_file_for_reading(path);
-    if (object != "/" && H5Lexists(file, object.c_str(), H5P_DEFAULT) <= 0) {
-      H5Eclear2(H5E_DEFAULT);
-      throw io_error(fmt::format("'{}' has no object '{}'", path, object));
-    }
+    detail::Hid root = detail::open_object(file, path, object);
     std::vector<std::string> names;
-    detail::Hid root(detail::check_hdf5(H5Oopen(file, object.c_str(), H5P_DEFAULT),
-                                        fmt::format("cannot open '{}' in '{}'", object, path)));
     detail::check_hdf5_status(
         H5Ovisit(root, H5_INDEX_NAME, H5_ITER_INC, detail::collect_names, &names),
         fmt::format("cannot list '{}' in '{}'", object, path));
@@ -664,12 +641,7 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
   const std::string encoded = detail::query_on_root(s, [&] {
     auto lock = detail::lock_hdf5();
     detail::Hid file = detail::open_file_for_reading(path);
-    if (object != "/" && H5Lexists(file, object.c_str(), H5P_DEFAULT) <= 0) {
-      H5Eclear2(H5E_DEFAULT);
-      throw io_error(fmt::format("'{}' has no object '{}'", path, object));
-    }
-    detail::Hid obj(detail::check_hdf5(H5Oopen(file, object.c_str(), H5P_DEFAULT),
-                                       fmt::format("cannot open '{}' in '{}'", object, path)));
+    detail::Hid obj = detail::open_object(file, path, object);
     H5O_info_t oi;
     H5Oget_info(obj, &oi);
     detail::Bytes b;

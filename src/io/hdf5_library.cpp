@@ -87,8 +87,19 @@ bool is_bool_enum(hid_t type) {
   return true;
 }
 
-const char* class_name(H5T_class_t c) {
-  switch (c) {
+}  // namespace
+
+std::string type_text(hid_t type) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const std::size_t size = H5Tget_size(type);
+  const char* order = H5Tget_order(type) == H5T_ORDER_BE && size > 1 ? ">" : "";
+  switch (cls) {
+    case H5T_FLOAT:
+      return fmt::format("{}float{}", order, size * 8);
+    case H5T_INTEGER:
+      return fmt::format("{}{}int{}", order, H5Tget_sign(type) == H5T_SGN_2 ? "" : "u", size * 8);
+    case H5T_ENUM:
+      return is_bool_enum(type) ? "bool (enum)" : "enum";
     case H5T_STRING:
       return "string";
     case H5T_COMPOUND:
@@ -103,16 +114,10 @@ const char* class_name(H5T_class_t c) {
       return "opaque";
     case H5T_BITFIELD:
       return "bitfield";
-    case H5T_TIME:
-      return "time";
-    case H5T_ENUM:
-      return "enum";
     default:
-      return "unknown";
+      return "other";
   }
 }
-
-}  // namespace
 
 StoredType stored_type(hid_t type, const std::string& where) {
   const H5T_class_t cls = H5Tget_class(type);
@@ -151,7 +156,7 @@ StoredType stored_type(hid_t type, const std::string& where) {
   } else {
     throw dtype_error(
         fmt::format("{} has a {} type; Tessera reads numeric datasets (floats, integers, booleans)",
-                    where, class_name(cls)));
+                    where, type_text(type)));
   }
   st.swapped = st.raw && size > 1 && little != native_little;
   return st;

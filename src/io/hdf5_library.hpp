@@ -56,6 +56,9 @@ struct StoredType {
   bool raw = false;      ///< the file holds exactly the dtype's bytes (maybe swapped)
   bool swapped = false;  ///< ...in the other byte order
 };
+/// The stored type as people name it: "float64", ">int32" (big-endian), "uint8", "bool (enum)",
+/// "compound", "string", ...
+std::string type_text(hid_t type);
 /// The dtype for file type `type` of `where` ("dataset '/x' of 'f.h5'"); dtype_error for types
 /// Tessera does not hold (compound, string, uint64, half floats...).
 StoredType stored_type(hid_t type, const std::string& where);

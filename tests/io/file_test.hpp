@@ -63,6 +63,18 @@ class FileTest : public ::testing::Test {
   std::string dir;
 };
 
+/// Shapes and chunkings every round trip covers: uneven chunks, one chunk, size 1, a size-0 axis,
+/// a size-1 axis, 0-d, and an explicit irregular grid.
+inline std::vector<std::pair<Shape, ChunkSpec>> round_trip_cases() {
+  return {{{13, 7}, ChunkSpec({4, 3})},
+          {{13, 7}, ChunkSpec(-1)},
+          {{1}, ChunkSpec(1)},
+          {{0, 5}, ChunkSpec({1, 2})},
+          {{5, 1, 4}, ChunkSpec({2, 1, 3})},
+          {{}, ChunkSpec(-1)},
+          {{23}, ChunkSpec(std::vector<AxisChunks>{std::vector<index_t>{1, 10, 2, 10}})}};
+}
+
 inline ComputeOptions on_all() { return {.scheduler = &distributed()}; }
 
 /// The peer's formula: a function of the flat index, for each dtype.

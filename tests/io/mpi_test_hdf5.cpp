@@ -20,14 +20,7 @@ namespace {
 using Hdf5Test = FileTest;
 
 TEST_F(Hdf5Test, RoundTripsEveryDtypeShapeAndChunking) {
-  const std::vector<std::pair<Shape, ChunkSpec>> cases = {
-      {{13, 7}, ChunkSpec({4, 3})},
-      {{13, 7}, ChunkSpec(-1)},
-      {{1}, ChunkSpec(1)},
-      {{0, 5}, ChunkSpec({1, 2})},
-      {{5, 1, 4}, ChunkSpec({2, 1, 3})},
-      {{}, ChunkSpec(-1)},
-      {{23}, ChunkSpec(std::vector<AxisChunks>{std::vector<index_t>{1, 10, 2, 10}})}};
+  const auto cases = round_trip_cases();
   int k = 0;
   for (const auto& [shape, chunks] : cases) {
     for (const auto& file_chunks :
