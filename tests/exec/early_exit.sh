@@ -37,4 +37,14 @@ check exception nonzero "rank $last left while an exception unwound its stack"
 check exit nonzero "rank $last called exit()"
 check uncaught nonzero "rank $last: uncaught exception: bad element 7"
 check late nonzero "rank $last did not reach compute #3 within 2 s" TESSERA_COLLECTIVE_TIMEOUT=2
+# A rank killed midway through writing a file: the job ends, and nothing is left at the target
+# (the temporary next to it may stay: a killed rank cannot clean up; it is named as one).
+dir=$(mktemp -d)
+check killed_writer nonzero "signal 9" "TESSERA_KILL_TARGET=$dir/out.h5"
+if [ -e "$dir/out.h5" ]; then
+  echo "FAIL killed_writer: $dir/out.h5 exists after a rank was killed"; fail=1
+else
+  echo "ok   killed_writer: no file at the target; left: $(ls -A "$dir" | tr '\n' ' ')"
+fi
+rm -rf "$dir"
 exit $fail

@@ -6,9 +6,12 @@
 //     early_exit_app <mode>
 // mode: ok (every rank finishes), return (returns from main), exception (an exception caught
 // and turned into an early return), exit (std::exit), uncaught (an uncaught exception),
-// late (reaches the compute 30 s late: the watchdog, TESSERA_COLLECTIVE_TIMEOUT, must end it).
+// late (reaches the compute 30 s late: the watchdog, TESSERA_COLLECTIVE_TIMEOUT, must end it),
+// killed_writer (every rank writes an HDF5 file to $TESSERA_KILL_TARGET; the rank computing
+// element 9000 of it dies of SIGKILL midway: no file may appear at the target).
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -31,6 +34,17 @@ int run(const std::string& mode) {
   const bool leaver = rank == default_scheduler().num_ranks() - 1 && rank > 0;
   work(1);
   work(2);
+  if (mode == "killed_writer") {
+    const char* target = std::getenv("TESSERA_KILL_TARGET");
+    const Array x = fromfunction<double>(
+        [](index_t i) {
+          if (i == 9000) std::raise(SIGKILL);
+          return static_cast<double>(i);
+        },
+        {10000}, 100);
+    to_hdf5(target ? target : "killed.h5", "x", x * 2);
+    return 0;
+  }
   if (leaver) {
     if (mode == "return") return 0;
     if (mode == "exception") throw std::runtime_error("input file is missing");
