@@ -201,8 +201,8 @@ void DataflowRun::admit(TaskId root) {
   const std::size_t hint = m_graph.size_hint(root);
   if (hint < MemoryBudget::kTracked || m_budget->fits(hint)) return;
   m_budget->count_held_back();
-  // With nothing else running, nothing will free memory: the root runs, and whatever it makes
-  // that must wait is spilled (store).
+  // With no consumer of counted values running, nothing will free memory: the root runs, and
+  // whatever it makes that must wait is spilled (store).
   while (!failed() && !m_budget->fits(hint) && m_running.load(std::memory_order_acquire) > 0) {
     m_budget->wait_for_release(std::chrono::milliseconds(1));
   }
@@ -251,11 +251,25 @@ void DataflowRun::forget(TaskId id) noexcept {
 bool DataflowRun::execute_task(TaskId id) {
   const auto deps = m_graph.deps(id);
   Value value;
-  m_running.fetch_add(1, std::memory_order_relaxed);
+  // Tasks that consume counted values are what admit() waits for (they free memory); only they
+  // are counted, so that small tasks pay no shared counter.
+  bool frees = false;
+  if (m_budget) {
+    for (TaskId dep : deps) {
+      const auto d = static_cast<std::size_t>(dep);
+      if (m_held[d] != 0 || m_spilled[d] != 0) {
+        frees = true;
+        break;
+      }
+    }
+  }
+  if (frees) m_running.fetch_add(1, std::memory_order_relaxed);
   struct Running {
-    std::atomic<std::int32_t>& n;
-    ~Running() { n.fetch_sub(1, std::memory_order_release); }
-  } running{m_running};
+    std::atomic<std::int32_t>* n;
+    ~Running() {
+      if (n) n->fetch_sub(1, std::memory_order_release);
+    }
+  } running{frees ? &m_running : nullptr};
   try {
     InputBuffer inputs(deps.size());
     for (std::size_t k = 0; k < deps.size(); ++k) {

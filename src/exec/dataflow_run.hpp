@@ -183,7 +183,7 @@ class DataflowRun {
 
   alignas(64) std::atomic<std::int64_t> m_next_root{0};
   alignas(64) std::atomic<bool> m_failed{false};
-  alignas(64) std::atomic<std::int32_t> m_running{0};  // tasks executing now
+  alignas(64) std::atomic<std::int32_t> m_running{0};  // tasks executing that free counted values
   mutable std::mutex m_error_mutex;
   std::exception_ptr m_error;  // guarded by m_error_mutex until the run is over
 
