@@ -118,14 +118,14 @@ Stats compute_stats(const Array& x, const std::vector<int>& axes, bool skipna) {
   Stats s;
   const bool nan_aware = skipna && is_float(x.dtype());
   if (!nan_aware) {
-    index_t n = 1;
+    index_t n = 1;  // elements per reduced slice (axes are non-negative here)
     for (int a = 0; a < x.ndim(); ++a) {
-      if (axes.empty() || std::find(axes.begin(), axes.end(), a) != axes.end() ||
-          std::find(axes.begin(), axes.end(), a - x.ndim()) != axes.end())
+      if (axes.empty() || std::find(axes.begin(), axes.end(), a) != axes.end())
         n *= x.shape()[static_cast<std::size_t>(a)];
     }
-    const Array count = full(x.sum(ax).shape(), static_cast<std::int64_t>(n), -1);
-    s.values = compute_blocks({count, x.sum(ax), x.mean(ax), x.std(ax), x.min(ax), x.max(ax)});
+    const Array sum = x.sum(ax);
+    const Array count = full(sum.shape(), static_cast<std::int64_t>(n), -1);
+    s.values = compute_blocks({count, sum, x.mean(ax), x.std(ax), x.min(ax), x.max(ax)});
     return s;
   }
   const Array valid = x == x;  // false exactly for NaN

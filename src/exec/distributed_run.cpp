@@ -36,8 +36,8 @@ DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph,
       m_seq(seq),
       m_rank(engine.rank()),
       m_agreement(std::move(agreement)) {
-  m_run =
-      std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this, budget);
+  m_run = std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this,
+                                        budget);
 }
 
 DistributedRun::~DistributedRun() = default;

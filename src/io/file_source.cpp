@@ -7,14 +7,8 @@
 
 namespace tessera::detail {
 
-const PosixFile& FlatReader::file() const {
-  // call_once: a failed open throws to this caller and lets the next one try again.
-  std::call_once(m_opened, [this] { m_file.emplace(m_path, PosixFile::Mode::read); });
-  return *m_file;
-}
-
 void FlatReader::read(void* out, const Shape& start, const Shape& count) const {
-  read_region(file(), m_layout, out, start, count);
+  read_region(m_file.get(), m_layout, out, start, count);
 }
 
 ChunkedReader::ChunkedReader(std::string path, Shape shape, Shape chunk, std::size_t itemsize,
@@ -24,12 +18,7 @@ ChunkedReader::ChunkedReader(std::string path, Shape shape, Shape chunk, std::si
       m_itemsize(itemsize),
       m_swapped(swapped),
       m_addresses(std::move(addresses)),
-      m_path(std::move(path)) {}
-
-const PosixFile& ChunkedReader::file() const {
-  std::call_once(m_opened, [this] { m_open.emplace(m_path, PosixFile::Mode::read); });
-  return *m_open;
-}
+      m_file(std::move(path), PosixFile::Mode::read) {}
 
 void ChunkedReader::read(void* out, const Shape& start, const Shape& count) const {
   const auto nd = m_shape.size();
@@ -61,10 +50,10 @@ void ChunkedReader::read(void* out, const Shape& start, const Shape& count) cons
     }
     const std::uint64_t at = m_addresses[static_cast<std::size_t>(linear)];
     if (whole) {  // the region is exactly this chunk: straight into the output
-      file().read_at(out, chunk_bytes, at);
+      m_file.get().read_at(out, chunk_bytes, at);
     } else {
       if (scratch.size() < chunk_bytes) scratch.resize(chunk_bytes);
-      file().read_at(scratch.data(), chunk_bytes, at);
+      m_file.get().read_at(scratch.data(), chunk_bytes, at);
       copy_region(scratch.data(), m_chunk, {from}, out, count, {to}, n, m_itemsize);
     }
     std::size_t a = nd;

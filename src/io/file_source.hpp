@@ -5,8 +5,6 @@
 // thread that first reads, and is shared by every task of the array.
 
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 
 #include "io/flat_layout.hpp"
@@ -26,15 +24,12 @@ class RegionReader {
 class FlatReader final : public RegionReader {
  public:
   FlatReader(std::string path, FlatLayout layout)
-      : m_path(std::move(path)), m_layout(std::move(layout)) {}
+      : m_file(std::move(path), PosixFile::Mode::read), m_layout(std::move(layout)) {}
   void read(void* out, const Shape& start, const Shape& count) const override;
 
  private:
-  const PosixFile& file() const;
-  std::string m_path;
+  mutable LazyFile m_file;
   FlatLayout m_layout;
-  mutable std::once_flag m_opened;
-  mutable std::optional<PosixFile> m_file;
 };
 
 /// Reads a chunked dataset without filters (HDF5's chunked layout): every chunk is a full-size
@@ -52,10 +47,7 @@ class ChunkedReader final : public RegionReader {
   std::size_t m_itemsize;
   bool m_swapped;
   std::vector<std::uint64_t> m_addresses;
-  const PosixFile& file() const;
-  std::string m_path;
-  mutable std::once_flag m_opened;
-  mutable std::optional<PosixFile> m_open;
+  mutable LazyFile m_file;
 };
 
 class FileSource final : public SourceExpr {

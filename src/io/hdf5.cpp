@@ -32,40 +32,9 @@ namespace tessera {
 namespace detail {
 namespace {
 
-Scheduler& scheduler_or_default(Scheduler* s) { return s ? *s : default_scheduler(); }
-
 std::string where(const std::string& path, const std::string& dataset) {
   return fmt::format("dataset '{}' of '{}'", dataset, path);
 }
-
-/// A little byte writer and reader for what rank 0 shares.
-struct Bytes {
-  std::string s;
-  template <class T>
-  void put(const T& v) {
-    s.append(reinterpret_cast<const char*>(&v), sizeof(T));
-  }
-  void put_shape(const Shape& sh) {
-    put<std::uint64_t>(sh.size());
-    for (index_t v : sh) put(v);
-  }
-};
-struct Reader {
-  const std::string& s;
-  std::size_t pos = 0;
-  template <class T>
-  T get() {
-    T v;
-    std::memcpy(&v, s.data() + pos, sizeof(T));
-    pos += sizeof(T);
-    return v;
-  }
-  Shape get_shape() {
-    Shape sh(get<std::uint64_t>());
-    for (auto& v : sh) v = get<index_t>();
-    return sh;
-  }
-};
 
 std::vector<hsize_t> hsizes(const Shape& s) { return {s.begin(), s.end()}; }
 
@@ -84,33 +53,26 @@ struct DatasetInfo {
   std::vector<std::uint64_t> chunk_addresses;
   FileStamp stamp;
 
-  std::string encode() const {
-    Bytes b;
-    b.put_shape(shape);
-    b.put(dtype);
-    b.put_shape(file_chunks);
-    b.put(flat);
-    b.put(offset);
-    b.put(swapped);
-    b.put(stamp.size);
-    b.put(stamp.mtime_ns);
-    b.put<std::uint64_t>(chunk_addresses.size());
-    for (auto a : chunk_addresses) b.put(a);
-    return b.s;
+  void write(WireWriter& w) const {
+    w.write(shape);
+    w.put(dtype);
+    w.write(file_chunks);
+    w.put(flat);
+    w.put(offset);
+    w.put(swapped);
+    w.write(chunk_addresses);
+    w.put(stamp);
   }
-  static DatasetInfo decode(const std::string& s) {
-    Reader r{s};
+  static DatasetInfo read(WireReader& r) {
     DatasetInfo i;
-    i.shape = r.get_shape();
+    i.shape = r.read<Shape>();
     i.dtype = r.get<DType>();
-    i.file_chunks = r.get_shape();
+    i.file_chunks = r.read<Shape>();
     i.flat = r.get<bool>();
     i.offset = r.get<std::uint64_t>();
     i.swapped = r.get<bool>();
-    i.stamp.size = r.get<std::uint64_t>();
-    i.stamp.mtime_ns = r.get<std::int64_t>();
-    i.chunk_addresses.resize(r.get<std::uint64_t>());
-    for (auto& a : i.chunk_addresses) a = r.get<std::uint64_t>();
+    i.chunk_addresses = r.read<std::vector<std::uint64_t>>();
+    i.stamp = r.get<FileStamp>();
     return i;
   }
 };
@@ -323,7 +285,7 @@ std::string create_file(const std::string& temporary, const std::vector<Hdf5Data
                       fmt::format("cannot create '{}'", temporary)));
   for (const auto& [name, value] : options.file_attributes)
     put_attribute(file, name, value, "the file");
-  Bytes out;
+  WireWriter out;
   Hid lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl, 1);
   for (std::size_t k = 0; k < datasets.size(); ++k) {
@@ -347,14 +309,14 @@ std::string create_file(const std::string& temporary, const std::vector<Hdf5Data
     Hid d(check_hdf5(H5Dcreate2(file, ds.name.c_str(), type, space, lcpl, dcpl, H5P_DEFAULT),
                      fmt::format("cannot create {} in '{}'", w, temporary)));
     for (const auto& [an, av] : ds.attributes) put_attribute(d, an, av, w);
-    out.put_shape(hchunk);
+    out.write(hchunk);
     if (hchunk.empty()) {
       const haddr_t addr = H5Dget_offset(d);
       H5Eclear2(H5E_DEFAULT);
       out.put<std::uint64_t>(addr == HADDR_UNDEF ? 0 : addr);
     } else {
-      const ChunkGrid grid = file_chunks[k];
-      out.put<std::uint64_t>(static_cast<std::uint64_t>(grid.num_chunks()));
+      const ChunkGrid& grid = file_chunks[k];
+      std::vector<std::uint64_t> addresses;
       for (index_t c = 0; c < grid.num_chunks(); ++c) {
         const auto origin = hsizes(grid.chunk_offset(grid.chunk_coords(c)));
         unsigned mask = 0;
@@ -362,28 +324,28 @@ std::string create_file(const std::string& temporary, const std::vector<Hdf5Data
         hsize_t size = 0;
         check_hdf5_status(H5Dget_chunk_info_by_coord(d, origin.data(), &mask, &addr, &size),
                           "cannot locate the chunks of " + w);
-        out.put<std::uint64_t>(addr);
+        addresses.push_back(addr);
       }
+      out.write(addresses);
     }
   }
   check_hdf5_status(H5Fflush(file, H5F_SCOPE_GLOBAL), fmt::format("cannot write '{}'", temporary));
-  return out.s;
+  return shared_bytes(out);
 }
 
 std::vector<WriteLayout> decode_layouts(const std::string& s,
                                         const std::vector<Hdf5Dataset>& datasets) {
-  Reader r{s};
+  WireReader r = decode_shared(s);
   std::vector<WriteLayout> out;
   for (std::size_t k = 0; k < datasets.size(); ++k) {
     WriteLayout l;
     l.shape = datasets[k].array.shape();
     l.itemsize = dtype_size(datasets[k].array.dtype());
-    l.file_chunks = r.get_shape();
+    l.file_chunks = r.read<Shape>();
     if (l.file_chunks.empty()) {
       l.offset = r.get<std::uint64_t>();
     } else {
-      l.chunk_addresses.resize(r.get<std::uint64_t>());
-      for (auto& a : l.chunk_addresses) a = r.get<std::uint64_t>();
+      l.chunk_addresses = r.read<std::vector<std::uint64_t>>();
     }
     out.push_back(std::move(l));
   }
@@ -453,8 +415,13 @@ ChunkGrid file_chunking(const Hdf5Dataset& ds, const Hdf5WriteOptions& options) 
 Array from_hdf5(const std::string& path, const std::string& dataset,
                 const Hdf5ReadOptions& options) {
   Scheduler& s = detail::scheduler_or_default(options.scheduler);
-  const auto info = detail::DatasetInfo::decode(
-      detail::query_on_root(s, [&] { return detail::probe(path, dataset).encode(); }));
+  const std::string shared = detail::query_on_root(s, [&] {
+    WireWriter w;
+    detail::probe(path, dataset).write(w);
+    return detail::shared_bytes(w);
+  });
+  WireReader r = detail::decode_shared(shared);
+  const auto info = detail::DatasetInfo::read(r);
   const ChunkGrid grid = options.chunks
                              ? options.chunks->resolve(info.shape, info.dtype)
                              : detail::default_file_chunks(info.shape, info.dtype, info.file_chunks,
@@ -510,7 +477,7 @@ void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
   try {
     std::vector<ExprPtr> roots;
     for (const auto& d : datasets) roots.push_back(d.array.expr());
-    auto file = std::make_shared<detail::LazyFile>(out.temporary());
+    auto file = std::make_shared<detail::LazyFile>(out.temporary(), detail::PosixFile::Mode::write);
     detail::store_chunks(s, roots, options.compute.lowering,
                          [&](std::size_t k, const Shape& origin, const Block& b) {
                            detail::write_chunk(file->get(), layouts[k], file_grids[k], b, origin);
@@ -590,46 +557,33 @@ std::vector<Hdf5Object> list_hdf5(const std::string& path, const std::string& ob
         H5Ovisit(root, H5_INDEX_NAME, H5_ITER_INC, detail::collect_names, &names),
         fmt::format("cannot list '{}' in '{}'", object, path));
     const std::string base = object == "/" ? "" : (object.front() == '/' ? object : "/" + object);
-    detail::Bytes b;
     std::vector<std::string> full{base.empty() ? "/" : base};
     for (const auto& n : names) full.push_back(base + "/" + n);
-    b.put<std::uint64_t>(full.size());
+    WireWriter w;
+    w.put<std::uint64_t>(full.size());
     for (const auto& n : full) {
       const Hdf5Object o = detail::describe(file, path, n);
-      auto put_string = [&](const std::string& t) {
-        b.put<std::uint64_t>(t.size());
-        b.s += t;
-      };
-      put_string(o.path);
-      b.put(o.is_dataset);
-      b.put_shape(o.shape);
-      put_string(o.type);
-      b.put<std::int32_t>(o.dtype ? static_cast<std::int32_t>(*o.dtype) : -1);
-      b.put_shape(o.chunks);
-      b.put<std::uint64_t>(o.filters.size());
-      for (const auto& f : o.filters) put_string(f);
-      b.put(o.storage_bytes);
+      w.write(o.path);
+      w.put(o.is_dataset);
+      w.write(o.shape);
+      w.write(o.type);
+      w.put<std::int32_t>(o.dtype ? static_cast<std::int32_t>(*o.dtype) : -1);
+      w.write(o.chunks);
+      w.write(o.filters);
+      w.put(o.storage_bytes);
     }
-    return b.s;
+    return detail::shared_bytes(w);
   });
-  detail::Reader r{encoded};
-  auto get_string = [&] {
-    const auto n = static_cast<std::size_t>(r.get<std::uint64_t>());
-    std::string t = encoded.substr(r.pos, n);
-    r.pos += n;
-    return t;
-  };
+  WireReader r = detail::decode_shared(encoded);
   std::vector<Hdf5Object> out(static_cast<std::size_t>(r.get<std::uint64_t>()));
   for (auto& o : out) {
-    o.path = get_string();
+    o.path = r.read<std::string>();
     o.is_dataset = r.get<bool>();
-    o.shape = r.get_shape();
-    o.type = get_string();
-    const auto dt = r.get<std::int32_t>();
-    if (dt >= 0) o.dtype = static_cast<DType>(dt);
-    o.chunks = r.get_shape();
-    o.filters.resize(static_cast<std::size_t>(r.get<std::uint64_t>()));
-    for (auto& f : o.filters) f = get_string();
+    o.shape = r.read<Shape>();
+    o.type = r.read<std::string>();
+    if (const auto dt = r.get<std::int32_t>(); dt >= 0) o.dtype = static_cast<DType>(dt);
+    o.chunks = r.read<Shape>();
+    o.filters = r.read<std::vector<std::string>>();
     o.storage_bytes = r.get<std::uint64_t>();
   }
   return out;
@@ -644,8 +598,7 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
     detail::Hid obj = detail::open_object(file, path, object);
     H5O_info_t oi;
     H5Oget_info(obj, &oi);
-    detail::Bytes b;
-    b.put<std::uint64_t>(oi.num_attrs);
+    Attributes found;
     for (hsize_t i = 0; i < oi.num_attrs; ++i) {
       detail::Hid a(
           H5Aopen_by_idx(obj, ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
@@ -660,8 +613,6 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
       const hssize_t n = H5Sget_simple_extent_npoints(space);
       const bool scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR;
       const H5T_class_t cls = H5Tget_class(type);
-      b.put<std::uint64_t>(name.size());
-      b.s += name;
       if (cls == H5T_STRING) {
         std::string v;
         if (H5Tis_variable_str(type) > 0) {
@@ -678,52 +629,58 @@ Attributes read_hdf5_attributes(const std::string& path, const std::string& obje
           H5Aread(a, type, v.data());
           v.resize(std::strlen(v.c_str()));
         }
-        b.put<char>('s');
-        b.put<std::uint64_t>(v.size());
-        b.s += v;
+        found[name] = std::move(v);
       } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
-        const bool is_float = cls == H5T_FLOAT;
-        b.put<char>(is_float ? (scalar ? 'd' : 'D') : (scalar ? 'i' : 'I'));
-        b.put<std::uint64_t>(static_cast<std::uint64_t>(n));
-        std::vector<std::uint64_t> buf(static_cast<std::size_t>(n));
-        if (n > 0) H5Aread(a, is_float ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, buf.data());
-        for (auto v : buf) b.put(v);
+        // A scalar dataspace gives a number; any other (a list, even of one) gives a list.
+        auto read = [&]<class T>(hid_t memory_type) {
+          std::vector<T> v(static_cast<std::size_t>(n));
+          if (n > 0) H5Aread(a, memory_type, v.data());
+          if (scalar && n == 1) {
+            found[name] = v[0];
+          } else {
+            found[name] = std::move(v);
+          }
+        };
+        if (cls == H5T_FLOAT) {
+          read.template operator()<double>(H5T_NATIVE_DOUBLE);
+        } else {
+          read.template operator()<std::int64_t>(H5T_NATIVE_INT64);
+        }
       } else {
         throw dtype_error(fmt::format("attribute '{}' of '{}' in '{}' is not a number or a string",
                                       name, object, path));
       }
     }
-    return b.s;
-  });
-  detail::Reader r{encoded};
-  Attributes out;
-  const auto n = r.get<std::uint64_t>();
-  for (std::uint64_t i = 0; i < n; ++i) {
-    const auto len = static_cast<std::size_t>(r.get<std::uint64_t>());
-    std::string name = encoded.substr(r.pos, len);
-    r.pos += len;
-    const char kind = r.get<char>();
-    if (kind == 's') {
-      const auto sl = static_cast<std::size_t>(r.get<std::uint64_t>());
-      out[name] = encoded.substr(r.pos, sl);
-      r.pos += sl;
-      continue;
+    WireWriter w;
+    w.put<std::uint64_t>(found.size());
+    for (const auto& [name, value] : found) {
+      w.write(name);
+      w.put<std::uint8_t>(static_cast<std::uint8_t>(value.index()));
+      std::visit([&](const auto& v) { w.write(v); }, value);
     }
-    const auto count = r.get<std::uint64_t>();
-    if (kind == 'd' || kind == 'D') {
-      std::vector<double> v(count);
-      for (auto& x : v) x = r.get<double>();
-      if (kind == 'd' && count == 1)
-        out[name] = v[0];
-      else
-        out[name] = v;
-    } else {
-      std::vector<std::int64_t> v(count);
-      for (auto& x : v) x = r.get<std::int64_t>();
-      if (kind == 'i' && count == 1)
-        out[name] = v[0];
-      else
-        out[name] = v;
+    return detail::shared_bytes(w);
+  });
+  WireReader r = detail::decode_shared(encoded);
+  Attributes out;
+  for (auto n = r.get<std::uint64_t>(); n > 0; --n) {
+    auto name = r.read<std::string>();
+    // The alternatives in AttributeValue's order.
+    switch (r.get<std::uint8_t>()) {
+      case 0:
+        out[name] = r.read<std::int64_t>();
+        break;
+      case 1:
+        out[name] = r.read<double>();
+        break;
+      case 2:
+        out[name] = r.read<std::string>();
+        break;
+      case 3:
+        out[name] = r.read<std::vector<std::int64_t>>();
+        break;
+      default:
+        out[name] = r.read<std::vector<double>>();
+        break;
     }
   }
   return out;

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <map>
 #include <regex>
-#include <sstream>
 
 #include "io/atomic_output.hpp"
 #include "io/collective.hpp"
@@ -21,8 +20,6 @@ namespace tessera {
 namespace detail {
 namespace {
 
-Scheduler& scheduler_or_default(Scheduler* s) { return s ? *s : default_scheduler(); }
-
 /// What an .npy header says.
 struct NpyHeader {
   DType dtype = DType::Float64;
@@ -30,11 +27,6 @@ struct NpyHeader {
   Shape shape;
   std::uint64_t data_offset = 0;
 };
-
-std::string encode(const NpyHeader& h, const FileStamp& stamp) {
-  return fmt::format("{} {} {} {} {} {}", static_cast<int>(h.dtype), h.swapped ? 1 : 0,
-                     h.data_offset, stamp.size, stamp.mtime_ns, fmt::join(h.shape, " "));
-}
 
 NpyHeader read_npy_header(const std::string& path) {
   PosixFile f(path, PosixFile::Mode::read);
@@ -175,7 +167,7 @@ void write_flat(const std::string& path, const Array& array, const std::string& 
   std::exception_ptr failed;
   try {
     const FlatLayout layout{header.size(), array.shape(), dtype_size(array.dtype()), false};
-    auto file = std::make_shared<LazyFile>(out.temporary());
+    auto file = std::make_shared<LazyFile>(out.temporary(), PosixFile::Mode::write);
     store_chunks(s, {array.expr()}, options.compute.lowering,
                  [&](std::size_t, const Shape& origin, const Block& b) {
                    write_region(file->get(), layout, b.data(), origin, b.shape());
@@ -191,19 +183,25 @@ void write_flat(const std::string& path, const Array& array, const std::string& 
 
 Array from_npy(const std::string& path, const FileReadOptions& options) {
   Scheduler& s = detail::scheduler_or_default(options.scheduler);
-  const std::string text = detail::query_on_root(s, [&] {
-    const detail::FileStamp stamp = detail::stat_file(path);
-    return detail::encode(detail::read_npy_header(path), stamp);
+  const std::string shared = detail::query_on_root(s, [&] {
+    WireWriter w;
+    w.put(detail::stat_file(path));
+    const detail::NpyHeader h = detail::read_npy_header(path);
+    w.put(h.dtype);
+    w.put(h.swapped);
+    w.put(h.data_offset);
+    w.write(h.shape);
+    return detail::shared_bytes(w);
   });
-  std::istringstream in(text);
-  int dtype = 0, swapped = 0;
+  WireReader r = detail::decode_shared(shared);
+  const auto stamp = r.get<detail::FileStamp>();
   detail::NpyHeader h;
-  detail::FileStamp stamp;
-  in >> dtype >> swapped >> h.data_offset >> stamp.size >> stamp.mtime_ns;
-  for (index_t v; in >> v;) h.shape.push_back(v);
-  h.dtype = static_cast<DType>(dtype);
+  h.dtype = r.get<DType>();
+  h.swapped = r.get<bool>();
+  h.data_offset = r.get<std::uint64_t>();
+  h.shape = r.read<Shape>();
   return detail::flat_array(path, "from_npy", h.dtype, h.shape,
-                            {h.data_offset, h.shape, dtype_size(h.dtype), swapped != 0}, stamp,
+                            {h.data_offset, h.shape, dtype_size(h.dtype), h.swapped}, stamp,
                             options.chunks, options.target_chunk_bytes);
 }
 
@@ -216,7 +214,7 @@ Array from_raw(const std::string& path, DType dtype, const Shape& shape,
   Scheduler& s = detail::scheduler_or_default(options.scheduler);
   const auto bytes =
       static_cast<std::uint64_t>(shape_nbytes(shape, dtype_size(dtype), dtype_name(dtype)));
-  const std::string text = detail::query_on_root(s, [&] {
+  const std::string shared = detail::query_on_root(s, [&] {
     const detail::FileStamp st = detail::stat_file(path);
     if (st.size < options.offset + bytes) {
       throw io_error(fmt::format(
@@ -224,15 +222,15 @@ Array from_raw(const std::string& path, DType dtype, const Shape& shape,
           path, st.size, shape_size(shape), dtype_name(dtype), shape_string(shape), options.offset,
           options.offset + bytes));
     }
-    return fmt::format("{} {}", st.size, st.mtime_ns);
+    WireWriter w;
+    w.put(st);
+    return detail::shared_bytes(w);
   });
-  std::istringstream in(text);
-  detail::FileStamp stamp;
-  in >> stamp.size >> stamp.mtime_ns;
+  WireReader r = detail::decode_shared(shared);
   return detail::flat_array(
       path, "from_raw", dtype, shape,
       {options.offset, shape, dtype_size(dtype), options.swap_bytes && dtype_size(dtype) > 1},
-      stamp, options.chunks, options.target_chunk_bytes);
+      r.get<detail::FileStamp>(), options.chunks, options.target_chunk_bytes);
 }
 
 void to_raw(const std::string& path, const Array& array, const FileWriteOptions& options) {

@@ -3,6 +3,8 @@
 // need no shared file position), with errors that name the path.
 
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
 
 namespace tessera::detail {
@@ -25,6 +27,24 @@ class PosixFile {
  private:
   std::string m_path;
   int m_fd = -1;
+};
+
+/// A file opened by the first thread that needs it on this rank (a rank that reads or writes
+/// nothing never opens it), closed with the object. A failed open throws to that caller and
+/// lets the next one try again.
+class LazyFile {
+ public:
+  LazyFile(std::string path, PosixFile::Mode mode) : m_path(std::move(path)), m_mode(mode) {}
+  const PosixFile& get() {
+    std::call_once(m_opened, [this] { m_file.emplace(m_path, m_mode); });
+    return *m_file;
+  }
+
+ private:
+  std::string m_path;
+  PosixFile::Mode m_mode;
+  std::once_flag m_opened;
+  std::optional<PosixFile> m_file;
 };
 
 /// The size in bytes and modification time (ns) of `path`; io_error when it cannot be stat'ed.

@@ -3,8 +3,6 @@
 // handed to the format's writer on the rank that computed it, as soon as it is computed.
 
 #include <functional>
-#include <mutex>
-#include <optional>
 #include <vector>
 
 #include "io/posix_file.hpp"
@@ -21,21 +19,5 @@ using ChunkWriter = std::function<void(std::size_t k, const Shape& origin, const
 /// with `write` on the rank that computed it; nothing is gathered. Collective.
 void store_chunks(Scheduler& s, const std::vector<ExprPtr>& roots, const LowerOptions& lowering,
                   ChunkWriter write);
-
-/// A file opened for writing by the first thread that needs it on this rank (ranks that write
-/// nothing never open it), closed with the object.
-class LazyFile {
- public:
-  explicit LazyFile(std::string path) : m_path(std::move(path)) {}
-  const PosixFile& get() {
-    std::call_once(m_opened, [this] { m_file.emplace(m_path, PosixFile::Mode::write); });
-    return *m_file;
-  }
-
- private:
-  std::string m_path;
-  std::once_flag m_opened;
-  std::optional<PosixFile> m_file;
-};
 
 }  // namespace tessera::detail
