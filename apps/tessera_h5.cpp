@@ -4,10 +4,13 @@
 //   tessera-h5 info FILE[:OBJECT]
 //   tessera-h5 stats FILE:DATASET [--axis A ...] [--skipna] [--json] [--out FILE:GROUP]
 //   tessera-h5 histogram FILE:DATASET --bins N [--range LO HI] [--json]
-//   tessera-h5 rechunk FILE:DATASET OUT:DATASET --chunks C0,C1,... [--overwrite]
-//   tessera-h5 generate OUT:DATASET --shape N0,N1,... [--chunks ...] [--distribution
-//   normal|uniform] options for all: --threads N, --memory-budget 2GiB mpirun -n 4 tessera-h5 stats
-//   data.h5:/fields/u --axis 0 --json
+//   tessera-h5 rechunk FILE:DATASET OUT:DATASET --chunks C0,C1,... [--compress gzip=N]
+//                      [--shuffle] [--overwrite]
+//   tessera-h5 generate OUT:DATASET --shape N0,N1,... [--chunks ...]
+//                       [--distribution normal|uniform]
+//
+// Options for all: --threads N, --memory-budget 2GiB. Under MPI:
+//   mpirun -n 4 tessera-h5 stats data.h5:/fields/u --axis 0 --json
 //
 // Output comes from rank 0 only. Any error (a missing file or dataset, an unsupported type, a
 // bad axis or chunk spec, an existing output) prints one line "tessera-h5: error: ..." and
@@ -341,8 +344,27 @@ int cmd_generate(const std::string& target, const std::string& shape_text_arg,
   return 0;
 }
 
+/// "gzip=N" (N in 1-9), "gzip" (level 4, h5py's default) or "none".
+Hdf5Compression parse_compression(const std::string& text, bool shuffle) {
+  Hdf5Compression c{.gzip = 0, .shuffle = shuffle};
+  if (text == "none" || text.empty()) return c;
+  if (text == "gzip") {
+    c.gzip = 4;
+    return c;
+  }
+  if (text.starts_with("gzip=")) {
+    const std::string level = text.substr(5);
+    if (level.size() == 1 && level[0] >= '1' && level[0] <= '9') {
+      c.gzip = level[0] - '0';
+      return c;
+    }
+  }
+  throw value_error(
+      fmt::format("--compress '{}': expected gzip=N with N from 1 to 9, gzip, or none", text));
+}
+
 int cmd_rechunk(const std::string& source, const std::string& target, const std::string& chunks,
-                bool overwrite, std::ostream& out) {
+                const Hdf5Compression& compression, bool overwrite, std::ostream& out) {
   const auto [file, dataset] = split_target(source, true);
   const auto [ofile, odataset] = split_target(target, true);
   const Array probe = from_hdf5(file, dataset);
@@ -350,9 +372,12 @@ int cmd_rechunk(const std::string& source, const std::string& target, const std:
   // Read in the new chunks (each a hyperslab of the source) and write them as the file's chunks:
   // one chunk per task in memory, whatever the two chunkings.
   const Array x = from_hdf5(file, dataset, {.chunks = spec});
-  to_hdf5(ofile, odataset, x, {.chunks = spec, .overwrite = overwrite});
-  out << fmt::format("{}:{} -> {}:{}  shape {}  chunks {}\n", file, dataset, ofile, odataset,
-                     shape_text(x.shape()), x.chunks().to_string());
+  const auto t0 = std::chrono::steady_clock::now();
+  to_hdf5(ofile, odataset, x, {.chunks = spec, .compression = compression, .overwrite = overwrite});
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out << fmt::format("{}:{} -> {}:{}  shape {}  chunks {}  {} in {:.2f} s\n", file, dataset, ofile,
+                     odataset, shape_text(x.shape()), x.chunks().to_string(),
+                     bytes_text(x.nbytes()), s);
   return 0;
 }
 
@@ -396,14 +421,17 @@ int main(int argc, char** argv) {
   histogram->add_option("--range", range, "LO HI (default: the data's min and max)")->expected(2);
   histogram->add_flag("--json", hist_json, "print JSON");
 
-  std::string re_source, re_target, re_chunks;
-  bool re_overwrite = false;
+  std::string re_source, re_target, re_chunks, re_compress;
+  bool re_overwrite = false, re_shuffle = false;
   auto* rechunk =
       app.add_subcommand("rechunk", "copy a dataset into a new file with a new chunking");
   rechunk->add_option("source", re_source, "FILE:DATASET")->required();
   rechunk->add_option("target", re_target, "OUT:DATASET")->required();
   rechunk->add_option("--chunks", re_chunks, "chunk sizes, one per axis: 100,200 (-1: whole axis)")
       ->required();
+  rechunk->add_option("--compress", re_compress,
+                      "gzip=N (level 1-9, in parallel on every rank), gzip (level 4) or none");
+  rechunk->add_flag("--shuffle", re_shuffle, "HDF5's byte shuffle before gzip");
   rechunk->add_flag("--overwrite", re_overwrite, "replace an existing output file");
 
   std::string gen_target, gen_shape, gen_chunks, gen_distribution = "normal";
@@ -443,7 +471,10 @@ int main(int argc, char** argv) {
     if (*info) return cmd_info(info_target, out);
     if (*stats) return cmd_stats(stats_target, axes, skipna, stats_json, stats_out, overwrite, out);
     if (*histogram) return cmd_histogram(hist_target, bins, range, hist_json, out);
-    if (*rechunk) return cmd_rechunk(re_source, re_target, re_chunks, re_overwrite, out);
+    if (*rechunk) {
+      return cmd_rechunk(re_source, re_target, re_chunks,
+                         parse_compression(re_compress, re_shuffle), re_overwrite, out);
+    }
     if (*generate)
       return cmd_generate(gen_target, gen_shape, gen_chunks, gen_distribution, gen_seed,
                           gen_overwrite, out);

@@ -11,14 +11,48 @@ void FlatReader::read(void* out, const Shape& start, const Shape& count) const {
   read_region(m_file.get(), m_layout, out, start, count);
 }
 
-ChunkedReader::ChunkedReader(std::string path, Shape shape, Shape chunk, std::size_t itemsize,
-                             bool swapped, std::vector<std::uint64_t> addresses)
-    : m_shape(std::move(shape)),
+void StoredChunks::write(WireWriter& w) const {
+  w.write(addresses);
+  w.write(sizes);
+  w.write(skipped);
+  w.put(filters.shuffle);
+  w.put(filters.deflate_level);
+}
+
+StoredChunks StoredChunks::read(WireReader& r) {
+  StoredChunks c;
+  c.addresses = r.read<std::vector<std::uint64_t>>();
+  c.sizes = r.read<std::vector<std::uint64_t>>();
+  c.skipped = r.read<std::vector<unsigned>>();
+  c.filters.shuffle = r.get<bool>();
+  c.filters.deflate_level = r.get<int>();
+  return c;
+}
+
+ChunkedReader::ChunkedReader(std::string path, std::string what, Shape shape, Shape chunk,
+                             std::size_t itemsize, bool swapped, StoredChunks chunks)
+    : m_what(std::move(what)),
+      m_shape(std::move(shape)),
       m_chunk(std::move(chunk)),
       m_itemsize(itemsize),
       m_swapped(swapped),
-      m_addresses(std::move(addresses)),
+      m_chunks(std::move(chunks)),
       m_file(std::move(path), PosixFile::Mode::read) {}
+
+void ChunkedReader::read_chunk(std::size_t linear, void* out) const {
+  const std::size_t chunk_bytes = static_cast<std::size_t>(shape_size(m_chunk)) * m_itemsize;
+  const std::uint64_t at = m_chunks.addresses[linear];
+  if (!m_chunks.filters.any()) {
+    m_file.get().read_at(out, chunk_bytes, at);
+    return;
+  }
+  thread_local std::vector<std::byte> stored;
+  const auto size = static_cast<std::size_t>(m_chunks.sizes[linear]);
+  if (stored.size() < size) stored.resize(size);
+  m_file.get().read_at(stored.data(), size, at);
+  decode_chunk(std::span(stored.data(), size), out, chunk_bytes, m_itemsize, m_chunks.filters,
+               m_chunks.skipped[linear], m_what);
+}
 
 void ChunkedReader::read(void* out, const Shape& start, const Shape& count) const {
   const auto nd = m_shape.size();
@@ -48,12 +82,11 @@ void ChunkedReader::read(void* out, const Shape& start, const Shape& count) cons
       n[a] = hi - lo;
       whole = whole && lo == start[a] && n[a] == count[a] && n[a] == m_chunk[a];
     }
-    const std::uint64_t at = m_addresses[static_cast<std::size_t>(linear)];
     if (whole) {  // the region is exactly this chunk: straight into the output
-      m_file.get().read_at(out, chunk_bytes, at);
+      read_chunk(static_cast<std::size_t>(linear), out);
     } else {
       if (scratch.size() < chunk_bytes) scratch.resize(chunk_bytes);
-      m_file.get().read_at(scratch.data(), chunk_bytes, at);
+      read_chunk(static_cast<std::size_t>(linear), scratch.data());
       copy_region(scratch.data(), m_chunk, {from}, out, count, {to}, n, m_itemsize);
     }
     std::size_t a = nd;

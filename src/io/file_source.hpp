@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "io/chunk_filters.hpp"
 #include "io/flat_layout.hpp"
 #include "tessera/graph/expr.hpp"
 
@@ -32,21 +33,38 @@ class FlatReader final : public RegionReader {
   FlatLayout m_layout;
 };
 
-/// Reads a chunked dataset without filters (HDF5's chunked layout): every chunk is a full-size
-/// row-major block at its own offset (`addresses`, row-major over the chunk grid). Each file
-/// chunk a region touches is read whole with one positioned read (straight into the output when
-/// it is exactly the region) and its part copied out; from many threads at once.
+/// Where each chunk of a chunked HDF5 dataset lies in the file, row-major over its chunk grid,
+/// and the filters its bytes went through (sizes and masks only when there are filters).
+struct StoredChunks {
+  std::vector<std::uint64_t> addresses;
+  std::vector<std::uint64_t> sizes;
+  std::vector<unsigned> skipped;  ///< HDF5's per-chunk filter masks
+  ChunkFilters filters;
+
+  void write(WireWriter& w) const;
+  static StoredChunks read(WireReader& r);
+};
+
+/// Reads a chunked dataset (HDF5's chunked layout) without the HDF5 library: every chunk is a
+/// full-size row-major block at its own offset, maybe shuffled and deflated. Each file chunk a
+/// region touches is read whole with one positioned read and decoded (straight into the output
+/// when it is exactly the region), and its part copied out; from many threads at once, so that
+/// decompression runs in parallel.
 class ChunkedReader final : public RegionReader {
  public:
-  ChunkedReader(std::string path, Shape shape, Shape chunk, std::size_t itemsize, bool swapped,
-                std::vector<std::uint64_t> addresses);
+  ChunkedReader(std::string path, std::string what, Shape shape, Shape chunk, std::size_t itemsize,
+                bool swapped, StoredChunks chunks);
   void read(void* out, const Shape& start, const Shape& count) const override;
 
  private:
+  /// Reads chunk `linear` (decoded) into `out`, which holds the chunk's whole bytes.
+  void read_chunk(std::size_t linear, void* out) const;
+
+  std::string m_what;
   Shape m_shape, m_chunk;
   std::size_t m_itemsize;
   bool m_swapped;
-  std::vector<std::uint64_t> m_addresses;
+  StoredChunks m_chunks;
   mutable LazyFile m_file;
 };
 

@@ -48,9 +48,9 @@ struct DatasetInfo {
   bool flat = false;  // contiguous, unfiltered, raw type, allocated: read with pread
   std::uint64_t offset = 0;
   bool swapped = false;
-  // Chunked, unfiltered, raw type, every chunk allocated: each chunk's offset (row-major over
-  // the chunk grid), read with pread like a flat layout.
-  std::vector<std::uint64_t> chunk_addresses;
+  // Chunked, raw type, every chunk allocated, no filters but shuffle and deflate: where each
+  // chunk lies, read with pread and decoded by Tessera (io/chunk_filters.hpp).
+  StoredChunks chunks;
   FileStamp stamp;
 
   void write(WireWriter& w) const {
@@ -60,7 +60,7 @@ struct DatasetInfo {
     w.put(flat);
     w.put(offset);
     w.put(swapped);
-    w.write(chunk_addresses);
+    chunks.write(w);
     w.put(stamp);
   }
   static DatasetInfo read(WireReader& r) {
@@ -71,7 +71,7 @@ struct DatasetInfo {
     i.flat = r.get<bool>();
     i.offset = r.get<std::uint64_t>();
     i.swapped = r.get<bool>();
-    i.chunk_addresses = r.read<std::vector<std::uint64_t>>();
+    i.chunks = StoredChunks::read(r);
     i.stamp = r.get<FileStamp>();
     return i;
   }
@@ -112,10 +112,33 @@ Shape dataspace_shape(hid_t space, const std::string& what) {
   return {dims.begin(), dims.end()};
 }
 
-/// The file offset of every chunk of a chunked dataset, row-major over its chunk grid; empty
-/// when some chunk is not allocated (HDF5 must supply fill values) or there are very many.
-std::vector<std::uint64_t> chunk_addresses(hid_t d, hid_t space, const Shape& shape,
-                                           const Shape& chunk) {
+/// The filters of a chunked dataset when Tessera applies them itself (shuffle, then deflate);
+/// nullopt for any other pipeline, which HDF5 must decode.
+std::optional<ChunkFilters> own_filters(hid_t dcpl) {
+  ChunkFilters f;
+  const int n = H5Pget_nfilters(dcpl);
+  for (int i = 0; i < n; ++i) {
+    unsigned flags = 0, config = 0, values[8] = {};
+    std::size_t nvalues = 8;
+    char name[64] = {};
+    const H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &nvalues, values,
+                                           sizeof name, name, &config);
+    if (id == H5Z_FILTER_SHUFFLE && i == 0) {
+      f.shuffle = true;
+    } else if (id == H5Z_FILTER_DEFLATE && i == n - 1 && nvalues >= 1) {
+      f.deflate_level = static_cast<int>(values[0]);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return f;
+}
+
+/// Where every chunk of a chunked dataset lies (with the sizes and filter masks of filtered
+/// ones); empty when some chunk is not allocated (HDF5 must supply fill values) or there are
+/// very many.
+StoredChunks stored_chunks(hid_t d, hid_t space, const Shape& shape, const Shape& chunk,
+                           const ChunkFilters& filters) {
   index_t total = 1;
   Shape grid(shape.size());
   for (std::size_t a = 0; a < shape.size(); ++a) {
@@ -128,7 +151,13 @@ std::vector<std::uint64_t> chunk_addresses(hid_t d, hid_t space, const Shape& sh
     H5Eclear2(H5E_DEFAULT);
     return {};
   }
-  std::vector<std::uint64_t> out(static_cast<std::size_t>(total), 0);
+  StoredChunks out;
+  out.filters = filters;
+  out.addresses.assign(static_cast<std::size_t>(total), 0);
+  if (filters.any()) {
+    out.sizes.assign(static_cast<std::size_t>(total), 0);
+    out.skipped.assign(static_cast<std::size_t>(total), 0);
+  }
   std::vector<hsize_t> offset(shape.size());
   for (hsize_t i = 0; i < allocated; ++i) {
     unsigned mask = 0;
@@ -142,7 +171,12 @@ std::vector<std::uint64_t> chunk_addresses(hid_t d, hid_t space, const Shape& sh
     index_t linear = 0;
     for (std::size_t a = 0; a < shape.size(); ++a)
       linear = linear * grid[a] + static_cast<index_t>(offset[a]) / chunk[a];
-    out[static_cast<std::size_t>(linear)] = addr;
+    const auto at = static_cast<std::size_t>(linear);
+    out.addresses[at] = addr;
+    if (filters.any()) {
+      out.sizes[at] = size;
+      out.skipped[at] = mask;
+    }
   }
   return out;
 }
@@ -169,9 +203,11 @@ DatasetInfo probe(const std::string& path, const std::string& dataset) {
   const haddr_t addr = H5Dget_offset(d);
   H5Eclear2(
       H5E_DEFAULT);  // HADDR_UNDEF (chunked, compact or unallocated) is an answer, not an error
-  if (layout == H5D_CHUNKED && H5Pget_nfilters(dcpl) == 0 && st.raw) {
-    info.chunk_addresses = chunk_addresses(d, space, info.shape, info.file_chunks);
-    info.swapped = st.swapped;
+  if (layout == H5D_CHUNKED && st.raw) {
+    if (const auto filters = own_filters(dcpl)) {
+      info.chunks = stored_chunks(d, space, info.shape, info.file_chunks, *filters);
+      info.swapped = st.swapped;
+    }
   }
   if (layout == H5D_CONTIGUOUS && H5Pget_nfilters(dcpl) == 0 && st.raw && addr != HADDR_UNDEF) {
     info.flat = true;
@@ -275,11 +311,20 @@ void put_attribute(hid_t object, const std::string& name, const AttributeValue& 
       value);
 }
 
-/// Creates the file and its datasets (storage allocated, no fill) and returns each dataset's
-/// layout, encoded. Runs on rank 0 only.
+/// The filters every chunked dataset of the output gets (none: not compressed).
+ChunkFilters write_filters(const Hdf5WriteOptions& options) {
+  return {options.compression.shuffle,
+          options.compression.gzip > 0 ? options.compression.gzip : -1};
+}
+
+/// Creates the file and its datasets and returns each dataset's layout, encoded. Datasets
+/// written in place have their storage allocated (no fill), and the layout says where it lies;
+/// compressed ones get their chunks from rank 0 as they come (EncodedChunkWriter). Runs on
+/// rank 0 only.
 std::string create_file(const std::string& temporary, const std::vector<Hdf5Dataset>& datasets,
                         const std::vector<ChunkGrid>& file_chunks,
                         const Hdf5WriteOptions& options) {
+  const ChunkFilters filters = write_filters(options);
   auto lock = lock_hdf5();
   Hid file(check_hdf5(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                       fmt::format("cannot create '{}'", temporary)));
@@ -298,19 +343,31 @@ std::string create_file(const std::string& temporary, const std::vector<Hdf5Data
             : Hid(H5Screate_simple(static_cast<int>(shape.size()), hsizes(shape).data(), nullptr));
     Hid dcpl(H5Pcreate(H5P_DATASET_CREATE));
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
-    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
     Shape hchunk;
     if (!file_chunks[k].shape().empty() && shape_size(shape) > 0) {
       for (int a = 0; a < ds.array.ndim(); ++a) hchunk.push_back(file_chunks[k].sizes(a)[0]);
       check_hdf5_status(H5Pset_chunk(dcpl, static_cast<int>(hchunk.size()), hsizes(hchunk).data()),
                         "cannot chunk " + w);
     }
+    const bool encoded = !hchunk.empty() && filters.any();
+    if (encoded) {
+      // HDF5's order: shuffle, then deflate (io/chunk_filters.hpp applies them the same way).
+      if (filters.shuffle) check_hdf5_status(H5Pset_shuffle(dcpl), "cannot shuffle " + w);
+      if (filters.deflate_level >= 0) {
+        check_hdf5_status(H5Pset_deflate(dcpl, static_cast<unsigned>(filters.deflate_level)),
+                          "cannot compress " + w);
+      }
+    } else {
+      H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    }
     Hid type = file_type(ds.array.dtype());
     Hid d(check_hdf5(H5Dcreate2(file, ds.name.c_str(), type, space, lcpl, dcpl, H5P_DEFAULT),
                      fmt::format("cannot create {} in '{}'", w, temporary)));
     for (const auto& [an, av] : ds.attributes) put_attribute(d, an, av, w);
     out.write(hchunk);
-    if (hchunk.empty()) {
+    if (encoded) {
+      out.write(std::vector<std::uint64_t>{});
+    } else if (hchunk.empty()) {
       const haddr_t addr = H5Dget_offset(d);
       H5Eclear2(H5E_DEFAULT);
       out.put<std::uint64_t>(addr == HADDR_UNDEF ? 0 : addr);
@@ -399,9 +456,72 @@ void write_chunk(const PosixFile& f, const WriteLayout& l, const ChunkGrid& file
   }
 }
 
-/// The file's chunking for dataset `ds` (empty grid: contiguous).
+/// Rank 0's handle on the new file for its compressed datasets: each encoded chunk goes into the
+/// dataset's chunk index with H5Dwrite_chunk (HDF5 allocates its place), from any thread.
+class EncodedChunkWriter {
+ public:
+  EncodedChunkWriter(std::string path, const std::vector<Hdf5Dataset>& datasets)
+      : m_path(std::move(path)), m_datasets(datasets.size()) {
+    for (const auto& d : datasets) m_names.push_back(d.name);
+  }
+  ~EncodedChunkWriter() {
+    auto lock = lock_hdf5();
+    m_datasets.clear();
+    m_file.reset();
+  }
+  EncodedChunkWriter(const EncodedChunkWriter&) = delete;
+  EncodedChunkWriter& operator=(const EncodedChunkWriter&) = delete;
+
+  void write(std::size_t k, const Shape& origin, const EncodedChunk& c) {
+    auto lock = lock_hdf5();
+    const std::string what = fmt::format("cannot write the chunk at {} of {}", shape_string(origin),
+                                         where(m_path, m_names[k]));
+    if (m_file.get() < 0)
+      m_file = Hid(check_hdf5(H5Fopen(m_path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), what));
+    if (m_datasets[k].get() < 0)
+      m_datasets[k] = Hid(check_hdf5(H5Dopen2(m_file, m_names[k].c_str(), H5P_DEFAULT), what));
+    const auto offset = hsizes(origin);
+    check_hdf5_status(
+        H5Dwrite_chunk(m_datasets[k], H5P_DEFAULT, c.skipped, offset.data(), c.size, c.bytes.get()),
+        what);
+  }
+
+  /// Writes HDF5's metadata (the chunk indexes) and closes the file; throws when that fails.
+  void close() {
+    auto lock = lock_hdf5();
+    m_datasets.clear();
+    if (m_file.get() >= 0)
+      check_hdf5_status(H5Fclose(m_file.release()), fmt::format("cannot write '{}'", m_path));
+  }
+
+ private:
+  std::string m_path;
+  std::vector<std::string> m_names;
+  std::vector<Hid> m_datasets;
+  Hid m_file;
+};
+
+/// The file's chunking for dataset `ds` (empty grid: contiguous). Compressed output is always
+/// chunked: by `options.chunks`, or else by the array's own chunks, halved along their longest
+/// axes down to kEncodedChunkBytes (a chunk is the unit every reader decompresses whole).
+constexpr std::size_t kEncodedChunkBytes = std::size_t{4} << 20;
 ChunkGrid file_chunking(const Hdf5Dataset& ds, const Hdf5WriteOptions& options) {
-  if (!options.chunks || ds.array.ndim() == 0 || ds.array.size() == 0) return ChunkGrid();
+  if (ds.array.ndim() == 0 || ds.array.size() == 0) return ChunkGrid();
+  if (!options.chunks && write_filters(options).any()) {
+    const ChunkGrid& g = ds.array.chunks();
+    Shape c(static_cast<std::size_t>(g.ndim()));
+    for (int a = 0; a < g.ndim(); ++a) c[static_cast<std::size_t>(a)] = g.sizes(a)[0];
+    const std::size_t itemsize = dtype_size(ds.array.dtype());
+    while (static_cast<std::size_t>(shape_size(c)) * itemsize > kEncodedChunkBytes) {
+      auto longest = std::max_element(c.begin(), c.end());
+      if (*longest == 1) break;
+      *longest = (*longest + 1) / 2;
+    }
+    std::vector<AxisChunks> axes;
+    for (index_t v : c) axes.emplace_back(v);
+    return ChunkSpec(std::move(axes)).resolve(ds.array.shape(), ds.array.dtype());
+  }
+  if (!options.chunks) return ChunkGrid();
   const ChunkGrid g = options.chunks->resolve(ds.array.shape(), ds.array.dtype());
   // HDF5 chunks are regular: the first chunk of every axis is the chunk shape.
   std::vector<AxisChunks> axes;
@@ -427,10 +547,10 @@ Array from_hdf5(const std::string& path, const std::string& dataset,
                              : detail::default_file_chunks(info.shape, info.dtype, info.file_chunks,
                                                            options.target_chunk_bytes);
   std::shared_ptr<const detail::RegionReader> reader;
-  if (!info.chunk_addresses.empty()) {
-    reader = std::make_shared<detail::ChunkedReader>(path, info.shape, info.file_chunks,
-                                                     dtype_size(info.dtype), info.swapped,
-                                                     info.chunk_addresses);
+  if (!info.chunks.addresses.empty()) {
+    reader = std::make_shared<detail::ChunkedReader>(path, detail::where(path, dataset), info.shape,
+                                                     info.file_chunks, dtype_size(info.dtype),
+                                                     info.swapped, info.chunks);
   } else if (info.flat) {
     reader = std::make_shared<detail::FlatReader>(
         path, detail::FlatLayout{info.offset, info.shape, dtype_size(info.dtype), info.swapped});
@@ -457,6 +577,10 @@ void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
              const Hdf5WriteOptions& options) {
   Scheduler& s = detail::scheduler_or_default(options.compute.scheduler);
   if (datasets.empty()) throw value_error(fmt::format("to_hdf5 '{}': no datasets to write", path));
+  if (options.compression.gzip < 0 || options.compression.gzip > 9) {
+    throw value_error(
+        fmt::format("to_hdf5 '{}': gzip level {} is not in 0-9", path, options.compression.gzip));
+  }
   std::vector<ChunkGrid> file_grids;
   for (std::size_t k = 0; k < datasets.size(); ++k) {
     const auto& name = datasets[k].name;
@@ -478,10 +602,23 @@ void to_hdf5(const std::string& path, const std::vector<Hdf5Dataset>& datasets,
     std::vector<ExprPtr> roots;
     for (const auto& d : datasets) roots.push_back(d.array.expr());
     auto file = std::make_shared<detail::LazyFile>(out.temporary(), detail::PosixFile::Mode::write);
-    detail::store_chunks(s, roots, options.compute.lowering,
-                         [&](std::size_t k, const Shape& origin, const Block& b) {
-                           detail::write_chunk(file->get(), layouts[k], file_grids[k], b, origin);
-                         });
+    const detail::ChunkFilters filters = detail::write_filters(options);
+    detail::EncodedChunkWriter encoded_writer(out.temporary(), datasets);
+    detail::EncodedOutputs encoded;
+    for (const auto& g : file_grids) encoded.grids.push_back(filters.any() ? g : ChunkGrid());
+    encoded.encode = [&](std::size_t, const Block& chunk) {
+      return detail::encode_chunk(chunk.data(), chunk.nbytes(), dtype_size(chunk.dtype()), filters);
+    };
+    encoded.write = [&](std::size_t k, const Shape& origin, const detail::EncodedChunk& c) {
+      encoded_writer.write(k, origin, c);
+    };
+    detail::store_chunks(
+        s, roots, options.compute.lowering,
+        [&](std::size_t k, const Shape& origin, const Block& b) {
+          detail::write_chunk(file->get(), layouts[k], file_grids[k], b, origin);
+        },
+        filters.any() ? &encoded : nullptr);
+    encoded_writer.close();
   } catch (...) {
     failed = std::current_exception();
   }

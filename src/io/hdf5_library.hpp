@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "tessera/core/dtype.hpp"
 
@@ -36,6 +37,8 @@ class Hid {
   hid_t get() const noexcept { return m_id; }
   operator hid_t() const noexcept { return m_id; }  // NOLINT: passes straight to the C API
   void reset() noexcept;
+  /// The identifier, which the handle no longer closes.
+  hid_t release() noexcept { return std::exchange(m_id, H5I_INVALID_HID); }
 
  private:
   hid_t m_id = H5I_INVALID_HID;

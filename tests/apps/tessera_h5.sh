@@ -68,6 +68,22 @@ a = h5py.File('d.h5')['g/x'][()]; f = h5py.File('r.h5')
 assert f['y'].chunks == (128, 61), f['y'].chunks
 assert np.array_equal(a, f['y'][()], equal_nan=True)" || fail "rechunk changed the values or the chunks"
 run info r.h5 | grep -q "chunks (128, 61)" || fail "info does not show the new chunks"
+# ...compressed (h5py decompresses it), and read back compressed by stats.
+run rechunk d.h5:/g/x rz.h5:/y --chunks 50,20 --compress gzip=3 --shuffle > /dev/null
+$python -c "
+import h5py, numpy as np
+a = h5py.File('d.h5')['g/x'][()]; y = h5py.File('rz.h5')['y']
+assert y.chunks == (50, 20) and y.compression == 'gzip' and y.compression_opts == 3 and y.shuffle
+assert np.array_equal(a, y[()], equal_nan=True)" || fail "rechunk --compress changed the values"
+run info rz.h5 | grep -q "shuffle, deflate" || fail "info does not show the filters"
+run stats rz.h5:/y --json > sz.json
+run stats d.h5:/g/x --json > sd.json
+$python -c "
+import json, math
+a, b = json.load(open('sz.json')), json.load(open('sd.json'))
+for k in ('count', 'sum', 'mean', 'std', 'min', 'max'):
+    assert a[k] == b[k] or math.isclose(a[k], b[k], rel_tol=1e-12), (k, a[k], b[k])" ||
+  fail "stats of the compressed copy differ"
 
 # Bad input: one error line, a non-zero status, nothing left behind.
 expect_error() {  # expect_error PATTERN ARGS...
@@ -91,8 +107,9 @@ expect_error "axis 3 is out of range" stats d.h5:/g/x --axis 3
 expect_error "is not a chunk size" rechunk d.h5:/g/x o.h5:/y --chunks 10,zz
 expect_error "gives 1 sizes" rechunk d.h5:/g/x o.h5:/y --chunks 10
 expect_error "the file exists" rechunk d.h5:/g/x r.h5:/y --chunks 10,10
+expect_error "expected gzip=N" rechunk d.h5:/g/x o.h5:/y --chunks 10,10 --compress gzip=12
 expect_error "cannot write" stats d.h5:/g/x --out nodir/o.h5:/s
 expect_error "not a byte count" --memory-budget lots info d.h5
-leftover=$(ls -A | grep -v -E '^(d|r|st|text|cut)\.h5$|\.json$' || true)
+leftover=$(ls -A | grep -v -E '^(d|r|rz|st|text|cut)\.h5$|\.json$' || true)
 [[ -z "$leftover" ]] || fail "files left behind: $leftover"
 echo "tessera-h5: all checks passed at $ranks rank(s)"

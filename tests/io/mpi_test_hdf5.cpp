@@ -46,6 +46,55 @@ TEST_F(Hdf5Test, RoundTripsEveryDtypeShapeAndChunking) {
   EXPECT_EQ(files().size(), static_cast<std::size_t>(k));  // no temporaries left
 }
 
+TEST_F(Hdf5Test, CompressedRoundTripsAtAnyChunking) {
+  // File chunks that match the array's, that cut across them (3: every file chunk gathered from
+  // pieces of several array chunks), and the default; each with gzip, shuffle, or both.
+  const std::vector<Hdf5Compression> compressions = {
+      {.gzip = 1, .shuffle = true}, {.gzip = 9}, {.shuffle = true}};
+  int k = 0;
+  for (const auto& [shape, chunks] : round_trip_cases()) {
+    for (const auto& file_chunks : {std::optional<ChunkSpec>(), std::optional<ChunkSpec>(chunks),
+                                    std::optional<ChunkSpec>(ChunkSpec(3))}) {
+      const auto& compression = compressions[static_cast<std::size_t>(k) % compressions.size()];
+      const std::vector<Array> arrays = {peer_values<double>(shape, chunks),
+                                         peer_values<std::int32_t>(shape, chunks),
+                                         peer_values<bool>(shape, chunks)};
+      const std::string p = path(fmt::format("z{}.h5", k++));
+      std::vector<Hdf5Dataset> ds;
+      for (std::size_t i = 0; i < arrays.size(); ++i)
+        ds.push_back({fmt::format("g/d{}", i), arrays[i], {}});
+      to_hdf5(p, ds, {.chunks = file_chunks, .compression = compression, .compute = on_all()});
+      for (std::size_t i = 0; i < arrays.size(); ++i) {
+        SCOPED_TRACE(fmt::format("shape {} dataset {} case {}", shape_string(shape), i, k));
+        expect_same(from_hdf5(p, ds[i].name, {.scheduler = &distributed()}), arrays[i]);
+        expect_same(from_hdf5(p, ds[i].name, {.chunks = chunks, .scheduler = &distributed()}),
+                    arrays[i]);
+      }
+      if (shape.empty() || shape_size(shape) == 0) continue;  // stored contiguous, unfiltered
+      const auto listing = list_hdf5(p, "g/d0", &distributed());
+      ASSERT_EQ(listing.size(), 1u);
+      std::vector<std::string> filters;
+      if (compression.shuffle) filters.emplace_back("shuffle");
+      if (compression.gzip > 0) filters.emplace_back("deflate");
+      EXPECT_THAT(listing[0].filters, ::testing::ElementsAreArray(filters));
+      EXPECT_EQ(listing[0].chunks.size(), shape.size());
+    }
+  }
+  // Compressible data is stored smaller.
+  const Array ramp = peer_values<double>({400, 300}, ChunkSpec({100, 300}));
+  to_hdf5(path("ramp.h5"), "x", ramp,
+          {.compression = {.gzip = 4, .shuffle = true}, .compute = on_all()});
+  const auto listing = list_hdf5(path("ramp.h5"), "x", &distributed());
+  EXPECT_LT(listing[0].storage_bytes, ramp.nbytes() / 4);
+  expect_same(from_hdf5(path("ramp.h5"), "x", {.scheduler = &distributed()}), ramp);
+  EXPECT_THAT(error_of<value_error>([&] {
+                to_hdf5(path("bad.h5"), "x", ramp,
+                        {.compression = {.gzip = 10}, .compute = on_all()});
+              }),
+              ::testing::HasSubstr("gzip level 10 is not in 0-9"));
+  EXPECT_EQ(files().size(), static_cast<std::size_t>(k) + 1);  // no temporaries left
+}
+
 TEST_F(Hdf5Test, ReadsFusedIntoReductionsAndCulled) {
   const Array x = peer_values<double>({300, 40}, ChunkSpec({50, 40}));
   to_hdf5(path("x.h5"), "x", x, {.chunks = ChunkSpec({25, 20}), .compute = on_all()});
@@ -129,6 +178,20 @@ TEST_F(Hdf5Test, H5pyReadsWhatTesseraWrites) {
            .file_attributes = {{"title", std::string("made by tessera")}},
            .compute = on_all()});
   EXPECT_EQ(peer("check " + path("t.h5")), 0);
+  // Compressed, in chunks that cut across the arrays' (6 against 4x5, 2x2 and 9).
+  to_hdf5(path("tz.h5"),
+          {{"x",
+            x,
+            {{"units", std::string("m/s")},
+             {"scale", std::vector<double>{0.5, 2.0}},
+             {"count", std::int64_t{7}}}},
+           {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
+           {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
+          {.chunks = ChunkSpec(6),
+           .compression = {.gzip = 4, .shuffle = true},
+           .file_attributes = {{"title", std::string("made by tessera")}},
+           .compute = on_all()});
+  EXPECT_EQ(peer("check_compressed " + path("tz.h5")), 0);
   to_hdf5(path("t.h5"),
           {{"x", x},
            {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},

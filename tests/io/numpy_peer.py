@@ -3,6 +3,7 @@
 
   numpy_peer.py write DIR   writes files as h5py and NumPy users make them
   numpy_peer.py check FILE  checks a file Tessera wrote (values, dtypes, attributes)
+  numpy_peer.py check_compressed FILE  ...and that its datasets are gzip-compressed and shuffled
   numpy_peer.py write_npy DIR    writes .npy files with numpy.save
   numpy_peer.py check_npy FILE SHAPE DTYPE   checks a .npy file Tessera wrote
 
@@ -66,6 +67,15 @@ def check(path):
     print("ok")
 
 
+def check_compressed(path):
+    with h5py.File(path, "r") as f:
+        for name in ("x", "group/flags", "group/n"):
+            d = f[name]
+            assert d.compression == "gzip" and d.compression_opts == 4, (name, d.compression)
+            assert d.shuffle and d.chunks is not None, name
+    check(path)
+
+
 def write_npy(d):
     np.save(f"{d}/f8.npy", values((37, 11), "f8"))
     np.save(f"{d}/f4.npy", values((5, 6, 7), "f4"))
@@ -90,5 +100,5 @@ def check_npy(path, shape, dtype):
 
 
 if __name__ == "__main__":
-    {"write": write, "check": check, "write_npy": write_npy,
+    {"write": write, "check": check, "check_compressed": check_compressed, "write_npy": write_npy,
      "check_npy": check_npy}[sys.argv[1]](*sys.argv[2:])

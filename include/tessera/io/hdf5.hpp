@@ -9,11 +9,12 @@
 /// rank that runs it, and fuses with the operations that consume it (`x.sum()` reads each chunk
 /// once and keeps no copy of x). Only the chunks an expression needs are read.
 ///
-/// Writing: one pass over the arrays' graph; every rank writes the chunks it computed.
-/// Every rank writes its chunks in place (the datasets' storage is allocated when the file is
-/// created; compression is not supported yet). The file appears at `path` only when every rank has
-/// succeeded: it is written under a temporary name in the same directory and renamed at the end;
-/// after a failure on any rank the temporary is removed and `path` is untouched.
+/// Writing: one pass over the arrays' graph; every rank writes the chunks it computed in place
+/// (the datasets' storage is allocated when the file is created), or, compressed, compresses
+/// them and sends the compressed bytes to rank 0, which writes them. The file appears at `path`
+/// only when every rank has succeeded: it is written under a temporary name in the same directory
+/// and renamed at the end; after a failure on any rank the temporary is removed and `path` is
+/// untouched.
 ///
 /// Every function here is collective: all ranks call it, in the same order, with the same
 /// arguments; an error (a missing file or dataset, an unsupported type, an existing output) is
@@ -53,10 +54,21 @@ struct Hdf5ReadOptions {
 Array from_hdf5(const std::string& path, const std::string& dataset,
                 const Hdf5ReadOptions& options = {});
 
+/// Compression of a file's chunked datasets, with HDF5's own filters (h5py's
+/// `compression="gzip", compression_opts=N, shuffle=True`): any HDF5 reader decompresses them.
+struct Hdf5Compression {
+  int gzip = 0;          ///< deflate level 1-9 (1 fastest); 0: not compressed
+  bool shuffle = false;  ///< HDF5's byte shuffle first (numbers often compress much better)
+};
+
 struct Hdf5WriteOptions {
   /// The dataset's chunking in the file (regular: the first chunk of each axis sets the chunk
-  /// shape). Default: contiguous.
+  /// shape). Default: contiguous; compressed, the array's chunks, halved along their longest
+  /// axes down to 4 MiB.
   std::optional<ChunkSpec> chunks = std::nullopt;
+  /// Each chunk is compressed on the rank that computed it (in parallel); rank 0 writes the
+  /// compressed chunks into the file as they arrive.
+  Hdf5Compression compression = {};
   /// Replace an existing file at `path` (else io_error, and the file is kept).
   bool overwrite = false;
   /// Attributes of the file's root group.
@@ -72,7 +84,8 @@ struct Hdf5Dataset {
   Attributes attributes = {};
 };
 
-/// Writes `array` as dataset `dataset` of a new HDF5 file `path`. Collective.
+/// Writes `array` as dataset `dataset` of a new HDF5 file `path`. value_error for a gzip level
+/// outside 0-9. Collective.
 void to_hdf5(const std::string& path, const std::string& dataset, const Array& array,
              const Hdf5WriteOptions& options = {});
 /// Writes several arrays into one new file in one pass over their graph: inputs they share are
