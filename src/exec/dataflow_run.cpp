@@ -11,7 +11,7 @@ namespace tessera::detail {
 
 void DataflowTaskJob::execute(ThreadPool::Worker& self) {
   DataflowRun& run = *m_run;  // *this lives in the run's storage: done() must come last
-  run.run_chain(self, m_id);
+  if (!m_claimed || run.claim(m_id)) run.run_chain(self, m_id);
   run.job_done();
 }
 
@@ -38,6 +38,7 @@ DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan,
           static_cast<std::int64_t>(m_roots.size()) / (std::int64_t{pool.num_threads()} * 64), 1,
           16)),
       m_jobs(std::allocator<DataflowTaskJob>().allocate(m_plan.extent)),
+      m_claimed(link != nullptr ? m_plan.extent : 0, 0),
       // A distributed run's single root goes to the driver's judgement (ready_on_driver).
       m_feeders(
           link != nullptr && m_roots.size() == 1
@@ -126,7 +127,29 @@ void DataflowRun::release_on_driver(TaskId id) {
 
 void DataflowRun::submit_task(TaskId id) {
   m_wait.add(1);  // the driver's token keeps the count above zero meanwhile
-  m_pool.submit(*std::construct_at(m_jobs + id, *this, id));
+  {
+    std::lock_guard lock(m_delivered_mutex);
+    m_delivered.push_back(id);
+    m_delivered_size.store(m_delivered.size(), std::memory_order_release);
+  }
+  m_pool.submit(*std::construct_at(m_jobs + id, *this, id, true));
+}
+
+void DataflowRun::run_delivered(ThreadPool::Worker& self) {
+  while (m_delivered_size.load(std::memory_order_acquire) > 0 && !failed()) {
+    TaskId id = -1;
+    {
+      std::lock_guard lock(m_delivered_mutex);
+      if (m_delivered.empty()) return;
+      // The oldest first: deliveries arrive roughly in the order their consumers are needed.
+      id = m_delivered.front();
+      m_delivered.pop_front();
+      m_delivered_size.store(m_delivered.size(), std::memory_order_release);
+    }
+    if (!claim(id)) continue;
+    run_chain(self, id);
+    while (ThreadPool::Job* job = self.pop()) job->execute(self);
+  }
 }
 
 void DataflowRun::ready_on_driver(TaskId id) {
@@ -184,6 +207,7 @@ void DataflowRun::feed_roots(ThreadPool::Worker& self) {
       run_chain(self, m_roots[static_cast<std::size_t>(i)]);
       // Finish what this root made ready before starting the next one (depth-first).
       while (ThreadPool::Job* job = self.pop()) job->execute(self);
+      run_delivered(self);
     }
   }
   job_done();  // the last touch of *this
