@@ -63,6 +63,14 @@ std::string shape_text(const Shape& s) {
   return fmt::format("({})", fmt::join(s, ", "));
 }
 
+/// An array's (regular) chunk shape: the first chunk's size along each axis.
+std::string chunk_text(const Array& x) {
+  Shape chunk;
+  for (int a = 0; a < x.ndim(); ++a)
+    chunk.push_back(x.chunks().sizes(a).empty() ? 0 : x.chunks().sizes(a)[0]);
+  return shape_text(chunk);
+}
+
 /// A Block's elements as doubles (for printing and JSON).
 std::vector<double> values_of(const Block& b) {
   std::vector<double> out(static_cast<std::size_t>(b.size()));
@@ -335,11 +343,8 @@ int cmd_generate(const std::string& target, const std::string& shape_text_arg,
            .file_attributes = {
                {"generator", fmt::format("tessera-h5 generate, {} seed {}", distribution, seed)}}});
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  Shape chunk;
-  for (int a = 0; a < x.chunks().ndim(); ++a)
-    chunk.push_back(x.chunks().sizes(a).empty() ? 0 : x.chunks().sizes(a)[0]);
   out << fmt::format("wrote {}:{}  shape {}  chunks {}  {} in {:.2f} s ({:.2f} GB/s)\n", file,
-                     dataset, shape_text(shape), shape_text(chunk), bytes_text(x.nbytes()), s,
+                     dataset, shape_text(shape), chunk_text(x), bytes_text(x.nbytes()), s,
                      static_cast<double>(x.nbytes()) / s / 1e9);
   return 0;
 }
@@ -376,8 +381,7 @@ int cmd_rechunk(const std::string& source, const std::string& target, const std:
   to_hdf5(ofile, odataset, x, {.chunks = spec, .compression = compression, .overwrite = overwrite});
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out << fmt::format("{}:{} -> {}:{}  shape {}  chunks {}  {} in {:.2f} s\n", file, dataset, ofile,
-                     odataset, shape_text(x.shape()), x.chunks().to_string(),
-                     bytes_text(x.nbytes()), s);
+                     odataset, shape_text(x.shape()), chunk_text(x), bytes_text(x.nbytes()), s);
   return 0;
 }
 

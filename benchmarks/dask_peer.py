@@ -103,8 +103,49 @@ def hdf5_anomaly_ooc():
             os.remove(out)
 
 
+def hdf5_gzip_write():
+    """hdf5_mean's x copied with da.store into a new h5py dataset compressed like Tessera's
+    (gzip level 1, shuffle, chunks 1000 x 1000; lock=True: h5py is not thread-safe, so its
+    compression runs one chunk at a time); the file is named by TESSERA_HDF5_GZIP_WRITE_FILE.
+    Result: the sum of the output's first row."""
+    import h5py
+
+    path = os.environ["TESSERA_HDF5_GZIP_WRITE_FILE"]
+    out = path + ".dask-gzip.h5"
+
+    def run():
+        with h5py.File(path, "r") as f, h5py.File(out, "w") as g:
+            x = da.from_array(f["x"], chunks=(1000, 1000))
+            d = g.create_dataset("x", shape=x.shape, dtype=x.dtype, chunks=(1000, 1000),
+                                 compression="gzip", compression_opts=1, shuffle=True)
+            da.store(x, d, lock=True)
+        with h5py.File(out, "r") as g:
+            return float(g["x"][0].sum())
+    try:
+        return best_of(run, 1)
+    finally:
+        if os.path.exists(out):
+            os.remove(out)
+
+
+def hdf5_gzip_mean():
+    """mean(axis=0) of the gzip-compressed copy of hdf5_mean's x (TESSERA_HDF5_GZIP_MEAN_FILE),
+    read through h5py by da.from_array with the file's chunks."""
+    import h5py
+
+    path = os.environ["TESSERA_HDF5_GZIP_MEAN_FILE"]
+
+    def run():
+        with h5py.File(path, "r") as f:
+            x = da.from_array(f["x"], chunks=(1000, 1000))
+            return float(x.mean(axis=0).sum().compute())
+    run()
+    return best_of(run, 3)
+
+
 WORKLOADS = {f.__name__: f for f in (linspace_sum, normal_mean_axis0, poly_sum, delayed_tree,
-                                     hdf5_mean, hdf5_anomaly_ooc)}
+                                     hdf5_mean, hdf5_anomaly_ooc, hdf5_gzip_write,
+                                     hdf5_gzip_mean)}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(WORKLOADS)

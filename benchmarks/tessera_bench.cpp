@@ -338,6 +338,20 @@ std::string hdf5_mean_file(const Context& ctx, tessera::index_t n) {
   return path;
 }
 
+/// The hdf5_gzip_* workloads' file: hdf5_mean's x compressed (gzip level 1 after HDF5's shuffle,
+/// chunked 1000 x 1000), made on the first run that needs it.
+std::string hdf5_gzip_file(const Context& ctx, tessera::index_t n) {
+  using namespace tessera;
+  const std::string path = bench_data_file(fmt::format("hdf5_gzip_{}.h5", n));
+  if (!std::filesystem::exists(path)) {
+    to_hdf5(path, "x", from_hdf5(hdf5_mean_file(ctx, n), "x", {.scheduler = ctx.on.scheduler}),
+            {.chunks = ChunkSpec({1000, 1000}),
+             .compression = {.gzip = 1, .shuffle = true},
+             .compute = ctx.on});
+  }
+  return path;
+}
+
 /// A plain sequential read of the whole file (8 MiB preads, one thread, rank 0 alone while the
 /// others wait): the figure the file workloads are held against. GB/s.
 double sequential_read_gbps(const Context& ctx, const std::string& path) {
@@ -889,6 +903,55 @@ std::map<std::string, Workload> workloads() {
             out["peak_held_mb"] = max_over_ranks(static_cast<double>(m.peak_held) / 1e6);
             out["spilled_mb"] = max_over_ranks(static_cast<double>(m.spilled_bytes) / 1e6);
           },
+  };
+
+  w["hdf5_gzip_write"] = {
+      .description =
+          "hdf5_mean's x (2 GB) copied into a new HDF5 file compressed with gzip level 1 after "
+          "HDF5's shuffle, chunked 1000 x 1000: chunks compressed in parallel where they are "
+          "read, written by rank 0",
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(16000, ctx.settings.scale);
+        const std::string path = hdf5_mean_file(ctx, n);
+        const std::string target = bench_data_file(fmt::format("gzip_{}_r{}.h5", n, ctx.ranks));
+        out["file"] = path;
+        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        return [path, target, on = ctx.on] {
+          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
+          to_hdf5(target, "x", x,
+                  {.chunks = ChunkSpec({1000, 1000}),
+                   .compression = {.gzip = 1, .shuffle = true},
+                   .overwrite = true,
+                   .compute = on});
+          return from_hdf5(target, "x", {.scheduler = on.scheduler})[{0}].sum().item<double>(on);
+        };
+      },
+      .finish = [](const Context&, double median_s,
+                   json& out) { out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9; },
+  };
+
+  w["hdf5_gzip_mean"] = {
+      .description =
+          "mean(axis=0) of hdf5_mean's x stored gzip-compressed (level 1, shuffled, chunks "
+          "1000 x 1000; file in the page cache): chunks decompressed in parallel",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(16000, ctx.settings.scale);
+        const std::string path = hdf5_gzip_file(ctx, n);
+        out["file"] = path;
+        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        return [path, on = ctx.on] {
+          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
+          return x.mean(0).sum().item<double>(on);
+        };
+      },
+      .finish = [](const Context&, double median_s,
+                   json& out) { out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9; },
   };
 
   w["delayed_tree"] = delayed_tree();
