@@ -9,7 +9,8 @@
 //   tessera-h5 generate OUT:DATASET --shape N0,N1,... [--chunks ...]
 //                       [--distribution normal|uniform]
 //
-// Options for all: --threads N, --memory-budget 2GiB. Under MPI:
+// Options for all: --threads N, --memory-budget 2GiB, --progress. A progress bar (tasks done on
+// all ranks, bytes read, rate, time left) is drawn on stderr when that is a terminal. Under MPI:
 //   mpirun -n 4 tessera-h5 stats data.h5:/fields/u --axis 0 --json
 //
 // Output comes from rank 0 only. Any error (a missing file or dataset, an unsupported type, a
@@ -395,6 +396,10 @@ int main(int argc, char** argv) {
   int threads = 0;
   std::string budget;
   app.add_option("--threads", threads, "worker threads per rank (0: the cores given to the rank)");
+  bool progress = false;
+  app.add_flag("--progress", progress,
+               "draw a progress bar on stderr even when it is not a terminal (default: only on "
+               "a terminal; TESSERA_PROGRESS=0 never)");
   app.add_option("--memory-budget", budget,
                  "bytes of data each rank may hold, e.g. 2GiB (default: "
                  "TESSERA_MEMORY_BUDGET, else half the memory shared by the node's ranks)");
@@ -468,7 +473,10 @@ int main(int argc, char** argv) {
       std::cerr << "tessera-h5: error: --memory-budget: " << e.what() << "\n";
     return 1;
   }
-  Runtime runtime(argc, argv, {.threads = threads, .memory_budget = budget_bytes});
+  Runtime runtime(argc, argv,
+                  {.threads = threads,
+                   .memory_budget = budget_bytes,
+                   .progress = progress ? ProgressMode::always : ProgressMode::automatic});
   std::ostringstream sink;
   std::ostream& out = runtime.rank() == 0 ? std::cout : sink;
   try {

@@ -31,6 +31,7 @@
 #include "tessera/delayed/raw_graph.hpp"
 #include "tessera/exec/client.hpp"
 #include "tessera/exec/distributed_scheduler.hpp"
+#include "tessera/exec/progress.hpp"
 #include "tessera/exec/runtime.hpp"
 #include "tessera/exec/scheduler.hpp"
 #include "tessera/exec/synchronous_scheduler.hpp"

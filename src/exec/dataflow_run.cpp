@@ -318,6 +318,7 @@ bool DataflowRun::execute_task(TaskId id) {
     return false;
   }
   store(id, std::move(value));
+  if (m_count_tasks) m_tasks_done.fetch_add(1, std::memory_order_relaxed);
   for (TaskId dep : deps) {
     if (consumers(dep).fetch_sub(1, std::memory_order_acq_rel) == 1 && !m_plan.output(dep)) {
       result_ref(dep) = Value();

@@ -120,6 +120,11 @@ class DataflowRun {
   /// Ends a started distributed run: waits until no job is left. Call once, when idle().
   void finish();
 
+  /// Counts the tasks run here from now on (tasks_done()): for progress reports, which only
+  /// then pay a shared counter per task. Before start().
+  void count_tasks() noexcept { m_count_tasks = true; }
+  std::int64_t tasks_done() const noexcept { return m_tasks_done.load(std::memory_order_relaxed); }
+
   /// A task's value after the run (empty when it was released or is not held here).
   const Value& result(TaskId id) const noexcept { return m_results[static_cast<std::size_t>(id)]; }
 
@@ -202,6 +207,8 @@ class DataflowRun {
   std::deque<TaskId> m_delivered;  // made ready on the driver, not yet taken by a feeder
   alignas(64) std::atomic<std::size_t> m_delivered_size{0};
 
+  bool m_count_tasks = false;
+  alignas(64) std::atomic<std::int64_t> m_tasks_done{0};
   alignas(64) std::atomic<std::int64_t> m_next_root{0};
   alignas(64) std::atomic<bool> m_failed{false};
   alignas(64) std::atomic<std::int32_t> m_running{0};  // tasks executing that free counted values

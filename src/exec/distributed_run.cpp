@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/error_wire.hpp"
+#include "exec/bytes_read.hpp"
 #include "exec/chaos.hpp"
 #include "tessera/comm/mpi_error.hpp"
 
@@ -15,7 +16,11 @@ namespace tessera::detail {
 
 namespace {
 
-enum class MessageKind : std::uint8_t { value = 1, abort = 2 };
+enum class MessageKind : std::uint8_t { value = 1, abort = 2, progress = 3 };
+
+/// How often ranks report progress to rank 0, and rank 0 to its callback.
+constexpr auto kProgressToRoot = std::chrono::milliseconds(250);
+constexpr auto kProgressShown = std::chrono::milliseconds(100);
 
 /// Uninstalls the run's handler however run() ends.
 struct HandlerGuard {
@@ -30,14 +35,59 @@ DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph,
                                comm::MessageEngine& engine, std::span<const std::int32_t> owner,
                                std::span<const TaskId> outputs,
                                const OutputDestinations& destinations, std::uint32_t seq,
-                               std::shared_ptr<comm::Agreement> agreement, MemoryBudget* budget)
+                               std::shared_ptr<comm::Agreement> agreement, MemoryBudget* budget,
+                               const ProgressCallback* progress)
     : m_graph(graph),
       m_engine(engine),
       m_seq(seq),
       m_rank(engine.rank()),
-      m_agreement(std::move(agreement)) {
+      m_agreement(std::move(agreement)),
+      m_progress(progress) {
   m_run = std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this,
                                         budget);
+  if (m_progress != nullptr) {
+    m_run->count_tasks();
+    for (const auto o : owner) m_tasks_total += o >= 0 ? 1 : 0;
+    if (m_rank == 0) {
+      m_done_of.assign(static_cast<std::size_t>(m_engine.size()), 0);
+      m_bytes_of.assign(static_cast<std::size_t>(m_engine.size()), 0);
+    }
+  }
+}
+
+void DistributedRun::report_progress(bool last, bool succeeded) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!last && now < m_next_report) return;
+  m_next_report = now + (m_rank == 0 ? kProgressShown : kProgressToRoot);
+  const std::int64_t done = m_run->tasks_done();
+  const std::uint64_t bytes = bytes_read_so_far() - m_bytes_read_at_start;
+  if (m_rank != 0) {
+    if (m_run->failed()) return;  // rank 0 reports the end itself
+    WireWriter head;
+    head.put<std::uint8_t>(static_cast<std::uint8_t>(MessageKind::progress));
+    head.put<TaskId>(-1);
+    head.put<std::int64_t>(done);
+    head.put<std::uint64_t>(bytes);
+    const int root = 0;
+    m_engine.send(comm::Channel::run, m_seq, std::span(&root, 1), head.header());
+    return;
+  }
+  m_done_of[0] = done;
+  m_bytes_of[0] = bytes;
+  Progress p;
+  for (std::size_t r = 0; r < m_done_of.size(); ++r) {
+    p.tasks_done += m_done_of[r];
+    p.bytes_read += m_bytes_of[r];
+  }
+  p.tasks_total = m_tasks_total;
+  p.elapsed_s = std::chrono::duration<double>(now - m_start).count();
+  p.finished = last;
+  if (last && succeeded) p.tasks_done = m_tasks_total;  // every rank finished
+  try {
+    (*m_progress)(p);
+  } catch (...) {
+    // A report that cannot be shown does not stop the run.
+  }
 }
 
 DistributedRun::~DistributedRun() = default;
@@ -202,6 +252,16 @@ void DistributedRun::on_message(comm::Message&& message) {
       m_run->fail(m_remote_error);
       return;
     }
+    if (kind == MessageKind::progress) {
+      const auto done = in.get<std::int64_t>();
+      const auto bytes = in.get<std::uint64_t>();
+      const auto from = static_cast<std::size_t>(message.source);
+      if (m_rank == 0 && m_progress != nullptr && from < m_done_of.size()) {
+        m_done_of[from] = done;
+        m_bytes_of[from] = bytes;
+      }
+      return;
+    }
     if (kind != MessageKind::value || task < 0 || static_cast<std::size_t>(task) >= m_graph.size())
       throw transport_error(fmt::format("malformed run message from rank {}", message.source));
     if (m_run->failed()) return;
@@ -288,6 +348,11 @@ void DistributedRun::run() {
   m_engine.set_handler(comm::Channel::run, m_seq,
                        [this](comm::Message&& m) { on_message(std::move(m)); });
   HandlerGuard guard{m_engine, m_seq};
+  if (m_progress != nullptr) {
+    m_start = std::chrono::steady_clock::now();
+    m_next_report = m_start + (m_rank == 0 ? kProgressShown : kProgressToRoot);
+    m_bytes_read_at_start = bytes_read_so_far();
+  }
   m_run->start();
   // Phase 1: this rank's share, until everything here is done and every send matched.
   for (int rounds = 0;;) {
@@ -296,13 +361,20 @@ void DistributedRun::run() {
     check_agreement();
     if (!did) did = m_run->run_inline();
     m_engine.abort_if_departed();  // a rank that left would leave us waiting for its values
-    chaos_point();                 // a task may fail between progress() and the test below
+    if (m_progress != nullptr) report_progress(false, true);
+    chaos_point();  // a task may fail between progress() and the test below
     if (m_run->idle() && !m_run->has_inline() && (m_expected == 0 || m_run->failed()) &&
         m_engine.pending(comm::Channel::run) == 0 &&
         (!m_agreement || m_agreement->known() || m_agreement_lost)) {
       // Idle, so no task can fail any more; one that failed after progress() looked is
       // announced first (next round), or the ranks waiting for its values would wait forever.
       if (failed_here() && !m_abort_sent) continue;
+      // Rank 0's last report counts this rank's whole share; it leaves before this rank does.
+      if (m_progress != nullptr && m_rank != 0 && !m_final_report_sent && !m_run->failed()) {
+        m_final_report_sent = true;
+        report_progress(true, true);
+        continue;
+      }
       // Taking the lock also waits out the worker that made the run idle (job_done).
       std::lock_guard lock(m_engine.wake_mutex());
       break;
@@ -314,6 +386,7 @@ void DistributedRun::run() {
   // Phase 2: agree that every rank is done (receiving meanwhile whatever was still sent to us
   // before the sender learned of a failure), and on the lowest rank that failed.
   const int agreed = m_engine.agree_min(failed_here() ? m_rank : INT_MAX, comm::Channel::run);
+  if (m_progress != nullptr && m_rank == 0) report_progress(true, agreed == INT_MAX);
   // Every rank knows that the graphs differ; the caller names the ranks.
   if (m_graphs_differ) return;
   // Phase 1 ends with every expected value delivered unless the run failed somewhere.

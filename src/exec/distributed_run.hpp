@@ -17,6 +17,8 @@
 ///   (the engine drained the bulk) and fails the run with an error naming the value and its
 ///   size.
 /// - A task that fails sends an abort message to every other rank, which stops starting tasks.
+/// - With progress reports on (every rank alike), each other rank tells rank 0 its tasks done
+///   and bytes read every quarter second; rank 0 reports the sums to its callback.
 /// - A rank is finished when its tasks have run (or the run failed and drained), every value
 ///   it expected has arrived and every message it sent has left (the engine's pending count).
 ///   It then joins the engine's agreement (a non-blocking allreduce) while it keeps
@@ -26,6 +28,7 @@
 ///   this run's stream, which the next run retires.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -35,6 +38,7 @@
 #include "exec/dataflow_run.hpp"
 #include "exec/placement.hpp"
 #include "tessera/core/serialize.hpp"
+#include "tessera/exec/progress.hpp"
 
 namespace tessera::detail {
 
@@ -61,7 +65,7 @@ class DistributedRun final : public RemoteLink {
                  std::span<const std::int32_t> owner, std::span<const TaskId> outputs,
                  const OutputDestinations& destinations, std::uint32_t seq,
                  std::shared_ptr<comm::Agreement> agreement = nullptr,
-                 MemoryBudget* budget = nullptr);
+                 MemoryBudget* budget = nullptr, const ProgressCallback* progress = nullptr);
   ~DistributedRun();
 
   /// Runs this rank's share; returns when every rank is done. Collective. On failure it throws,
@@ -94,6 +98,11 @@ class DistributedRun final : public RemoteLink {
   void send_abort();
   /// Waits a little for workers or messages (backoff grows while nothing happens).
   void idle_wait(int rounds);
+  /// Progress reports, if on: rank 0 calls the callback, the others send rank 0 their counts;
+  /// at most every kProgressShown / kProgressToRoot, or at once when `last`: the run is over
+  /// (rank 0: after every rank agreed, `succeeded` without an error anywhere; the others: their
+  /// share is done).
+  void report_progress(bool last, bool succeeded);
   /// Every rank throws the error of `failed_rank`, broadcast from there. Collective.
   [[noreturn]] void throw_agreed_error(int failed_rank);
 
@@ -119,6 +128,15 @@ class DistributedRun final : public RemoteLink {
   std::atomic<std::int64_t> m_values_sent{0};
   std::atomic<std::int64_t> m_bytes_sent{0};
   std::int64_t m_values_received = 0;
+
+  // Progress reports (progress.hpp); m_progress null when off.
+  const ProgressCallback* m_progress = nullptr;
+  std::int64_t m_tasks_total = 0;  // on all ranks
+  std::uint64_t m_bytes_read_at_start = 0;
+  bool m_final_report_sent = false;
+  std::vector<std::int64_t> m_done_of;  // rank 0: each rank's last reported tasks done
+  std::vector<std::uint64_t> m_bytes_of;
+  std::chrono::steady_clock::time_point m_start, m_next_report;
 };
 
 }  // namespace tessera::detail

@@ -18,6 +18,7 @@ struct DistributedScheduler::State {
   std::uint32_t seq = 0;
   TransferCounts last;
   std::unique_ptr<detail::MemoryBudget> budget;
+  ProgressCallback progress;  // empty: no progress reports
 };
 
 struct DistributedScheduler::Destinations : detail::OutputDestinations {};
@@ -54,6 +55,10 @@ DistributedScheduler::DistributedScheduler(const comm::Communicator& comm, Threa
 }
 
 MemoryStats DistributedScheduler::memory_stats() const { return m->budget->stats(); }
+
+void DistributedScheduler::set_progress(ProgressCallback callback) {
+  m->progress = std::move(callback);
+}
 
 DistributedScheduler::~DistributedScheduler() = default;
 
@@ -141,7 +146,8 @@ RunResult DistributedScheduler::execute_impl(const TaskGraph& graph,
   try {
     owner = detail::place_tasks(graph, detail::plan_run(graph, outputs), size);
     run = std::make_unique<detail::DistributedRun>(*m->pool, graph, *m->engine, owner, outputs,
-                                                   destinations, seq, agreement, m->budget.get());
+                                                   destinations, seq, agreement, m->budget.get(),
+                                                   m->progress ? &m->progress : nullptr);
   } catch (...) {
     // The same error on every rank when the graphs agree; first learn whether they do.
     if (!m->engine->finish(*agreement)) throw_graphs_differ(fingerprint);

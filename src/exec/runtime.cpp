@@ -55,6 +55,27 @@ Runtime::Runtime(int* argc, char*** argv, RuntimeOptions options)
     : m_env(argc, argv), m_world(comm::Communicator::world()) {
   const int threads = options.threads > 0 ? options.threads : default_threads(m_world);
   m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads, options.memory_budget);
+  // Rank 0's stderr decides; every rank learns its answer (the others report to rank 0):
+  // the delay before drawing in tenths of a second, 255 for no bar, 254 when
+  // TESSERA_PROGRESS is malformed there (which every rank then reports).
+  std::uint8_t mine = 255;
+  if (m_scheduler->rank() == 0) {
+    try {
+      if (const auto delay = progress_bar_delay(options.progress))
+        mine = static_cast<std::uint8_t>(*delay * 10);
+    } catch (const value_error&) {
+      mine = 254;
+    }
+  }
+  const auto all = m_scheduler->allgather(std::as_bytes(std::span(&mine, 1)));
+  const auto decided = static_cast<std::uint8_t>(all.at(0).at(0));
+  if (decided == 254) {
+    throw value_error(
+        fmt::format("TESSERA_PROGRESS on rank 0 is '{}': expected 1/on/always or "
+                    "0/off/never",
+                    m_scheduler->rank() == 0 ? std::getenv("TESSERA_PROGRESS") : "?"));
+  }
+  if (decided != 255) m_scheduler->set_progress(ProgressBar(stderr, decided / 10.0));
   set_default_scheduler(m_scheduler.get());
 }
 

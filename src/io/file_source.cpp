@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "exec/bytes_read.hpp"
 #include "tessera/core/block.hpp"
 #include "tessera/core/copy_region.hpp"
 
@@ -108,6 +109,7 @@ FileSource::FileSource(Shape shape, ChunkGrid chunks, DType dtype, Token identit
 void FileSource::fill_region(void* out, const Shape& start, const Shape& count) const {
   if (shape_size(count) == 0) return;
   m_reader->read(out, start, count);
+  count_bytes_read(static_cast<std::uint64_t>(shape_size(count)) * dtype_size(dtype()));
 }
 
 void FileSource::fill(void* out, const index_t* start, index_t n) const {
@@ -115,6 +117,7 @@ void FileSource::fill(void* out, const index_t* start, index_t n) const {
   Shape s(start, start + nd), c(nd, 1);
   if (nd) c.back() = n;
   m_reader->read(out, s, c);
+  count_bytes_read(static_cast<std::uint64_t>(n) * dtype_size(dtype()));
 }
 
 /// The default chunks: the file's chunks multiplied up to about `target` bytes (axis by axis,

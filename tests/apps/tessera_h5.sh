@@ -85,6 +85,13 @@ for k in ('count', 'sum', 'mean', 'std', 'min', 'max'):
     assert a[k] == b[k] or math.isclose(a[k], b[k], rel_tol=1e-12), (k, a[k], b[k])" ||
   fail "stats of the compressed copy differ"
 
+# Progress: a bar on stderr when asked for (ending at 100%), nothing when stderr is a file.
+run --progress stats d.h5:/g/x > /dev/null 2> progress.txt
+tr '\r' '\n' < progress.txt | grep -q "100%  .* tasks" || fail "no progress bar: $(cat progress.txt)"
+run stats d.h5:/g/x > /dev/null 2> progress.txt
+[[ ! -s progress.txt ]] || fail "a progress bar on a file: $(cat progress.txt)"
+rm progress.txt
+
 # Bad input: one error line, a non-zero status, nothing left behind.
 expect_error() {  # expect_error PATTERN ARGS...
   local pattern=$1; shift

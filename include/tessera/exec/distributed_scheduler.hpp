@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tessera/comm/communicator.hpp"
+#include "tessera/exec/progress.hpp"
 #include "tessera/exec/scheduler.hpp"
 #include "tessera/exec/thread_pool.hpp"
 
@@ -65,6 +66,11 @@ class DistributedScheduler final : public Scheduler {
   ThreadPool* thread_pool() noexcept override { return &pool(); }
   comm::MessageEngine* message_engine() noexcept override;
   MemoryStats memory_stats() const override;
+
+  /// Progress reports of every run from now on (tessera/exec/progress.hpp): `callback` is
+  /// called on rank 0; the other ranks send rank 0 their counts. Every rank must pass a
+  /// callback, or none (an empty one turns reports off). Collective in that sense.
+  void set_progress(ProgressCallback callback);
 
   /// This rank's transfers in the last run.
   TransferCounts last_transfers() const noexcept;

@@ -29,6 +29,9 @@ struct RuntimeOptions {
   /// Bytes of task values each rank may hold (0: TESSERA_MEMORY_BUDGET, else half the memory
   /// available to the node's ranks, shared among them; tessera/exec/memory.hpp).
   std::size_t memory_budget = 0;
+  /// A progress bar for every compute on rank 0's stderr (tessera/exec/progress.hpp):
+  /// by default when that is a terminal, unless TESSERA_PROGRESS says otherwise.
+  ProgressMode progress = ProgressMode::automatic;
 };
 
 class Runtime {
