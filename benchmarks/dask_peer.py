@@ -65,60 +65,39 @@ def delayed_tree():
 
 
 def hdf5_mean():
-    """mean(axis=0) of the 16000 x 16000 float64 dataset tessera_bench made (chunked 1000 x 1000),
-    read through h5py by da.from_array with the file's chunks; the file is named by
-    TESSERA_HDF5_MEAN_FILE (benchmarks/run sets it)."""
-    import h5py
+    """mean(axis=0) of the 16000 x 16000 float64 dataset tessera_bench made (chunked 1000 x 1000);
+    the file is named by TESSERA_HDF5_MEAN_FILE (benchmarks/run sets it)."""
+    return _hdf5_mean_of(os.environ["TESSERA_HDF5_MEAN_FILE"])
 
-    path = os.environ["TESSERA_HDF5_MEAN_FILE"]
+
+def _hdf5_mean_of(path):
+    """mean(axis=0) of dataset x of the HDF5 file `path`, read through h5py by da.from_array
+    with the file's chunks (the page cache warmed by a first run, as Tessera's warm-up run)."""
+    import h5py
 
     def run():
         with h5py.File(path, "r") as f:
             x = da.from_array(f["x"], chunks=(1000, 1000))
             return float(x.mean(axis=0).sum().compute())
-    run()  # the page cache, as Tessera's warm-up run
+    run()
     return best_of(run, 3)
 
 
-def hdf5_anomaly_ooc():
-    """x - x.mean(axis=0) for hdf5_mean's x, stored with da.store into a new h5py dataset
-    chunked 1000 x 1000 (lock=True: h5py is not thread-safe); the file is named by
-    TESSERA_HDF5_ANOMALY_OOC_FILE. Result: the sum of the output's first row."""
+def _hdf5_store(path, transform, **dataset_options):
+    """transform(x) for dataset x of `path`, stored with da.store into a new h5py dataset
+    chunked 1000 x 1000 with `dataset_options` (lock=True: h5py is not thread-safe, so whatever
+    h5py does per chunk, compression included, runs one chunk at a time). Result: the sum of
+    the output's first row, as Tessera's."""
     import h5py
 
-    path = os.environ["TESSERA_HDF5_ANOMALY_OOC_FILE"]
-    out = path + ".dask-anomaly.h5"
-
-    def run():
-        with h5py.File(path, "r") as f, h5py.File(out, "w") as g:
-            x = da.from_array(f["x"], chunks=(1000, 1000))
-            d = g.create_dataset("a", shape=x.shape, dtype=x.dtype, chunks=(1000, 1000))
-            da.store(x - x.mean(axis=0), d, lock=True)
-        with h5py.File(out, "r") as g:
-            return float(g["a"][0].sum())
-    try:
-        return best_of(run, 1)
-    finally:
-        if os.path.exists(out):
-            os.remove(out)
-
-
-def hdf5_gzip_write():
-    """hdf5_mean's x copied with da.store into a new h5py dataset compressed like Tessera's
-    (gzip level 1, shuffle, chunks 1000 x 1000; lock=True: h5py is not thread-safe, so its
-    compression runs one chunk at a time); the file is named by TESSERA_HDF5_GZIP_WRITE_FILE.
-    Result: the sum of the output's first row."""
-    import h5py
-
-    path = os.environ["TESSERA_HDF5_GZIP_WRITE_FILE"]
-    out = path + ".dask-gzip.h5"
+    out = path + ".dask-store.h5"
 
     def run():
         with h5py.File(path, "r") as f, h5py.File(out, "w") as g:
             x = da.from_array(f["x"], chunks=(1000, 1000))
             d = g.create_dataset("x", shape=x.shape, dtype=x.dtype, chunks=(1000, 1000),
-                                 compression="gzip", compression_opts=1, shuffle=True)
-            da.store(x, d, lock=True)
+                                 **dataset_options)
+            da.store(transform(x), d, lock=True)
         with h5py.File(out, "r") as g:
             return float(g["x"][0].sum())
     try:
@@ -128,19 +107,21 @@ def hdf5_gzip_write():
             os.remove(out)
 
 
+def hdf5_anomaly_ooc():
+    """x - x.mean(axis=0) for hdf5_mean's x (TESSERA_HDF5_ANOMALY_OOC_FILE) into a new file."""
+    return _hdf5_store(os.environ["TESSERA_HDF5_ANOMALY_OOC_FILE"], lambda x: x - x.mean(axis=0))
+
+
+def hdf5_gzip_write():
+    """hdf5_mean's x (TESSERA_HDF5_GZIP_WRITE_FILE) copied into a new file compressed like
+    Tessera's: gzip level 1 after the shuffle."""
+    return _hdf5_store(os.environ["TESSERA_HDF5_GZIP_WRITE_FILE"], lambda x: x,
+                       compression="gzip", compression_opts=1, shuffle=True)
+
+
 def hdf5_gzip_mean():
-    """mean(axis=0) of the gzip-compressed copy of hdf5_mean's x (TESSERA_HDF5_GZIP_MEAN_FILE),
-    read through h5py by da.from_array with the file's chunks."""
-    import h5py
-
-    path = os.environ["TESSERA_HDF5_GZIP_MEAN_FILE"]
-
-    def run():
-        with h5py.File(path, "r") as f:
-            x = da.from_array(f["x"], chunks=(1000, 1000))
-            return float(x.mean(axis=0).sum().compute())
-    run()
-    return best_of(run, 3)
+    """mean(axis=0) of the gzip-compressed copy of hdf5_mean's x (TESSERA_HDF5_GZIP_MEAN_FILE)."""
+    return _hdf5_mean_of(os.environ["TESSERA_HDF5_GZIP_MEAN_FILE"])
 
 
 WORKLOADS = {f.__name__: f for f in (linspace_sum, normal_mean_axis0, poly_sum, delayed_tree,

@@ -377,6 +377,74 @@ double sequential_read_gbps(const Context& ctx, const std::string& path) {
   return gbps;
 }
 
+/// mean(axis=0) of the dataset `file` makes; `limited`: held against a sequential read of it.
+Workload hdf5_mean_workload(std::string description,
+                            std::string (*file)(const Context&, tessera::index_t), bool limited) {
+  return {
+      .description = std::move(description),
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [file, limited](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(16000, ctx.settings.scale);
+        const std::string path = file(ctx, n);
+        out["file"] = path;
+        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        if (limited) out["seq_read_gbps"] = sequential_read_gbps(ctx, path);
+        return [path, on = ctx.on] {
+          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
+          return x.mean(0).sum().item<double>(on);
+        };
+      },
+      .finish =
+          [](const Context&, double median_s, json& out) {
+            const double gbps = out["bytes"].get<double>() / median_s / 1e9;
+            out["gb_per_s"] = gbps;
+            if (out.contains("seq_read_gbps"))
+              out["limit_fraction"] = gbps / out["seq_read_gbps"].get<double>();
+          },
+  };
+}
+
+/// `f(x)` for hdf5_mean's x written to a new HDF5 file chunked 1000 x 1000 (`compression`);
+/// the result is the sum of the output's first row, which Dask's run gives too. Reports the
+/// budget, the peak held and the bytes spilled per rank.
+Workload hdf5_write_workload(std::string description, std::string target,
+                             std::function<tessera::Array(const tessera::Array&)> f,
+                             tessera::Hdf5Compression compression) {
+  return {
+      .description = std::move(description),
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [target, f, compression](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(16000, ctx.settings.scale);
+        const std::string path = hdf5_mean_file(ctx, n);
+        const std::string out_path =
+            bench_data_file(fmt::format("{}_{}_r{}.h5", target, n, ctx.ranks));
+        out["file"] = path;
+        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        return [path, out_path, f, compression, on = ctx.on] {
+          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
+          to_hdf5(out_path, "x", f(x),
+                  {.chunks = ChunkSpec({1000, 1000}),
+                   .compression = compression,
+                   .overwrite = true,
+                   .compute = on});
+          return from_hdf5(out_path, "x", {.scheduler = on.scheduler})[{0}].sum().item<double>(on);
+        };
+      },
+      .finish =
+          [](const Context& ctx, double median_s, json& out) {
+            out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9;
+            const tessera::MemoryStats m = ctx.scheduler.memory_stats();
+            out["budget_mb"] = static_cast<double>(m.budget) / 1e6;
+            out["peak_held_mb"] = max_over_ranks(static_cast<double>(m.peak_held) / 1e6);
+            out["spilled_mb"] = max_over_ranks(static_cast<double>(m.spilled_bytes) / 1e6);
+          },
+  };
+}
+
 /// 100,000 tasks that each return their index, summed by a tree of fan-in 8.
 struct TrivialGraph {
   tessera::TaskGraph graph;
@@ -846,113 +914,25 @@ std::map<std::string, Workload> workloads() {
           },
   };
 
-  w["hdf5_mean"] = {
-      .description =
-          "mean(axis=0) of a 16000 x 16000 float64 HDF5 dataset chunked 1000 x 1000 (2 GB, made "
-          "once by to_hdf5 and kept in TESSERA_BENCH_DATA, read from the page cache); limit = a "
-          "plain sequential read of the file",
-      .default_repeat = 5,
-      .warmup = 1,
-      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
-        using namespace tessera;
-        const auto n = scaled(16000, ctx.settings.scale);
-        const std::string path = hdf5_mean_file(ctx, n);
-        out["file"] = path;
-        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
-        out["seq_read_gbps"] = sequential_read_gbps(ctx, path);
-        return [path, on = ctx.on] {
-          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
-          return x.mean(0).sum().item<double>(on);
-        };
-      },
-      .finish =
-          [](const Context&, double median_s, json& out) {
-            const double gbps = out["bytes"].get<double>() / median_s / 1e9;
-            out["gb_per_s"] = gbps;
-            out["limit_fraction"] = gbps / out["seq_read_gbps"].get<double>();
-          },
-  };
-
-  w["hdf5_anomaly_ooc"] = {
-      .description =
-          "x - x.mean(axis=0) written to a new HDF5 file (chunked 1000 x 1000) for hdf5_mean's x "
-          "(2 GB), with each rank's memory budget (TESSERA_MEMORY_BUDGET, set by benchmarks/run) "
-          "a quarter of x's share: x is read twice, never held",
-      .default_repeat = 3,
-      .warmup = 0,
-      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
-        using namespace tessera;
-        const auto n = scaled(16000, ctx.settings.scale);
-        const std::string path = hdf5_mean_file(ctx, n);
-        const std::string target = bench_data_file(fmt::format("anomaly_{}_r{}.h5", n, ctx.ranks));
-        out["file"] = path;
-        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
-        return [path, target, on = ctx.on] {
-          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
-          to_hdf5(target, "a", x - x.mean(0),
-                  {.chunks = ChunkSpec({1000, 1000}), .overwrite = true, .compute = on});
-          // A checksum Dask's run gives too: the sum of the output's first row.
-          return from_hdf5(target, "a", {.scheduler = on.scheduler})[{0}].sum().item<double>(on);
-        };
-      },
-      .finish =
-          [](const Context& ctx, double median_s, json& out) {
-            out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9;
-            const tessera::MemoryStats m = ctx.scheduler.memory_stats();
-            out["budget_mb"] = static_cast<double>(m.budget) / 1e6;
-            out["peak_held_mb"] = max_over_ranks(static_cast<double>(m.peak_held) / 1e6);
-            out["spilled_mb"] = max_over_ranks(static_cast<double>(m.spilled_bytes) / 1e6);
-          },
-  };
-
-  w["hdf5_gzip_write"] = {
-      .description =
-          "hdf5_mean's x (2 GB) copied into a new HDF5 file compressed with gzip level 1 after "
-          "HDF5's shuffle, chunked 1000 x 1000: chunks compressed in parallel where they are "
-          "read, written by rank 0",
-      .default_repeat = 3,
-      .warmup = 0,
-      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
-        using namespace tessera;
-        const auto n = scaled(16000, ctx.settings.scale);
-        const std::string path = hdf5_mean_file(ctx, n);
-        const std::string target = bench_data_file(fmt::format("gzip_{}_r{}.h5", n, ctx.ranks));
-        out["file"] = path;
-        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
-        return [path, target, on = ctx.on] {
-          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
-          to_hdf5(target, "x", x,
-                  {.chunks = ChunkSpec({1000, 1000}),
-                   .compression = {.gzip = 1, .shuffle = true},
-                   .overwrite = true,
-                   .compute = on});
-          return from_hdf5(target, "x", {.scheduler = on.scheduler})[{0}].sum().item<double>(on);
-        };
-      },
-      .finish = [](const Context&, double median_s,
-                   json& out) { out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9; },
-  };
-
-  w["hdf5_gzip_mean"] = {
-      .description =
-          "mean(axis=0) of hdf5_mean's x stored gzip-compressed (level 1, shuffled, chunks "
-          "1000 x 1000; file in the page cache): chunks decompressed in parallel",
-      .default_repeat = 5,
-      .warmup = 1,
-      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
-        using namespace tessera;
-        const auto n = scaled(16000, ctx.settings.scale);
-        const std::string path = hdf5_gzip_file(ctx, n);
-        out["file"] = path;
-        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
-        return [path, on = ctx.on] {
-          const Array x = from_hdf5(path, "x", {.scheduler = on.scheduler});
-          return x.mean(0).sum().item<double>(on);
-        };
-      },
-      .finish = [](const Context&, double median_s,
-                   json& out) { out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9; },
-  };
+  w["hdf5_mean"] = hdf5_mean_workload(
+      "mean(axis=0) of a 16000 x 16000 float64 HDF5 dataset chunked 1000 x 1000 (2 GB, made "
+      "once by to_hdf5 and kept in TESSERA_BENCH_DATA, read from the page cache); limit = a "
+      "plain sequential read of the file",
+      hdf5_mean_file, true);
+  w["hdf5_gzip_mean"] = hdf5_mean_workload(
+      "mean(axis=0) of hdf5_mean's x stored gzip-compressed (level 1, shuffled, chunks "
+      "1000 x 1000; file in the page cache): chunks decompressed in parallel",
+      hdf5_gzip_file, false);
+  w["hdf5_anomaly_ooc"] = hdf5_write_workload(
+      "x - x.mean(axis=0) written to a new HDF5 file (chunked 1000 x 1000) for hdf5_mean's x "
+      "(2 GB), with each rank's memory budget (TESSERA_MEMORY_BUDGET, set by benchmarks/run) "
+      "a quarter of x's share: x is read twice, never held",
+      "anomaly", [](const tessera::Array& x) { return x - x.mean(0); }, {});
+  w["hdf5_gzip_write"] = hdf5_write_workload(
+      "hdf5_mean's x (2 GB) copied into a new HDF5 file compressed with gzip level 1 after "
+      "HDF5's shuffle, chunked 1000 x 1000: chunks compressed in parallel where they are "
+      "read, written by rank 0",
+      "gzip", [](const tessera::Array& x) { return x; }, {.gzip = 1, .shuffle = true});
 
   w["delayed_tree"] = delayed_tree();
   w["scheduler_trivial"] = scheduler_trivial(false);

@@ -166,37 +166,28 @@ TEST_F(Hdf5Test, ReadsWhatH5pyWrites) {
 
 TEST_F(Hdf5Test, H5pyReadsWhatTesseraWrites) {
   const Array x = peer_values<double>({31, 17}, ChunkSpec({4, 5}));
-  to_hdf5(path("t.h5"),
-          {{"x",
-            x,
-            {{"units", std::string("m/s")},
-             {"scale", std::vector<double>{0.5, 2.0}},
-             {"count", std::int64_t{7}}}},
-           {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
-           {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
-          {.chunks = ChunkSpec(6),
-           .file_attributes = {{"title", std::string("made by tessera")}},
-           .compute = on_all()});
+  const std::vector<Hdf5Dataset> datasets = {
+      {"x",
+       x,
+       {{"units", std::string("m/s")},
+        {"scale", std::vector<double>{0.5, 2.0}},
+        {"count", std::int64_t{7}}}},
+      {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
+      {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}};
+  const Attributes title = {{"title", std::string("made by tessera")}};
+  to_hdf5(path("t.h5"), datasets,
+          {.chunks = ChunkSpec(6), .file_attributes = title, .compute = on_all()});
   EXPECT_EQ(peer("check " + path("t.h5")), 0);
   // Compressed, in chunks that cut across the arrays' (6 against 4x5, 2x2 and 9).
-  to_hdf5(path("tz.h5"),
-          {{"x",
-            x,
-            {{"units", std::string("m/s")},
-             {"scale", std::vector<double>{0.5, 2.0}},
-             {"count", std::int64_t{7}}}},
-           {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
-           {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
+  to_hdf5(path("tz.h5"), datasets,
           {.chunks = ChunkSpec(6),
            .compression = {.gzip = 4, .shuffle = true},
-           .file_attributes = {{"title", std::string("made by tessera")}},
+           .file_attributes = title,
            .compute = on_all()});
   EXPECT_EQ(peer("check_compressed " + path("tz.h5")), 0);
-  to_hdf5(path("t.h5"),
-          {{"x", x},
-           {"group/flags", peer_values<bool>({11, 3}, ChunkSpec({2, 2}))},
-           {"group/n", peer_values<std::int32_t>({100}, ChunkSpec(9))}},
-          {.overwrite = true, .compute = on_all()});
+  std::vector<Hdf5Dataset> bare = datasets;
+  bare[0].attributes.clear();
+  to_hdf5(path("t.h5"), bare, {.overwrite = true, .compute = on_all()});
   EXPECT_NE(peer("check " + path("t.h5")), 0);  // contiguous now, and without the attributes
 }
 
