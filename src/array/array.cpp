@@ -93,20 +93,41 @@ Block Array::compute_block(const ComputeOptions& options) const {
 }
 
 Array Array::persist(const ComputeOptions& options) const {
-  if (m_expr->kind() == ExprKind::Data) return *this;
+  return tessera::persist({*this}, options)[0];
+}
+
+std::vector<Array> persist(const std::vector<Array>& arrays, const ComputeOptions& options) {
+  std::vector<Array> out = arrays;
+  std::vector<ExprPtr> roots;
+  std::vector<std::size_t> which;  // the arrays that are lowered, in roots' order
+  for (std::size_t k = 0; k < arrays.size(); ++k) {
+    if (arrays[k].expr()->kind() == ExprKind::Data) continue;  // stored already
+    roots.push_back(arrays[k].expr());
+    which.push_back(k);
+  }
+  if (roots.empty()) return out;
   // Chunks stay where they were computed: on their owner rank under a distributed scheduler.
-  const ExprPtr roots[] = {m_expr};
   LoweredGraph lg = tessera::lower(roots, {}, options.lowering);
   const auto outputs = lg.all_outputs();
   Scheduler& s = scheduler_of(options);
   RunResult r = s.execute(lg.graph, outputs, ResultPlacement::owners);
-  ChunkOwners owners = ChunkOwners::from_ranks(std::move(r.owners));
-  std::vector<Block> blocks(r.values.size());
-  for (index_t c : owners.chunks_of(s.rank())) {
-    blocks[static_cast<std::size_t>(c)] = r.values[static_cast<std::size_t>(c)].get<Block>();
+  std::size_t next = 0;  // all_outputs(): every root's chunks, root by root
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    const Array& a = arrays[which[i]];
+    const auto n = static_cast<std::size_t>(a.chunks().num_chunks());
+    ChunkOwners owners = ChunkOwners::from_ranks(
+        std::vector<int>(r.owners.begin() + static_cast<std::ptrdiff_t>(next),
+                         r.owners.begin() + static_cast<std::ptrdiff_t>(next + n)));
+    std::vector<Block> blocks(n);
+    for (index_t c : owners.chunks_of(s.rank())) {
+      blocks[static_cast<std::size_t>(c)] =
+          r.values[next + static_cast<std::size_t>(c)].get<Block>();
+    }
+    out[which[i]] = Array(std::make_shared<DataExpr>(a.chunks(), a.dtype(), std::move(blocks),
+                                                     std::move(owners), s.rank(), "persist"));
+    next += n;
   }
-  return Array(std::make_shared<DataExpr>(chunks(), dtype(), std::move(blocks), std::move(owners),
-                                          s.rank(), "persist"));
+  return out;
 }
 
 LoweredGraph Array::lower(const LowerOptions& options) const {

@@ -200,6 +200,42 @@ TEST(Compute, PersistDoesNotRerunTheProducer) {
   }
 }
 
+TEST(Compute, SeveralArraysInOnePass) {
+  const Shape shape{30, 20};
+  const xt::xarray<double> ref = counted_reference(shape);
+  for (const auto& s : all_schedulers()) {
+    const ComputeOptions o{.scheduler = s.get()};
+    const std::int64_t copies = copies_of_work(*s);
+    auto calls = std::make_shared<std::atomic<std::int64_t>>(0);
+    const Array x = counted(calls, shape, ChunkSpec{7, 6});
+    const Array y = (x * 2.0).persist(o);  // a shared input that costs nothing to reuse
+    calls->store(0);
+    // persist(a, b, c): one pass; what comes back is stored and runs nothing again.
+    const auto p = persist({x + 1.0, y.sum(0), x.mean(1), y}, o);
+    ASSERT_EQ(p.size(), 4u);
+    EXPECT_EQ(p[3].token(), y.token());  // stored already: itself
+    const std::int64_t after = sum_over_ranks(calls->load());
+    EXPECT_EQ(after, copies * 600);  // x once, for both arrays that read it
+    EXPECT_EQ(p[0].compute<double>(o), xt::xarray<double>(ref + 1.0));
+    EXPECT_EQ(p[1].compute<double>(o), xt::xarray<double>(xt::sum(2.0 * ref, {0})));
+    EXPECT_TRUE(xt::allclose(p[2].compute<double>(o), xt::mean(ref, {1})));
+    EXPECT_EQ(p[0].chunks(), x.chunks());
+    EXPECT_EQ(sum_over_ranks(calls->load()), after) << "a persisted array re-ran on " << s->name();
+    // compute(a, b): one Block per array, in order.
+    const auto [total, biggest] = compute(o, x.sum(), x.max());
+    EXPECT_EQ(total.view<double>()(), xt::sum(ref)());
+    EXPECT_EQ(biggest.view<double>()(), xt::amax(ref)());
+    // x's chunks are computed once for both reductions.
+    EXPECT_EQ(sum_over_ranks(calls->load()) - after, copies * 600);
+  }
+  // The variadic form, on the default scheduler.
+  const Array a = arange(10, {.chunks = 3});
+  const auto [sum, max] = compute(a.sum(), a.max());
+  EXPECT_EQ(sum.view<std::int64_t>()(), 45);
+  EXPECT_EQ(max.view<std::int64_t>()(), 9);
+  EXPECT_TRUE(persist({}).empty());
+}
+
 TEST(Compute, PersistedArraysCombineWithLazyOnes) {
   const Shape shape{12, 10};
   const xt::xarray<double> ref = counted_reference(shape);

@@ -5,6 +5,8 @@
 /// An Array is a cheap handle on an immutable expression node. Operations build new nodes;
 /// nothing runs until compute(), item() or persist().
 
+#include <array>
+#include <concepts>
 #include <initializer_list>
 #include <optional>
 #include <variant>
@@ -139,6 +141,31 @@ class Array {
 /// root is set). Collective under a distributed scheduler.
 std::vector<Block> compute_blocks(const std::vector<Array>& arrays,
                                   const ComputeOptions& options = {});
+
+/// compute_blocks for arrays named one by one, as the delayed layer's `compute(a, b)`:
+/// `auto [m, s] = tessera::compute(x.mean(), x.std());`, options first when there are any.
+template <class... Arrays>
+requires(sizeof...(Arrays) > 0 &&
+         (std::same_as<Arrays, Array> &&
+          ...)) std::array<Block, sizeof...(Arrays)> compute(const ComputeOptions& options,
+                                                             const Arrays&... arrays) {
+  std::vector<Block> blocks = compute_blocks({arrays...}, options);
+  std::array<Block, sizeof...(Arrays)> out;
+  std::move(blocks.begin(), blocks.end(), out.begin());
+  return out;
+}
+template <class... Arrays>
+requires(sizeof...(Arrays) > 0 &&
+         (std::same_as<Arrays, Array> &&
+          ...)) std::array<Block, sizeof...(Arrays)> compute(const Arrays&... arrays) {
+  return compute(ComputeOptions{}, arrays...);
+}
+
+/// Persists several arrays in one pass over one graph (Dask's `dask.persist(a, b)`): what they
+/// share is computed once, and each comes back as an array of stored chunks, kept where they
+/// were computed (Array::persist). Arrays that are stored already come back as they are.
+/// Collective under a distributed scheduler.
+std::vector<Array> persist(const std::vector<Array>& arrays, const ComputeOptions& options = {});
 
 // --- implementation ---------------------------------------------------------------------------
 
