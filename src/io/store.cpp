@@ -50,18 +50,17 @@ std::vector<TaskId> add_encoded_stores(LoweredGraph& lg, std::size_t k, const Ex
     // Each overlapping array chunk's part of this file chunk, where it goes in the file chunk.
     std::vector<TaskId> deps;
     std::vector<Shape> at;
-    bool single = first == last;
+    const bool single = first == last;
     for (Shape c = first;;) {
       const TaskId chunk = lg.outputs[k][static_cast<std::size_t>(grid.chunk_linear(c))];
       const Shape co = grid.chunk_offset(c), cs = grid.chunk_shape(c);
-      Shape lo(nd), n(nd), from(nd);
+      Shape n(nd), from(nd), to(nd);  // the overlap's size, and where it starts in each
       for (std::size_t a = 0; a < nd; ++a) {
-        lo[a] = std::max(origin[a], co[a]);
-        n[a] = std::min(origin[a] + extent[a], co[a] + cs[a]) - lo[a];
-        from[a] = lo[a] - co[a];
+        const index_t lo = std::max(origin[a], co[a]);
+        n[a] = std::min(origin[a] + extent[a], co[a] + cs[a]) - lo;
+        from[a] = lo - co[a];
+        to[a] = lo - origin[a];
       }
-      Shape to(nd);
-      for (std::size_t a = 0; a < nd; ++a) to[a] = lo[a] - origin[a];
       if (single) {
         // The whole file chunk lies in one array chunk: cut and encode it there in one task.
         deps.push_back(chunk);
