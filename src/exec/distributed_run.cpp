@@ -62,7 +62,7 @@ void DistributedRun::report_progress(bool last, bool succeeded) {
   const std::int64_t done = m_run->tasks_done();
   const std::uint64_t bytes = bytes_read_so_far() - m_bytes_read_at_start;
   if (m_rank != 0) {
-    if (m_run->failed()) return;  // rank 0 reports the end itself
+    if (last || m_run->failed()) return;  // rank 0 reports the end itself
     WireWriter head;
     head.put<std::uint8_t>(static_cast<std::uint8_t>(MessageKind::progress));
     head.put<TaskId>(-1);
@@ -369,12 +369,6 @@ void DistributedRun::run() {
       // Idle, so no task can fail any more; one that failed after progress() looked is
       // announced first (next round), or the ranks waiting for its values would wait forever.
       if (failed_here() && !m_abort_sent) continue;
-      // Rank 0's last report counts this rank's whole share; it leaves before this rank does.
-      if (m_progress != nullptr && m_rank != 0 && !m_final_report_sent && !m_run->failed()) {
-        m_final_report_sent = true;
-        report_progress(true, true);
-        continue;
-      }
       // Taking the lock also waits out the worker that made the run idle (job_done).
       std::lock_guard lock(m_engine.wake_mutex());
       break;
@@ -386,7 +380,15 @@ void DistributedRun::run() {
   // Phase 2: agree that every rank is done (receiving meanwhile whatever was still sent to us
   // before the sender learned of a failure), and on the lowest rank that failed.
   const int agreed = m_engine.agree_min(failed_here() ? m_rank : INT_MAX, comm::Channel::run);
-  if (m_progress != nullptr && m_rank == 0) report_progress(true, agreed == INT_MAX);
+  if (m_progress != nullptr) {
+    // Every rank's bytes read, exactly: a rank's last progress message may still be on its way
+    // to rank 0 when the agreement ends. Every rank reports when any does (set_progress).
+    const auto bytes = m_engine.allgather(bytes_read_so_far() - m_bytes_read_at_start);
+    if (m_rank == 0) {
+      m_bytes_of.assign(bytes.begin(), bytes.end());
+      report_progress(true, agreed == INT_MAX);
+    }
+  }
   // Every rank knows that the graphs differ; the caller names the ranks.
   if (m_graphs_differ) return;
   // Phase 1 ends with every expected value delivered unless the run failed somewhere.

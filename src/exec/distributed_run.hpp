@@ -18,7 +18,8 @@
 ///   size.
 /// - A task that fails sends an abort message to every other rank, which stops starting tasks.
 /// - With progress reports on (every rank alike), each other rank tells rank 0 its tasks done
-///   and bytes read every quarter second; rank 0 reports the sums to its callback.
+///   and bytes read every quarter second; rank 0 reports the sums to its callback, and the
+///   close gathers every rank's exact bytes for the last report.
 /// - A rank is finished when its tasks have run (or the run failed and drained), every value
 ///   it expected has arrived and every message it sent has left (the engine's pending count).
 ///   It then joins the engine's agreement (a non-blocking allreduce) while it keeps
@@ -100,8 +101,7 @@ class DistributedRun final : public RemoteLink {
   void idle_wait(int rounds);
   /// Progress reports, if on: rank 0 calls the callback, the others send rank 0 their counts;
   /// at most every kProgressShown / kProgressToRoot, or at once when `last`: the run is over
-  /// (rank 0: after every rank agreed, `succeeded` without an error anywhere; the others: their
-  /// share is done).
+  /// (rank 0 only, after every rank agreed; `succeeded`: without an error anywhere).
   void report_progress(bool last, bool succeeded);
   /// Every rank throws the error of `failed_rank`, broadcast from there. Collective.
   [[noreturn]] void throw_agreed_error(int failed_rank);
@@ -133,7 +133,6 @@ class DistributedRun final : public RemoteLink {
   const ProgressCallback* m_progress = nullptr;
   std::int64_t m_tasks_total = 0;  // on all ranks
   std::uint64_t m_bytes_read_at_start = 0;
-  bool m_final_report_sent = false;
   std::vector<std::int64_t> m_done_of;  // rank 0: each rank's last reported tasks done
   std::vector<std::uint64_t> m_bytes_of;
   std::chrono::steady_clock::time_point m_start, m_next_report;
