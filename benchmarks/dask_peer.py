@@ -124,9 +124,25 @@ def hdf5_gzip_mean():
     return _hdf5_mean_of(os.environ["TESSERA_HDF5_GZIP_MEAN_FILE"])
 
 
+def rechunk_transpose():
+    """random((16000, 16000)) in row panels of 500 rows, persisted; rechunked to column panels
+    of 500 columns and summed (the persist is not timed, as in Tessera's)."""
+    x = da.random.random((16000, 16000), chunks=(500, 16000)).persist()
+    return best_of(lambda: float(x.rechunk((16000, 500)).sum().compute()), 3)
+
+
+def multi_stats():
+    """mean, std, min and max of random((8000, 8000)) in 1000 x 1000 chunks, in one
+    dask.compute; the result is their sum, as Tessera's."""
+    def run():
+        x = da.random.random((8000, 8000), chunks=(1000, 1000))
+        return float(sum(dask.compute(x.mean(), x.std(), x.min(), x.max())))
+    return best_of(run, 3)
+
+
 WORKLOADS = {f.__name__: f for f in (linspace_sum, normal_mean_axis0, poly_sum, delayed_tree,
                                      hdf5_mean, hdf5_anomaly_ooc, hdf5_gzip_write,
-                                     hdf5_gzip_mean)}
+                                     hdf5_gzip_mean, rechunk_transpose, multi_stats)}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(WORKLOADS)

@@ -11,6 +11,7 @@
 #include "tessera/array/elementwise.hpp"
 #include "tessera/array/local.hpp"
 #include "tessera/array/random.hpp"
+#include "tessera/array/rechunk.hpp"
 #include "tessera/array/reductions.hpp"
 #include "tessera/array/visualize.hpp"
 #include "tessera/comm/communicator.hpp"

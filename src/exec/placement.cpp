@@ -23,6 +23,7 @@ std::vector<std::int32_t> place_tasks(const TaskGraph& graph, const RunPlan& pla
   }
   std::vector<std::uint64_t> bytes(static_cast<std::size_t>(num_ranks), 0);
   std::int64_t next_free = 0;
+  std::vector<std::uint64_t> placed(static_cast<std::size_t>(num_ranks), 0);  // bytes of tasks
   for (TaskId id = 0; static_cast<std::size_t>(id) < plan.extent; ++id) {
     if (!plan.needed(id)) continue;
     auto& o = owner[static_cast<std::size_t>(id)];
@@ -46,8 +47,20 @@ std::vector<std::int32_t> place_tasks(const TaskGraph& graph, const RunPlan& pla
         if (d >= 0)
           bytes[static_cast<std::size_t>(d)] += std::max<std::size_t>(1, graph.size_hint(dep));
       }
-      o = static_cast<std::int32_t>(std::max_element(bytes.begin(), bytes.end()) - bytes.begin());
+      // Where most input bytes live; ranks within an eighth of the most are as good, and the
+      // one given the fewest bytes of tasks so far takes it. An output chunk of a rechunk
+      // gathers about as much from every rank: these spread over the ranks instead of all
+      // landing on whichever holds a little more of the input.
+      const std::uint64_t most = *std::max_element(bytes.begin(), bytes.end());
+      o = -1;
+      for (int r = 0; r < num_ranks; ++r) {
+        const auto ur = static_cast<std::size_t>(r);
+        if (bytes[ur] * 8 < most * 7) continue;
+        if (o < 0 || placed[ur] < placed[static_cast<std::size_t>(o)]) o = r;
+      }
     }
+    if (o >= 0)
+      placed[static_cast<std::size_t>(o)] += std::max<std::size_t>(1, graph.size_hint(id));
   }
   return owner;
 }

@@ -19,7 +19,8 @@ inline constexpr std::int32_t kEverywhere = -2;
 /// Owner-computes placement of the tasks `plan` needs, on `num_ranks` ranks:
 /// - a pinned task runs on its rank (its value lives there);
 /// - a task that reads located inputs runs where most of its input bytes live (size hints;
-///   ties go to the lowest rank), so elementwise chains stay with their data and the lower
+///   ranks within an eighth of the most count as tied, and the least loaded of them takes
+///   it), so elementwise chains stay with their data and the lower
 ///   levels of a reduction tree combine locally before anything crosses ranks;
 /// - the others (sources, tasks that read only literals) are spread as contiguous runs in task
 ///   order, the default distribution: rank r gets the r-th of num_ranks equal shares.

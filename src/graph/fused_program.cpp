@@ -73,6 +73,12 @@ FusedProgram::FusedProgram(const Expr* root, const std::vector<const Expr*>& reg
   }
 }
 
+bool FusedProgram::reads_files() const {
+  return std::any_of(m_nodes.begin(), m_nodes.end(), [](const Node& n) {
+    return n.kind == Node::Kind::Source && static_cast<const SourceExpr*>(n.expr)->reads_regions();
+  });
+}
+
 index_t FusedProgram::leaf_chunk(std::size_t k, const Shape& coords) const {
   const Expr& leaf = *m_leaves[k];
   const int nd = m_root->ndim(), ld = leaf.ndim();
@@ -92,11 +98,9 @@ struct FusedProgram::Run {
 };
 
 template <class Sink>
-void FusedProgram::run_tiles(const Shape& coords, std::span<const Block* const> leaf_blocks,
-                             Sink&& sink) const {
+void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Shape& shape,
+                             std::span<const Block* const> leaf_blocks, Sink&& sink) const {
   const int nd = m_root->ndim();
-  const Shape shape = m_root->chunks().chunk_shape(coords);
-  const Shape origin = m_root->chunks().chunk_offset(coords);
   const index_t total = shape_size(shape);
   if (total == 0) return;
   const index_t last = nd ? shape[static_cast<std::size_t>(nd - 1)] : 1;
@@ -324,12 +328,17 @@ Block FusedProgram::evaluate(const Shape& coords, std::span<const Block* const> 
   if (m_nodes.size() == 1 && m_nodes[0].kind == Node::Kind::Leaf) {
     return *leaf_blocks[0];  // nothing to compute: the root is materialised already
   }
-  Block out(m_root->dtype(), m_root->chunks().chunk_shape(coords));
+  return evaluate_region(coords, m_root->chunks().chunk_offset(coords),
+                         m_root->chunks().chunk_shape(coords), leaf_blocks);
+}
+
+Block FusedProgram::evaluate_region(const Shape& coords, const Shape& start, const Shape& count,
+                                    std::span<const Block* const> leaf_blocks) const {
+  Block out(m_root->dtype(), count);
   if (m_nodes.size() == 1 && m_nodes[0].kind == Node::Kind::Source &&
       static_cast<const SourceExpr*>(m_root)->reads_regions()) {
     // A region source alone (a file read that is computed or persisted): straight into the chunk.
-    static_cast<const SourceExpr*>(m_root)->fill_region(
-        out.data(), m_root->chunks().chunk_offset(coords), out.shape());
+    static_cast<const SourceExpr*>(m_root)->fill_region(out.data(), start, count);
     return out;
   }
   const std::size_t es = dtype_size(m_root->dtype());
@@ -348,7 +357,7 @@ Block FusedProgram::evaluate(const Shape& coords, std::span<const Block* const> 
       if (root != target) std::memcpy(target, root, static_cast<std::size_t>(len) * es);
     }
   } sink{&out, es, root_constant};
-  run_tiles(coords, leaf_blocks, sink);
+  run_tiles(coords, start, count, leaf_blocks, sink);
   return out;
 }
 
@@ -386,7 +395,8 @@ Partial FusedProgram::reduce(const ReduceExpr& reduce, const Shape& coords,
       }
     }
   } sink{reduce, p, pstride, nd, es, {}};
-  run_tiles(coords, leaf_blocks, sink);
+  run_tiles(coords, m_root->chunks().chunk_offset(coords), m_root->chunks().chunk_shape(coords),
+            leaf_blocks, sink);
   return p;
 }
 

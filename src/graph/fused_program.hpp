@@ -20,11 +20,17 @@ class FusedProgram {
 
   const Expr& root() const { return *m_root; }
   const std::vector<const Expr*>& leaves() const { return m_leaves; }
+  /// Whether a node of the program reads a file (a source that reads regions).
+  bool reads_files() const;
   /// The chunk of leaf `k` that holds output chunk `coords` of root().
   index_t leaf_chunk(std::size_t k, const Shape& coords) const;
 
   /// Evaluates root chunk `coords` into a new Block.
   Block evaluate(const Shape& coords, std::span<const Block* const> leaf_blocks) const;
+  /// Evaluates the region of root chunk `coords` that starts at global index `start` and has
+  /// shape `count` (it lies inside the chunk) into a new Block of that shape.
+  Block evaluate_region(const Shape& coords, const Shape& start, const Shape& count,
+                        std::span<const Block* const> leaf_blocks) const;
   /// Evaluates root chunk `coords` and folds it into a partial of `reduce` (whose input is root()).
   Partial reduce(const ReduceExpr& reduce, const Shape& coords,
                  std::span<const Block* const> leaf_blocks) const;
@@ -40,7 +46,8 @@ class FusedProgram {
   struct Run;
   class Evaluation;
   template <class Sink>
-  void run_tiles(const Shape& coords, std::span<const Block* const> leaf_blocks, Sink&& sink) const;
+  void run_tiles(const Shape& coords, const Shape& origin, const Shape& shape,
+                 std::span<const Block* const> leaf_blocks, Sink&& sink) const;
 
   const Expr* m_root;
   std::vector<const Expr*> m_leaves;

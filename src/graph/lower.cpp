@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "fused_program.hpp"
+#include "tessera/core/copy_region.hpp"
 
 namespace tessera {
 
@@ -230,15 +232,74 @@ class Lowerer {
   TaskId blockwise_chunk(const BlockwiseExpr& b, const Shape& coords) {
     const auto wanted = b.deps(coords);
     std::vector<TaskId> deps;
-    for (const auto& d : wanted)
-      deps.push_back(
-          chunk(canonical(b.inputs()[static_cast<std::size_t>(d.input)].get()), d.chunk));
+    for (const auto& d : wanted) {
+      const Expr* in = canonical(b.inputs()[static_cast<std::size_t>(d.input)].get());
+      const bool whole = d.count.empty() ||
+                         d.count == in->chunks().chunk_shape(in->chunks().chunk_coords(d.chunk));
+      deps.push_back(whole ? chunk(in, d.chunk) : piece(in, d.chunk, d.start, d.count));
+    }
     const Expr* e = &b;
     return m_graph.add(label(e), coords, deps, [e, coords](std::span<const Value> in) {
       std::vector<const Block*> blocks;
       for (const auto& v : in) blocks.push_back(&v.get<Block>());
       return Value::make(static_cast<const BlockwiseExpr*>(e)->compute(coords, blocks));
     });
+  }
+
+  /// The region (`start`, `count`, relative to the chunk's origin) of chunk `c` of `e`, as a
+  /// Block of its own, made where the chunk is. A stored chunk is cut directly; a fused chain
+  /// that only the blockwise node reads and that reads no file is evaluated for just the
+  /// region (a transpose of random numbers never makes the row panels it cuts); anything else
+  /// is cut from the materialised chunk.
+  TaskId piece(const Expr* e, index_t c, const Shape& start, const Shape& count) {
+    auto key = std::tuple{e, c, start, count};
+    if (auto it = m_pieces.find(key); it != m_pieces.end()) return it->second;
+    const Shape coords = e->chunks().chunk_coords(c);
+    Shape name = coords;
+    name.insert(name.end(), start.begin(), start.end());
+    TaskId id = -1;
+    std::shared_ptr<detail::FusedProgram> prog;
+    if (m_options.fuse && e->fusable() && m_consumers.at(e) == 1) {
+      prog = program(e);
+      if (prog->reads_files()) prog.reset();
+    }
+    if (e->kind() == ExprKind::Data) {
+      // Stored chunks are read in place, as a file is: the piece reads the block itself rather
+      // than waiting on the chunk's task, so pieces are roots that run in output order (a
+      // chunk's task would make all of its pieces ready at once, and they would all be cut
+      // long before the output chunks that read them could run).
+      const auto* d = static_cast<const DataExpr*>(e);
+      id = m_graph.add(label(e, "piece"), name, {}, [d, c, start, count](std::span<const Value>) {
+        const Block& src = d->block(c);
+        Block out(src.dtype(), count);
+        copy_region(src, {start}, out, {Shape(count.size(), 0)}, count);
+        return Value::make(std::move(out));
+      });
+      m_graph.set_content(id, d->token());
+      if (!d->owners().is_everywhere(c)) m_graph.pin(id, d->owners().owner(c));
+    } else if (prog) {
+      Shape origin = e->chunks().chunk_offset(coords);
+      for (std::size_t a = 0; a < origin.size(); ++a) origin[a] += start[a];
+      id = m_graph.add(label(e, "piece"), name, leaf_deps(*prog, coords),
+                       [prog, coords, origin, count](std::span<const Value> in) {
+                         std::vector<const Block*> blocks;
+                         blocks.reserve(in.size());
+                         for (const auto& v : in) blocks.push_back(&v.get<Block>());
+                         return Value::make(prog->evaluate_region(coords, origin, count, blocks));
+                       });
+    } else {
+      const TaskId whole = chunk(e, c);
+      id = m_graph.add(label(e, "piece"), name, std::span(&whole, 1),
+                       [start, count](std::span<const Value> in) {
+                         const Block& src = in[0].get<Block>();
+                         Block out(src.dtype(), count);
+                         copy_region(src, {start}, out, {Shape(count.size(), 0)}, count);
+                         return Value::make(std::move(out));
+                       });
+    }
+    m_graph.set_size_hint(id, static_cast<std::size_t>(shape_size(count)) * dtype_size(e->dtype()));
+    m_pieces.emplace(std::move(key), id);
+    return id;
   }
 
   /// Partial of reduction `r` over input chunk `c` (fused with the input's producers).
@@ -335,6 +396,7 @@ class Lowerer {
   std::map<std::pair<const Expr*, std::string>, std::uint32_t> m_suffix_labels;
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_memo;
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_partials;
+  std::map<std::tuple<const Expr*, index_t, Shape, Shape>, TaskId> m_pieces;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_programs;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_read_programs;
 };

@@ -202,14 +202,24 @@ class ReduceExpr : public Expr {
   int m_split_every;
 };
 
-/// Any other chunk-to-chunk mapping. Its inputs' chunks are materialised first.
+/// Any other chunk-to-chunk mapping (slicing, rechunk, shape operations).
+///
+/// An output chunk reads whole input chunks or pieces of them. A piece is its own task, run
+/// where the input chunk is, so that only the piece travels to another rank; a piece of a
+/// fused chain (random numbers, arithmetic on them) is evaluated for just its region, and the
+/// chunk it lies in is never materialised.
 class BlockwiseExpr : public Expr {
  public:
   struct Dep {
     int input;      // which of inputs()
     index_t chunk;  // linear chunk index in that input's grid
+    /// The piece of that chunk needed, relative to the chunk's origin: empty for the whole
+    /// chunk; else start and count along every axis of the input.
+    Shape start = {};
+    Shape count = {};
   };
-  /// The input chunks output chunk `coords` needs, in the order compute() receives them.
+  /// The input chunks, or pieces, output chunk `coords` needs, in the order compute()
+  /// receives them (a piece arrives as a Block of its own `count` shape).
   virtual std::vector<Dep> deps(const Shape& coords) const = 0;
   virtual Block compute(const Shape& coords, std::span<const Block* const> inputs) const = 0;
 
