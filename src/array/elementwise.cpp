@@ -14,21 +14,30 @@ namespace {
 
 std::string_view binary_name(BinaryOp op) {
   static constexpr std::string_view names[] = {
-      "add",           "subtract",    "multiply",   "true_divide", "floor_divide", "mod",
-      "power",         "equal",       "not_equal",  "less",        "less_equal",   "greater",
-      "greater_equal", "logical_and", "logical_or", "maximum",     "minimum"};
+      "add",           "subtract",    "multiply",    "true_divide", "floor_divide", "mod",
+      "power",         "equal",       "not_equal",   "less",        "less_equal",   "greater",
+      "greater_equal", "logical_and", "logical_or",  "maximum",     "minimum",      "arctan2",
+      "hypot",         "copysign",    "fmod",        "logical_xor", "bitwise_and",  "bitwise_or",
+      "bitwise_xor",   "left_shift",  "right_shift", "fmax",        "fmin"};
   return names[static_cast<int>(op)];
 }
 
 std::string_view unary_name(UnaryOp op) {
-  static constexpr std::string_view names[] = {"negative", "absolute", "sqrt",       "exp",
-                                               "log",      "sin",      "cos",        "tanh",
-                                               "floor",    "ceil",     "logical_not"};
+  static constexpr std::string_view names[] = {
+      "negative", "absolute", "sqrt",        "exp",     "log",      "sin",    "cos",    "tanh",
+      "floor",    "ceil",     "logical_not", "tan",     "arcsin",   "arccos", "arctan", "sinh",
+      "cosh",     "arcsinh",  "arccosh",     "arctanh", "log2",     "log10",  "log1p",  "expm1",
+      "trunc",    "rint",     "sign",        "isnan",   "isfinite", "isinf",  "invert"};
   return names[static_cast<int>(op)];
 }
 
 bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::Ge; }
-bool is_logical(BinaryOp op) { return op == BinaryOp::And || op == BinaryOp::Or; }
+bool is_logical(BinaryOp op) {
+  return op == BinaryOp::And || op == BinaryOp::Or || op == BinaryOp::Xor;
+}
+bool is_bitwise(BinaryOp op) { return op >= BinaryOp::BitAnd && op <= BinaryOp::RightShift; }
+bool is_float_function(BinaryOp op) { return op >= BinaryOp::Arctan2 && op <= BinaryOp::Copysign; }
+bool is_predicate(UnaryOp op) { return op >= UnaryOp::IsNan && op <= UnaryOp::IsInf; }
 
 // --- kernels --------------------------------------------------------------------------------
 
@@ -111,6 +120,24 @@ T int_mod(T a, T b) {
   T r = a % b;
   if (r != 0 && ((r < 0) != (b < 0))) r += b;
   return r;
+}
+template <class T>
+T int_fmod(T a, T b) {
+  if (b == 0 || b == -1) return 0;  // NumPy: 0 for a divisor of 0; x % -1 is 0 (no UB at MIN)
+  return a % b;
+}
+/// NumPy's shifts: by the type's width or more (or by a negative amount) give 0, or -1 for a
+/// negative value shifted right.
+template <class T>
+T shift_left(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  if (b < 0 || b >= static_cast<T>(sizeof(T) * 8)) return 0;
+  return static_cast<T>(static_cast<U>(a) << b);
+}
+template <class T>
+T shift_right(T a, T b) {
+  if (b < 0 || b >= static_cast<T>(sizeof(T) * 8)) return a < 0 ? T(-1) : T(0);
+  return static_cast<T>(a >> b);
 }
 template <class T>
 T int_pow(T base, T exp) {
@@ -207,6 +234,8 @@ class BinaryExpr final : public ElementwiseExpr {
           return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != T(0) && y != T(0); });
         case BinaryOp::Or:
           return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != T(0) || y != T(0); });
+        case BinaryOp::Xor:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return (x != T(0)) != (y != T(0)); });
         default:
           break;
       }
@@ -221,7 +250,14 @@ class BinaryExpr final : public ElementwiseExpr {
         case BinaryOp::Maximum:
           return binary_loop<T>(a, b, out, n, [](T x, T y) { return x || y; });
         case BinaryOp::Minimum:
+        case BinaryOp::Fmin:
+        case BinaryOp::BitAnd:
           return binary_loop<T>(a, b, out, n, [](T x, T y) { return x && y; });
+        case BinaryOp::Fmax:
+        case BinaryOp::BitOr:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x || y; });
+        case BinaryOp::BitXor:
+          return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != y; });
         default:
           throw dtype_error(fmt::format("{} is not supported for bool", binary_name(m_op)));
       }
@@ -257,8 +293,50 @@ class BinaryExpr final : public ElementwiseExpr {
             return float_pow<T>(a, b, out, n);
           else
             return binary_loop<T>(a, b, out, n, int_pow<T>);
+        case BinaryOp::Fmod:
+          if constexpr (std::is_floating_point_v<T>)
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return std::fmod(x, y); });
+          else
+            return binary_loop<T>(a, b, out, n, int_fmod<T>);
+        case BinaryOp::Fmax:
+          if constexpr (std::is_floating_point_v<T>)
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return std::fmax(x, y); });
+          else
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return x < y ? y : x; });
+        case BinaryOp::Fmin:
+          if constexpr (std::is_floating_point_v<T>)
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return std::fmin(x, y); });
+          else
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return y < x ? y : x; });
         default:
           break;
+      }
+      if constexpr (std::is_floating_point_v<T>) {
+        switch (m_op) {
+          case BinaryOp::Arctan2:
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return std::atan2(x, y); });
+          case BinaryOp::Hypot:
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return std::hypot(x, y); });
+          case BinaryOp::Copysign:
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return std::copysign(x, y); });
+          default:
+            break;
+        }
+      } else {
+        switch (m_op) {
+          case BinaryOp::BitAnd:
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x & y); });
+          case BinaryOp::BitOr:
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x | y); });
+          case BinaryOp::BitXor:
+            return binary_loop<T>(a, b, out, n, [](T x, T y) { return static_cast<T>(x ^ y); });
+          case BinaryOp::LeftShift:
+            return binary_loop<T>(a, b, out, n, shift_left<T>);
+          case BinaryOp::RightShift:
+            return binary_loop<T>(a, b, out, n, shift_right<T>);
+          default:
+            break;
+        }
       }
     }
     throw dtype_error(fmt::format("internal: unhandled binary op {}", binary_name(m_op)));
@@ -295,10 +373,34 @@ class UnaryExpr final : public ElementwiseExpr {
   void run(const TileArg& a, void* out_, index_t n) const {
     if (m_op == UnaryOp::Not)
       return loop<T>(a, static_cast<bool*>(out_), n, [](T x) { return x == T(0); });
+    if (is_predicate(m_op)) {
+      bool* out = static_cast<bool*>(out_);
+      if constexpr (std::is_floating_point_v<T>) {
+        if (m_op == UnaryOp::IsNan) return loop<T>(a, out, n, [](T x) { return std::isnan(x); });
+        if (m_op == UnaryOp::IsInf) return loop<T>(a, out, n, [](T x) { return std::isinf(x); });
+        return loop<T>(a, out, n, [](T x) { return std::isfinite(x); });
+      } else {
+        const bool finite = m_op == UnaryOp::IsFinite;
+        return loop<T>(a, out, n, [finite](T) { return finite; });
+      }
+    }
     T* out = static_cast<T*>(out_);
     if constexpr (std::is_same_v<T, bool>) {
       if (m_op == UnaryOp::Abs) return loop<T>(a, out, n, [](T x) { return x; });
+      if (m_op == UnaryOp::Invert) return loop<T>(a, out, n, [](T x) { return !x; });
     } else {
+      if constexpr (std::is_integral_v<T>) {
+        if (m_op == UnaryOp::Invert)
+          return loop<T>(a, out, n, [](T x) { return static_cast<T>(~x); });
+      }
+      if (m_op == UnaryOp::Sign) {
+        return loop<T>(a, out, n, [](T x) {
+          if constexpr (std::is_floating_point_v<T>) {
+            if (std::isnan(x)) return x;
+          }
+          return static_cast<T>((T(0) < x) - (x < T(0)));
+        });
+      }
       switch (m_op) {
         case UnaryOp::Neg:
           return loop<T>(a, out, n, negate<T>);
@@ -328,6 +430,36 @@ class UnaryExpr final : public ElementwiseExpr {
             return loop<T>(a, out, n, [](T x) { return std::floor(x); });
           case UnaryOp::Ceil:
             return loop<T>(a, out, n, [](T x) { return std::ceil(x); });
+          case UnaryOp::Tan:
+            return loop<T>(a, out, n, [](T x) { return std::tan(x); });
+          case UnaryOp::Arcsin:
+            return loop<T>(a, out, n, [](T x) { return std::asin(x); });
+          case UnaryOp::Arccos:
+            return loop<T>(a, out, n, [](T x) { return std::acos(x); });
+          case UnaryOp::Arctan:
+            return loop<T>(a, out, n, [](T x) { return std::atan(x); });
+          case UnaryOp::Sinh:
+            return loop<T>(a, out, n, [](T x) { return std::sinh(x); });
+          case UnaryOp::Cosh:
+            return loop<T>(a, out, n, [](T x) { return std::cosh(x); });
+          case UnaryOp::Arcsinh:
+            return loop<T>(a, out, n, [](T x) { return std::asinh(x); });
+          case UnaryOp::Arccosh:
+            return loop<T>(a, out, n, [](T x) { return std::acosh(x); });
+          case UnaryOp::Arctanh:
+            return loop<T>(a, out, n, [](T x) { return std::atanh(x); });
+          case UnaryOp::Log2:
+            return loop<T>(a, out, n, [](T x) { return std::log2(x); });
+          case UnaryOp::Log10:
+            return loop<T>(a, out, n, [](T x) { return std::log10(x); });
+          case UnaryOp::Log1p:
+            return loop<T>(a, out, n, [](T x) { return std::log1p(x); });
+          case UnaryOp::Expm1:
+            return loop<T>(a, out, n, [](T x) { return std::expm1(x); });
+          case UnaryOp::Trunc:
+            return loop<T>(a, out, n, [](T x) { return std::trunc(x); });
+          case UnaryOp::Rint:
+            return loop<T>(a, out, n, [](T x) { return std::nearbyint(x); });
           default:
             break;
         }
@@ -479,10 +611,25 @@ Array binary(BinaryOp op, const Operand& a, const Operand& b) {
   const Shape shape = broadcast_all(ops, binary_name(op));
   DType common = result_dtype(ops);
   if (op == BinaryOp::Div) common = float_result(common);
+  if (is_float_function(op)) common = float_function_result(common);
+  if (is_bitwise(op) && is_float(common)) {
+    std::string types;
+    for (const Operand* o : ops) {
+      if (const auto* arr = std::get_if<Array>(o))
+        types += std::string(types.empty() ? "" : ", ") + std::string(dtype_name(arr->dtype()));
+      else
+        types += std::string(types.empty() ? "" : ", ") + "a C++ floating-point scalar";
+    }
+    throw dtype_error(fmt::format(
+        "ufunc '{}' not supported for the input types ({}): bitwise operations need bool or "
+        "integers",
+        binary_name(op), types));
+  }
   if (is_logical(op)) common = DType::Bool;
   if (common == DType::Bool &&
       (op == BinaryOp::Sub || op == BinaryOp::Div || op == BinaryOp::FloorDiv ||
-       op == BinaryOp::Mod || op == BinaryOp::Pow)) {
+       op == BinaryOp::Mod || op == BinaryOp::Pow || op == BinaryOp::Fmod ||
+       op == BinaryOp::LeftShift || op == BinaryOp::RightShift)) {
     if (op == BinaryOp::Sub) {
       throw dtype_error(
           "numpy boolean subtract, the `-` operator, is not supported, use logical_xor or != "
@@ -509,6 +656,21 @@ Array unary(UnaryOp op, const Array& x) {
       return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
     case UnaryOp::Abs:
       return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
+    case UnaryOp::IsNan:
+    case UnaryOp::IsFinite:
+    case UnaryOp::IsInf:
+      return Array(std::make_shared<UnaryExpr>(op, DType::Bool, x.expr()));
+    case UnaryOp::Sign:
+      if (x.dtype() == DType::Bool)
+        throw dtype_error("ufunc 'sign' not supported for the input types (bool)");
+      return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
+    case UnaryOp::Invert:
+      if (is_float(x.dtype())) {
+        throw dtype_error(fmt::format(
+            "ufunc 'invert' not supported for the input types ({}): it needs bool or integers",
+            dtype_name(x.dtype())));
+      }
+      return Array(std::make_shared<UnaryExpr>(op, x.dtype(), x.expr()));
     default: {
       // Transcendentals and floor/ceil compute in floating point, all by one rule (bool ->
       // float32 stands in for NumPy's float16, for floor and ceil too).
@@ -534,3 +696,20 @@ Array clip(const Operand& x, const Operand& lo, const Operand& hi) {
 }
 
 }  // namespace tessera::detail
+
+namespace tessera {
+
+Array round(const Array& x, int decimals) {
+  if (!is_float(x.dtype())) {
+    if (decimals >= 0) return x;
+    throw value_error(fmt::format(
+        "round: decimals {} < 0 is supported for floating-point arrays only (this one is {})",
+        decimals, dtype_name(x.dtype())));
+  }
+  if (decimals == 0) return rint(x);
+  // NumPy's: scale, round half to even, scale back (in x's dtype: the scale is a weak scalar).
+  const double scale = std::pow(10.0, std::abs(decimals));
+  return decimals > 0 ? rint(x * scale) / scale : rint(x / scale) * scale;
+}
+
+}  // namespace tessera

@@ -55,9 +55,53 @@ enum class BinaryOp {
   And,
   Or,
   Maximum,
-  Minimum
+  Minimum,
+  Arctan2,
+  Hypot,
+  Copysign,
+  Fmod,
+  Xor,
+  BitAnd,
+  BitOr,
+  BitXor,
+  LeftShift,
+  RightShift,
+  Fmax,
+  Fmin
 };
-enum class UnaryOp { Neg, Abs, Sqrt, Exp, Log, Sin, Cos, Tanh, Floor, Ceil, Not };
+enum class UnaryOp {
+  Neg,
+  Abs,
+  Sqrt,
+  Exp,
+  Log,
+  Sin,
+  Cos,
+  Tanh,
+  Floor,
+  Ceil,
+  Not,
+  Tan,
+  Arcsin,
+  Arccos,
+  Arctan,
+  Sinh,
+  Cosh,
+  Arcsinh,
+  Arccosh,
+  Arctanh,
+  Log2,
+  Log10,
+  Log1p,
+  Expm1,
+  Trunc,
+  Rint,
+  Sign,
+  IsNan,
+  IsFinite,
+  IsInf,
+  Invert
+};
 
 Array binary(BinaryOp op, const Operand& a, const Operand& b);
 Array unary(UnaryOp op, const Array& x);
@@ -95,6 +139,14 @@ TESSERA_BINARY_OPERATOR(>, Gt)
 TESSERA_BINARY_OPERATOR(>=, Ge)
 TESSERA_BINARY_OPERATOR(&&, And)
 TESSERA_BINARY_OPERATOR(||, Or)
+/// Bitwise operators, for bool and integers (NumPy's `&`, `|`, `^`, `<<`, `>>`): a float operand
+/// is a dtype_error. Shifts by the width of the type or more give 0 (or -1 for a negative
+/// value shifted right), as NumPy's do.
+TESSERA_BINARY_OPERATOR(&, BitAnd)
+TESSERA_BINARY_OPERATOR(|, BitOr)
+TESSERA_BINARY_OPERATOR(^, BitXor)
+TESSERA_BINARY_OPERATOR(<<, LeftShift)
+TESSERA_BINARY_OPERATOR(>>, RightShift)
 #undef TESSERA_BINARY_OPERATOR
 
 #define TESSERA_BINARY_FUNCTION(NAME, OP)                                      \
@@ -120,6 +172,27 @@ TESSERA_BINARY_FUNCTION(logical_or, Or)
 /// Element-wise maximum / minimum (NaN propagates, as in NumPy).
 TESSERA_BINARY_FUNCTION(maximum, Maximum)
 TESSERA_BINARY_FUNCTION(minimum, Minimum)
+/// Element-wise maximum / minimum ignoring NaN (NaN only where both are NaN).
+TESSERA_BINARY_FUNCTION(fmax, Fmax)
+TESSERA_BINARY_FUNCTION(fmin, Fmin)
+/// Python's modulo (the result has the divisor's sign), NumPy's `remainder`.
+TESSERA_BINARY_FUNCTION(remainder, Mod)
+/// C's remainder (the result has the dividend's sign); integers divided by 0 give 0.
+TESSERA_BINARY_FUNCTION(fmod, Fmod)
+TESSERA_BINARY_FUNCTION(logical_xor, Xor)
+TESSERA_BINARY_FUNCTION(bitwise_and, BitAnd)
+TESSERA_BINARY_FUNCTION(bitwise_or, BitOr)
+TESSERA_BINARY_FUNCTION(bitwise_xor, BitXor)
+TESSERA_BINARY_FUNCTION(bitwise_left_shift, LeftShift)
+TESSERA_BINARY_FUNCTION(bitwise_right_shift, RightShift)
+TESSERA_BINARY_FUNCTION(left_shift, LeftShift)
+TESSERA_BINARY_FUNCTION(right_shift, RightShift)
+/// arctan2, hypot and copysign compute in floating point (the rule of sqrt, for the operands'
+/// common dtype).
+TESSERA_BINARY_FUNCTION(arctan2, Arctan2)
+TESSERA_BINARY_FUNCTION(atan2, Arctan2)
+TESSERA_BINARY_FUNCTION(hypot, Hypot)
+TESSERA_BINARY_FUNCTION(copysign, Copysign)
 #undef TESSERA_BINARY_FUNCTION
 
 inline Array operator-(const Array& x) { return detail::unary(detail::UnaryOp::Neg, x); }
@@ -138,6 +211,51 @@ inline Array tanh(const Array& x) { return detail::unary(detail::UnaryOp::Tanh, 
 /// floor and ceil follow the same rule (NumPy 1.x and 2.0; 2.1+ keeps integer dtypes).
 inline Array floor(const Array& x) { return detail::unary(detail::UnaryOp::Floor, x); }
 inline Array ceil(const Array& x) { return detail::unary(detail::UnaryOp::Ceil, x); }
+
+/// More floating-point functions, by the same rule as sqrt: tan, arcsin, arccos, arctan, sinh,
+/// cosh, arcsinh, arccosh, arctanh, log2, log10, log1p, expm1, trunc (and the array API's
+/// names asin, acos, atan, asinh, acosh, atanh).
+#define TESSERA_UNARY_FUNCTION(NAME, OP) \
+  inline Array NAME(const Array& x) { return detail::unary(detail::UnaryOp::OP, x); }
+TESSERA_UNARY_FUNCTION(tan, Tan)
+TESSERA_UNARY_FUNCTION(arcsin, Arcsin)
+TESSERA_UNARY_FUNCTION(arccos, Arccos)
+TESSERA_UNARY_FUNCTION(arctan, Arctan)
+TESSERA_UNARY_FUNCTION(sinh, Sinh)
+TESSERA_UNARY_FUNCTION(cosh, Cosh)
+TESSERA_UNARY_FUNCTION(arcsinh, Arcsinh)
+TESSERA_UNARY_FUNCTION(arccosh, Arccosh)
+TESSERA_UNARY_FUNCTION(arctanh, Arctanh)
+TESSERA_UNARY_FUNCTION(asin, Arcsin)
+TESSERA_UNARY_FUNCTION(acos, Arccos)
+TESSERA_UNARY_FUNCTION(atan, Arctan)
+TESSERA_UNARY_FUNCTION(asinh, Arcsinh)
+TESSERA_UNARY_FUNCTION(acosh, Arccosh)
+TESSERA_UNARY_FUNCTION(atanh, Arctanh)
+TESSERA_UNARY_FUNCTION(log2, Log2)
+TESSERA_UNARY_FUNCTION(log10, Log10)
+TESSERA_UNARY_FUNCTION(log1p, Log1p)
+TESSERA_UNARY_FUNCTION(expm1, Expm1)
+TESSERA_UNARY_FUNCTION(trunc, Trunc)
+/// Round half to even, by the rule of floor (integers give float64, as NumPy's rint does).
+TESSERA_UNARY_FUNCTION(rint, Rint)
+/// -1, 0 or 1 (NaN for NaN) in x's dtype; not for bool (dtype_error).
+TESSERA_UNARY_FUNCTION(sign, Sign)
+/// bool: NaN, finite (not NaN or infinite), infinite. Integers are finite.
+TESSERA_UNARY_FUNCTION(isnan, IsNan)
+TESSERA_UNARY_FUNCTION(isfinite, IsFinite)
+TESSERA_UNARY_FUNCTION(isinf, IsInf)
+/// Bitwise not for integers, logical not for bool; not for floats (dtype_error).
+TESSERA_UNARY_FUNCTION(invert, Invert)
+TESSERA_UNARY_FUNCTION(bitwise_not, Invert)
+TESSERA_UNARY_FUNCTION(bitwise_invert, Invert)
+#undef TESSERA_UNARY_FUNCTION
+inline Array operator~(const Array& x) { return detail::unary(detail::UnaryOp::Invert, x); }
+/// x * x, in x's dtype.
+inline Array square(const Array& x) { return x * x; }
+/// NumPy's round(x, decimals): half to even at 10^-decimals, floats only for decimals < 0
+/// (value_error for integers then); integers and bool are returned as they are otherwise.
+Array round(const Array& x, int decimals = 0);
 
 /// Elements of `a` where `cond` is true, of `b` elsewhere; all three broadcast together.
 /// Each of the three may be an Array or a C++ scalar.
