@@ -11,6 +11,7 @@
 
 #include "tessera/array/array.hpp"
 #include "tessera/array/elementwise.hpp"
+#include "tessera/array/reductions.hpp"
 
 namespace tessera {
 
@@ -21,6 +22,13 @@ enum class Op { Sum, Prod, Min, Max, Any, All, Mean, Var, Std, Argmin, Argmax };
 std::string_view op_name_of(Op op) {
   static constexpr std::string_view names[] = {"sum",  "prod", "min", "max",    "any",   "all",
                                                "mean", "var",  "std", "argmin", "argmax"};
+  return names[static_cast<int>(op)];
+}
+
+std::string_view nan_name(Op op) {
+  static constexpr std::string_view names[] = {"nansum", "nanprod",   "nanmin",   "nanmax",
+                                               "nanany", "nanall",    "nanmean",  "nanvar",
+                                               "nanstd", "nanargmin", "nanargmax"};
   return names[static_cast<int>(op)];
 }
 
@@ -119,18 +127,23 @@ A lane_sum(const T* __restrict x, index_t n) {
 
 class Reduction final : public ReduceExpr {
  public:
+  /// `skip_nan`: the nan- variant (nanmin, nanvar, nanargmax, ...): NaN inputs are left out.
   Reduction(Op op, const Array& x, std::vector<int> axes, bool keepdims, int split_every, int ddof,
-            index_t count, bool flat_arg)
-      : ReduceExpr(x.expr(), std::move(axes), keepdims, split_every, out_dtype(op, x.dtype()),
-                   Tokenizer().add(static_cast<int>(op)).add(ddof).add(flat_arg).finish(),
-                   op_name_of(op)),
+            index_t count, bool flat_arg, bool skip_nan)
+      : ReduceExpr(
+            x.expr(), std::move(axes), keepdims, split_every, out_dtype(op, x.dtype()),
+            Tokenizer().add(static_cast<int>(op)).add(ddof).add(flat_arg).add(skip_nan).finish(),
+            skip_nan ? nan_name(op) : op_name_of(op)),
         m_op(op),
         m_in(x.dtype()),
         m_ddof(ddof),
         m_count(count),
-        m_flat_arg(flat_arg) {}
+        m_flat_arg(flat_arg),
+        m_skip_nan(skip_nan) {}
 
-  std::string_view op_name() const override { return op_name_of(m_op); }
+  std::string_view op_name() const override {
+    return m_skip_nan ? nan_name(m_op) : op_name_of(m_op);
+  }
 
   Partial init(const Shape& shape) const override {
     Partial p;
@@ -153,6 +166,11 @@ class Reduction final : public ReduceExpr {
           break;
         default:
           v = A(0);
+      }
+      // nanmin/nanmax start from NaN, which any number replaces: a slice of NaNs stays NaN.
+      if constexpr (std::is_floating_point_v<A>) {
+        if (m_skip_nan && (m_op == Op::Min || m_op == Op::Max))
+          v = std::numeric_limits<A>::quiet_NaN();
       }
       std::fill(a, a + acc.size(), v);
     });
@@ -220,6 +238,11 @@ class Reduction final : public ReduceExpr {
     const index_t n = acc.size();
     if (is_arg(m_op)) {
       std::memcpy(out.data(), p.fields[1].data(), out.nbytes());
+      if (m_skip_nan) {
+        const std::int64_t* idx = p.fields[1].data_as<std::int64_t>();
+        if (std::any_of(idx, idx + n, [](std::int64_t i) { return i < 0; }))
+          throw value_error(fmt::format("{}: All-NaN slice encountered", op_name()));
+      }
       return out;
     }
     if (is_moment(m_op)) {
@@ -276,6 +299,7 @@ class Reduction final : public ReduceExpr {
   /// equal values are ties, which the callers give to the smaller index (NumPy).
   template <class A>
   bool better(A b, A a) const {
+    if (m_skip_nan && is_nan(b)) return false;
     if (is_nan(a)) return false;
     if (is_nan(b)) return true;
     return m_op == Op::Argmin ? b < a : a < b;
@@ -296,8 +320,10 @@ class Reduction final : public ReduceExpr {
         else
           return wrap_mul(a, b);
       case Op::Min:
+        if (m_skip_nan && (is_nan(a) || is_nan(b))) return is_nan(b) ? a : b;
         return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (b < a ? b : a);
       case Op::Max:
+        if (m_skip_nan && (is_nan(a) || is_nan(b))) return is_nan(b) ? a : b;
         return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (a < b ? b : a);
       case Op::Any:
         return a || b;
@@ -328,6 +354,18 @@ class Reduction final : public ReduceExpr {
       double* mean = p.fields[0].data_as<double>() + out;
       double* m2 = p.fields[1].data_as<double>() + out;
       double* cnt = p.fields[2].data_as<double>() + out;
+      if (m_skip_nan) {  // nanvar/nanstd: Welford over the values that are not NaN
+        for (index_t i = 0; i < n; ++i) {
+          if (is_nan(x[i])) continue;
+          const index_t o = fold_run ? 0 : i;
+          const double v = static_cast<double>(x[i]);
+          cnt[o] += 1;
+          const double d = v - mean[o];
+          mean[o] += d / cnt[o];
+          m2[o] += d * (v - mean[o]);
+        }
+        return;
+      }
       if (fold_run) {  // two passes over the (cached) run, then one merge
         const double rmean = lane_sum<double>(x, n) / static_cast<double>(n);
         double rm2 = 0;
@@ -362,6 +400,7 @@ class Reduction final : public ReduceExpr {
       const index_t step = fold_run ? 1 : 0;  // along the run only if the run's axis is reduced
       for (index_t i = 0; i < n; ++i) {
         const index_t o = fold_run ? 0 : i;
+        if (m_skip_nan && is_nan(x[i])) continue;
         if (idx[o] < 0 || better(x[i], val[o])) {
           val[o] = x[i];
           idx[o] = base + i * step;
@@ -406,9 +445,11 @@ class Reduction final : public ReduceExpr {
   int m_ddof;
   index_t m_count;  // elements folded into each output element (for mean)
   bool m_flat_arg;  // argmin/argmax over the flattened array
+  bool m_skip_nan;
 };
 
-Array make_reduction(Op op, const Array& x, const Axes& axes_in, const ReduceOptions& o) {
+Array make_reduction(Op op, const Array& x, const Axes& axes_in, const ReduceOptions& o,
+                     bool skip_nan = false) {
   // Every axis only when none were named: an empty list reduces nothing (NumPy's axis=()),
   // so each output element folds exactly one input element.
   std::vector<int> axes;
@@ -432,7 +473,7 @@ Array make_reduction(Op op, const Array& x, const Axes& axes_in, const ReduceOpt
         fmt::format("{}: split_every must be at least 2, got {}", op_name_of(op), split));
   const bool flat_arg = is_arg(op) && axes_in.all();
   return Array(std::make_shared<Reduction>(op, x, std::move(axes), o.keepdims, split, o.ddof, count,
-                                           flat_arg));
+                                           flat_arg, skip_nan && is_float(x.dtype())));
 }
 
 }  // namespace
@@ -470,6 +511,44 @@ Array Array::argmin(std::optional<int> axis, ReduceOptions o) const {
 }
 Array Array::argmax(std::optional<int> axis, ReduceOptions o) const {
   return make_reduction(Op::Argmax, *this, axis ? Axes(*axis) : Axes(), o);
+}
+
+// --- the nan- reductions and count_nonzero ---------------------------------------------------
+
+Array nansum(const Array& x, Axes axes, ReduceOptions o) {
+  if (!is_float(x.dtype())) return x.sum(std::move(axes), o);
+  return where(isnan(x), 0, x).sum(std::move(axes), o);
+}
+Array nanprod(const Array& x, Axes axes, ReduceOptions o) {
+  if (!is_float(x.dtype())) return x.prod(std::move(axes), o);
+  return where(isnan(x), 1, x).prod(std::move(axes), o);
+}
+Array nanmean(const Array& x, Axes axes, ReduceOptions o) {
+  if (!is_float(x.dtype())) return x.mean(std::move(axes), o);
+  // NumPy's: the sum of the numbers over their count (NaN for a slice of NaNs: 0 / 0).
+  const DType f = float_result(x.dtype());
+  return (nansum(x, axes, o).astype(DType::Float64) / count_nonzero(!isnan(x), axes, o)).astype(f);
+}
+Array nanmin(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Min, x, axes, o, true);
+}
+Array nanmax(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Max, x, axes, o, true);
+}
+Array nanvar(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Var, x, axes, o, true);
+}
+Array nanstd(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Std, x, axes, o, true);
+}
+Array nanargmin(const Array& x, std::optional<int> axis, ReduceOptions o) {
+  return make_reduction(Op::Argmin, x, axis ? Axes(*axis) : Axes(), o, true);
+}
+Array nanargmax(const Array& x, std::optional<int> axis, ReduceOptions o) {
+  return make_reduction(Op::Argmax, x, axis ? Axes(*axis) : Axes(), o, true);
+}
+Array count_nonzero(const Array& x, Axes axes, ReduceOptions o) {
+  return (x != 0).sum(std::move(axes), o);
 }
 
 }  // namespace tessera

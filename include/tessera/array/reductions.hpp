@@ -46,4 +46,28 @@ inline Array argmax(const Array& x, std::optional<int> axis = std::nullopt, Redu
   return x.argmax(axis, o);
 }
 
+/// The nan- reductions (NumPy's): NaN inputs are left out. nansum of a slice of NaNs is 0,
+/// nanprod 1; nanmean, nanvar, nanstd, nanmin and nanmax of one are NaN; nanargmin and
+/// nanargmax of one fail the compute with value_error ("All-NaN slice encountered"). For
+/// integer and bool arrays they are the ordinary reductions.
+Array nansum(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanprod(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanmean(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanmin(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanmax(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanvar(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanstd(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanargmin(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {});
+Array nanargmax(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {});
+/// The number of elements that are not zero (not false), as int64.
+Array count_nonzero(const Array& x, Axes axes = {}, ReduceOptions o = {});
+
+/// Cumulative sum and product along `axis` (over the flattened array when none): NumPy's
+/// cumsum/cumprod, with their dtypes (bool and integers give int64, floats keep theirs).
+/// A parallel scan: each chunk is scanned from the combination of the totals of the chunks
+/// before it along the axis, so floating-point results can differ from a serial scan by
+/// rounding (as Dask's do).
+Array cumsum(const Array& x, std::optional<int> axis = std::nullopt);
+Array cumprod(const Array& x, std::optional<int> axis = std::nullopt);
+
 }  // namespace tessera
