@@ -9,6 +9,7 @@
 #include "tessera/array/creation.hpp"
 #include "tessera/array/delayed_conversion.hpp"
 #include "tessera/array/elementwise.hpp"
+#include "tessera/array/indexing.hpp"
 #include "tessera/array/local.hpp"
 #include "tessera/array/manipulation.hpp"
 #include "tessera/array/random.hpp"

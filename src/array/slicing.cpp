@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "tessera/array/array.hpp"
+#include "tessera/array/manipulation.hpp"
 #include "tessera/core/copy_region.hpp"
 
 namespace tessera {
@@ -145,11 +146,36 @@ Array Array::operator[](std::initializer_list<IndexItem> index) const {
   return slice(std::vector<IndexItem>(index));
 }
 
-Array Array::slice(const std::vector<IndexItem>& index) const {
-  if (static_cast<int>(index.size()) > ndim()) {
+Array Array::slice(const std::vector<IndexItem>& full_index) const {
+  // The ellipsis expanded to whole axes; new axes noted (their positions in the result) and
+  // added after the selection.
+  int indexed = 0, ellipses = 0;
+  for (const IndexItem& item : full_index) {
+    indexed += std::holds_alternative<index_t>(item) || std::holds_alternative<Slice>(item);
+    ellipses += std::holds_alternative<Ellipsis>(item);
+  }
+  if (ellipses > 1) throw index_error("an index can only have a single ellipsis ('...')");
+  if (indexed > ndim()) {
     throw index_error(
         fmt::format("too many indices for array: array is {}-dimensional, but {} were indexed",
-                    ndim(), index.size()));
+                    ndim(), indexed));
+  }
+  std::vector<IndexItem> index;
+  std::vector<int> new_axes;
+  int out_axis = 0;
+  for (const IndexItem& item : full_index) {
+    if (std::holds_alternative<NewAxis>(item)) {
+      new_axes.push_back(out_axis++);
+    } else if (std::holds_alternative<Ellipsis>(item)) {
+      for (int k = 0; k < ndim() - indexed; ++k, ++out_axis) index.emplace_back(Slice{});
+    } else {
+      out_axis += std::holds_alternative<Slice>(item);
+      index.push_back(item);
+    }
+  }
+  if (!new_axes.empty()) {
+    // The axes after the last item are kept whole: they follow the new axes in the result.
+    return expand_dims(slice(index), Axes(new_axes));
   }
   std::vector<AxisSelection> sel;
   Shape shape;

@@ -30,8 +30,15 @@ struct Slice {
   index_t step = 1;
 };
 
-/// One entry of an index: an integer (drops the axis) or a slice.
-using IndexItem = std::variant<index_t, Slice>;
+/// A new size-1 axis in an index (NumPy's `None` / `np.newaxis`): `x[{newaxis, Slice{}}]`.
+struct NewAxis {};
+inline constexpr NewAxis newaxis{};
+/// As many whole axes as the rest of the index leaves (NumPy's `...`): `x[{ellipsis, 0}]`.
+struct Ellipsis {};
+inline constexpr Ellipsis ellipsis{};
+
+/// One entry of an index: an integer (drops the axis), a slice, a new axis, or an ellipsis.
+using IndexItem = std::variant<index_t, Slice, NewAxis, Ellipsis>;
 
 /// Axes to reduce over: all of them (the default, `Axes()`), one, or several. An explicit empty
 /// list, `Axes(std::vector<int>{})`, reduces no axis (NumPy's `axis=()`): the result has the
@@ -112,7 +119,8 @@ class Array {
   // --- conversions and indexing --------------------------------------------------------------
 
   Array astype(DType dtype) const;
-  /// x[{Slice{0, 10, 2}, 3}]: NumPy basic indexing; only the chunks touched are computed.
+  /// x[{Slice{0, 10, 2}, 3}]: NumPy basic indexing (with `newaxis` and `ellipsis`); only the
+  /// chunks touched are computed.
   Array operator[](std::initializer_list<IndexItem> index) const;
   Array slice(const std::vector<IndexItem>& index) const;
 
