@@ -13,15 +13,8 @@
 namespace tessera::testing {
 namespace {
 
-xt::xarray<double> distinct(const Shape& shape) {
-  xt::xarray<double> x =
-      xt::xarray<double>::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
-  for (std::size_t i = 0; i < x.size(); ++i) x.flat(i) = static_cast<double>(i) * 1.5 - 20;
-  return x;
-}
-
 TEST(Indexing, NewAxisAndEllipsis) {
-  const xt::xarray<double> d = distinct({4, 5, 3});
+  const xt::xarray<double> d = distinct_values({4, 5, 3});
   for (const ChunkSpec& spec : chunkings({4, 5, 3})) {
     const Array x = from_xtensor(d, spec);
     for (const auto& s : all_schedulers()) {
@@ -47,7 +40,7 @@ TEST(Indexing, NewAxisAndEllipsis) {
 }
 
 TEST(Indexing, Blocks) {
-  const xt::xarray<double> d = distinct({7, 5});
+  const xt::xarray<double> d = distinct_values({7, 5});
   const Array x = from_xtensor(d, ChunkSpec::explicit_sizes({{3, 4}, {2, 2, 1}}));
   for (const auto& s : all_schedulers()) {
     EXPECT_TRUE(matches<double>(
@@ -63,7 +56,7 @@ TEST(Indexing, Blocks) {
 
 TEST(Indexing, TakeAlongEveryAxis) {
   const Shape shape{6, 5};
-  const xt::xarray<double> d = distinct(shape);
+  const xt::xarray<double> d = distinct_values(shape);
   const std::vector<std::vector<index_t>> lists{
       {0}, {4, 1, 1, -1, 0, 3}, {2, 2, 2}, {}, {5, 4, 3, 2, 1, 0, -6, -5}};
   for (const ChunkSpec& spec : chunkings(shape)) {
@@ -102,7 +95,7 @@ TEST(Indexing, TakeAlongEveryAxis) {
 
 TEST(Indexing, TakeReadsOnlyTheRowsItNeeds) {
   // 100 rows in chunks of 10; indices 3 and 95: two pieces of one row each, nothing else.
-  const Array x = from_xtensor(distinct({100, 4}), {10, 4});
+  const Array x = from_xtensor(distinct_values({100, 4}), {10, 4});
   const LoweredGraph g = take(x, {95, 3}, 0).lower();
   std::size_t pieces = 0;
   for (TaskId t = 0; static_cast<std::size_t>(t) < g.graph.size(); ++t)
@@ -112,7 +105,7 @@ TEST(Indexing, TakeReadsOnlyTheRowsItNeeds) {
 }
 
 TEST(Indexing, TakeOutOfBounds) {
-  const Array x = from_xtensor(distinct({6, 5}), 2);
+  const Array x = from_xtensor(distinct_values({6, 5}), 2);
   EXPECT_THROW(take(x, {6}, 0), index_error);
   EXPECT_THROW(take(x, {-7}, 0), index_error);
   EXPECT_THROW(take(x, {0}, 2), index_error);

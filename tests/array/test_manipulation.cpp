@@ -20,13 +20,6 @@ using Index = std::vector<index_t>;
 /// Output index -> input index (nullopt: a constant).
 using Mapping = std::function<std::optional<Index>(const Index&)>;
 
-xt::xarray<double> distinct(const Shape& shape) {
-  xt::xarray<double> x =
-      xt::xarray<double>::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
-  for (std::size_t i = 0; i < x.size(); ++i) x.flat(i) = static_cast<double>(i) * 1.5 - 20;
-  return x;
-}
-
 /// The reference: out[i] = in[map(i)] (or `fill`), row-major over `out_shape`.
 xt::xarray<double> build(const xt::xarray<double>& in, const Shape& out_shape, const Mapping& map,
                          double fill = 0) {
@@ -55,7 +48,7 @@ xt::xarray<double> build(const xt::xarray<double>& in, const Shape& out_shape, c
 /// op(x) equals the reference for every chunking of an input of `shape` and every scheduler.
 void check(const Shape& shape, const std::function<Array(const Array&)>& op, const Shape& out_shape,
            const Mapping& map, double fill = 0) {
-  const xt::xarray<double> d = distinct(shape);
+  const xt::xarray<double> d = distinct_values(shape);
   const xt::xarray<double> want = build(d, out_shape, map, fill);
   for (const ChunkSpec& spec : chunkings(shape)) {
     const Array x = from_xtensor(d, spec);
@@ -144,7 +137,8 @@ TEST(Manipulation, SqueezeAndExpandDims) {
       flat({5, 3}, {5, 3, 1}));
   check(
       {0, 1}, [](const Array& x) { return squeeze(x); }, {0}, flat({0, 1}, {0}));
-  EXPECT_EQ(squeeze(from_xtensor(distinct({1, 6}), {1, 2})).chunks(), ChunkGrid({{2, 2, 2}}));
+  EXPECT_EQ(squeeze(from_xtensor(distinct_values({1, 6}), {1, 2})).chunks(),
+            ChunkGrid({{2, 2, 2}}));
 }
 
 TEST(Manipulation, BroadcastTo) {
@@ -164,20 +158,20 @@ TEST(Manipulation, BroadcastTo) {
       },
       {3, 5}, [](const Index& o) { return std::optional<Index>(Index{o[1]}); });
   // Fused into what consumes it, and rechunked piece by piece.
-  const xt::xarray<double> d = distinct({1, 6});
+  const xt::xarray<double> d = distinct_values({1, 6});
   const Array x = from_xtensor(d, {1, 4});
   for (const auto& s : all_schedulers()) {
     const Array b = rechunk(broadcast_to(x, {9, 6}), {4, 3});
     EXPECT_DOUBLE_EQ(b.sum().item<double>({.scheduler = s.get()}), 9 * xt::sum(d)());
   }
-  auto xs = broadcast_arrays({x, from_xtensor(distinct({4, 1}), 2)});
+  auto xs = broadcast_arrays({x, from_xtensor(distinct_values({4, 1}), 2)});
   EXPECT_EQ(xs[0].shape(), (Shape{4, 6}));
   EXPECT_EQ(xs[1].shape(), (Shape{4, 6}));
 }
 
 TEST(Manipulation, ConcatenateAndStack) {
   for (const Shape& s : std::vector<Shape>{{4, 5}, {0, 5}}) {
-    const xt::xarray<double> a = distinct(s), b = distinct({3, 5}) + 100.0;
+    const xt::xarray<double> a = distinct_values(s), b = distinct_values({3, 5}) + 100.0;
     const xt::xarray<double> want = xt::concatenate(xt::xtuple(a, b), 0);
     for (const ChunkSpec& sa : chunkings(s)) {
       for (const ChunkSpec& sb : chunkings({3, 5})) {
@@ -186,7 +180,7 @@ TEST(Manipulation, ConcatenateAndStack) {
       }
     }
   }
-  const xt::xarray<double> a = distinct({4, 2}), b = distinct({4, 3});
+  const xt::xarray<double> a = distinct_values({4, 2}), b = distinct_values({4, 3});
   const xt::xarray<double> want = xt::concatenate(xt::xtuple(a, b, a), 1);
   const Array ya = from_xtensor(a, {3, 1}), yb = from_xtensor(b, {2, 2});
   for (const auto& s : all_schedulers()) {
@@ -356,12 +350,12 @@ TEST(Manipulation, Reshape) {
                                 xt::xarray<double>(xt::reshape_view(rv, {20, 30})), *sch));
   }
   // Size-1 axes only: the chunks stay.
-  const Array x = from_xtensor(distinct({6, 4}), {2, 3});
+  const Array x = from_xtensor(distinct_values({6, 4}), {2, 3});
   EXPECT_EQ(reshape(x, {1, 6, 4, 1}).chunks(), ChunkGrid({{1}, {2, 2, 2}, {3, 1}, {1}}));
 }
 
 TEST(Manipulation, BadInputRaisesNamingTheProblem) {
-  const Array x = from_xtensor(distinct({6, 4}), {2, 3});
+  const Array x = from_xtensor(distinct_values({6, 4}), {2, 3});
   auto message = [](auto&& f) -> std::string {
     try {
       f();
@@ -386,20 +380,20 @@ TEST(Manipulation, BadInputRaisesNamingTheProblem) {
   EXPECT_THROW(broadcast_to(x, {6, 5}), shape_error);
   EXPECT_THROW(broadcast_to(x, {4}), shape_error);
   EXPECT_THROW(concatenate({}), value_error);
-  EXPECT_THROW(concatenate({x, from_xtensor(distinct({6}), 2)}), value_error);
-  EXPECT_THROW(concatenate({x, from_xtensor(distinct({6, 5}), 2)}), shape_error);
+  EXPECT_THROW(concatenate({x, from_xtensor(distinct_values({6}), 2)}), value_error);
+  EXPECT_THROW(concatenate({x, from_xtensor(distinct_values({6, 5}), 2)}), shape_error);
   EXPECT_NE(message([&] {
-              concatenate({x, from_xtensor(distinct({5, 5}), 2)}, 1);
+              concatenate({x, from_xtensor(distinct_values({5, 5}), 2)}, 1);
             })
                 .find("along dimension 0, the array at index 0 has size 6 and the array at index "
                       "1 has size 5"),
             std::string::npos);
   EXPECT_THROW(concatenate({x, x}, 2), index_error);
-  EXPECT_THROW(stack({x, from_xtensor(distinct({6, 5}), 2)}), shape_error);
+  EXPECT_THROW(stack({x, from_xtensor(distinct_values({6, 5}), 2)}), shape_error);
   EXPECT_THROW(pad(x, {{1, 1}, {1, 1}, {1, 1}}), value_error);
   EXPECT_THROW(pad(x, {{-1, 0}}), value_error);
   EXPECT_THROW(pad(x, {{6, 0}}, {.mode = PadMode::reflect}), value_error);
-  EXPECT_THROW(pad(from_xtensor(distinct({0, 2}), 1), {{1, 0}}, {.mode = PadMode::edge}),
+  EXPECT_THROW(pad(from_xtensor(distinct_values({0, 2}), 1), {{1, 0}}, {.mode = PadMode::edge}),
                value_error);
   EXPECT_THROW(tile(x, {-1}), value_error);
   EXPECT_THROW(repeat(x, -1), value_error);

@@ -13,13 +13,6 @@
 namespace tessera::testing {
 namespace {
 
-xt::xarray<double> distinct(const Shape& shape) {
-  xt::xarray<double> x =
-      xt::xarray<double>::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
-  for (std::size_t i = 0; i < x.size(); ++i) x.flat(i) = static_cast<double>(i) * 1.5 - 20;
-  return x;
-}
-
 std::size_t count_label(const LoweredGraph& g, std::string_view part) {
   std::size_t n = 0;
   for (TaskId t = 0; static_cast<std::size_t>(t) < g.graph.size(); ++t)
@@ -29,7 +22,7 @@ std::size_t count_label(const LoweredGraph& g, std::string_view part) {
 
 TEST(Rechunk, EveryPairOfChunkingsGivesTheSameValues) {
   for (const Shape& shape : std::vector<Shape>{{17}, {7, 5}, {4, 3, 5}, {1, 6}, {0, 4}, {5, 0}}) {
-    const xt::xarray<double> d = distinct(shape);
+    const xt::xarray<double> d = distinct_values(shape);
     const auto specs = chunkings(shape);
     for (const ChunkSpec& from : specs) {
       const Array x = from_xtensor(d, from);
@@ -47,7 +40,7 @@ TEST(Rechunk, EveryPairOfChunkingsGivesTheSameValues) {
 
 TEST(Rechunk, FusedChainsAndRandomSources) {
   const Shape shape{9, 8};
-  const xt::xarray<double> d = distinct(shape);
+  const xt::xarray<double> d = distinct_values(shape);
   const Array x = from_xtensor(d, {4, 3});
   const xt::xarray<double> chain = 2.0 * d + 1.0;
   const Array r = default_rng(3).uniform(0, 1, shape, {2, 8});
@@ -66,7 +59,7 @@ TEST(Rechunk, FusedChainsAndRandomSources) {
 
 TEST(Rechunk, ReductionsOfARechunkedArray) {
   const Shape shape{12, 10};
-  const xt::xarray<double> d = distinct(shape);
+  const xt::xarray<double> d = distinct_values(shape);
   const Array x = from_xtensor(d, {1, 10});
   const Array y = rechunk(x, {12, 3});
   for (const auto& s : all_schedulers()) {
@@ -76,7 +69,7 @@ TEST(Rechunk, ReductionsOfARechunkedArray) {
 }
 
 TEST(Rechunk, SpecForms) {
-  const Array x = from_xtensor(distinct({10, 6}), {3, 6});
+  const Array x = from_xtensor(distinct_values({10, 6}), {3, 6});
   EXPECT_EQ(rechunk(x, {-1, 2}).chunks(), ChunkGrid({{10}, {2, 2, 2}}));
   EXPECT_EQ(rechunk(x, 4).chunks(), ChunkGrid({{4, 4, 2}, {4, 2}}));
   EXPECT_EQ(rechunk(x, ChunkSpec::explicit_sizes({{1, 9}, {5, 1}})).chunks(),
@@ -90,7 +83,7 @@ TEST(Rechunk, SpecForms) {
 }
 
 TEST(Rechunk, BadSpecsRaiseNamingTheShape) {
-  const Array x = from_xtensor(distinct({10, 6}), {3, 6});
+  const Array x = from_xtensor(distinct_values({10, 6}), {3, 6});
   EXPECT_THROW(rechunk(x, {2, 2, 2}), shape_error);
   EXPECT_THROW(rechunk(x, ChunkSpec::explicit_sizes({{5, 4}, {6}})), shape_error);
   EXPECT_THROW(rechunk(x, {0, 2}), value_error);
@@ -109,7 +102,7 @@ TEST(Rechunk, PiecesOfAFusedChainAreComputedForTheirRegionOnly) {
   EXPECT_EQ(count_label(g, "piece"), 36u);
   EXPECT_EQ(g.graph.size(), 36u + 6u);
   // Stored chunks are cut in place: one task per piece (a root), one per output chunk.
-  const Array x = from_xtensor(distinct({60, 60}), {10, 60});
+  const Array x = from_xtensor(distinct_values({60, 60}), {10, 60});
   const LoweredGraph h = rechunk(x, {60, 10}).lower();
   EXPECT_EQ(count_label(h, "piece"), 36u);
   EXPECT_EQ(h.graph.size(), 36u + 6u);
@@ -122,7 +115,7 @@ TEST(Rechunk, ALargeGraphGoesThroughAnIntermediateChunking) {
   // Columns of one element to rows of one element: a direct rechunk cuts n * n pieces; the
   // plan merges to (n/2, n/2) blocks first (the intermediate limit allows no more).
   const index_t n = 24;
-  const xt::xarray<double> d = distinct({n, n});
+  const xt::xarray<double> d = distinct_values({n, n});
   const Array x = from_xtensor(d, {n, 1});
   const RechunkPlan plan{.max_direct_pieces = 100,
                          .growth = 1,

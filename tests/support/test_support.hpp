@@ -122,6 +122,15 @@ inline ::testing::AssertionResult called(const std::atomic<std::int64_t>& calls,
          << got << " calls over all ranks, expected " << want << " (scheduler " << s.name() << ")";
 }
 
+/// Distinct float64 values (1.5 i - 20 for flat index i), so that any element taken from the
+/// wrong place shows.
+inline xt::xarray<double> distinct_values(const Shape& shape) {
+  xt::xarray<double> x =
+      xt::xarray<double>::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
+  for (std::size_t i = 0; i < x.size(); ++i) x.flat(i) = static_cast<double>(i) * 1.5 - 20;
+  return x;
+}
+
 /// Chunk specs to sweep for `shape`: one chunk, single elements (when small), uneven sizes,
 /// and an explicit irregular grid.
 inline std::vector<ChunkSpec> chunkings(const Shape& shape) {
