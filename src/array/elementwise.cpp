@@ -708,7 +708,7 @@ Array round(const Array& x, int decimals) {
   }
   if (decimals == 0) return rint(x);
   // NumPy's: scale, round half to even, scale back (in x's dtype: the scale is a weak scalar).
-  const double scale = std::pow(10.0, std::abs(decimals));
+  const double scale = std::pow(10.0, std::abs(static_cast<double>(decimals)));
   return decimals > 0 ? rint(x * scale) / scale : rint(x / scale) * scale;
 }
 

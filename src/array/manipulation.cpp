@@ -534,7 +534,9 @@ Array concatenate(const std::vector<Array>& arrays, int axis) {
       want.push_back(d == ax ? a.chunks().sizes(d) : arrays[0].chunks().sizes(d));
     a = rechunk(a, ChunkSpec::explicit_sizes(std::move(want)));
     const index_t extent = at(a.shape(), ax);
-    shape[static_cast<std::size_t>(ax)] += extent;
+    const auto joined = checked_add(shape[static_cast<std::size_t>(ax)], extent);
+    if (!joined) throw shape_error("concatenate: array is too big (its extent overflows)");
+    shape[static_cast<std::size_t>(ax)] = *joined;
     if (extent > 0) {
       for (index_t c = 0; c < a.chunks().num_chunks(ax); ++c) {
         sources.push_back({static_cast<int>(inputs.size()), c});
@@ -692,7 +694,12 @@ Array repeat(const Array& x, index_t repeats, std::optional<int> axis) {
   if (repeats == 1) return x;
   if (repeats == 0) return slice_axis(x, a, Slice{0, 0});
   Shape shape = x.shape();
-  shape[static_cast<std::size_t>(a)] *= repeats;
+  const auto grown = checked_mul(shape[static_cast<std::size_t>(a)], repeats);
+  if (!grown) {
+    throw shape_error(fmt::format("repeat: array is too big: {} repeats of axis {} of shape {}",
+                                  repeats, a, shape_string(x.shape())));
+  }
+  shape[static_cast<std::size_t>(a)] = *grown;  // and every chunk along it, no larger
   std::vector<std::vector<index_t>> sizes;
   for (int d = 0; d < x.ndim(); ++d) {
     std::vector<index_t> s = x.chunks().sizes(d);

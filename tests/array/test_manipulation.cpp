@@ -397,6 +397,7 @@ TEST(Manipulation, BadInputRaisesNamingTheProblem) {
                value_error);
   EXPECT_THROW(tile(x, {-1}), value_error);
   EXPECT_THROW(repeat(x, -1), value_error);
+  EXPECT_THROW(repeat(x, (index_t{1} << 62) + 1, 0), shape_error);  // 6 * (2^62 + 1) overflows
   EXPECT_THROW(moveaxis(x, {0}, {1, 0}), value_error);
 }
 
