@@ -36,7 +36,12 @@ double ulps(int n) {
 /// f(x) for every value, in T, computed by `ref` on T's values.
 template <class T, class R>
 void expect_unary(const std::function<Array(const Array&)>& f, R (*ref)(T), DType want) {
-  const xt::xarray<T> in = xt::cast<T>(kValues);
+  // Integers take the finite values (converting an infinity or NaN to one is undefined).
+  xt::xarray<T> in = xt::xarray<T>::from_shape(kValues.shape());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const double v = kValues.flat(i);
+    in.flat(i) = std::is_integral_v<T> && !std::isfinite(v) ? T(0) : static_cast<T>(v);
+  }
   xt::xarray<R> expected = xt::xarray<R>::from_shape(in.shape());
   for (std::size_t i = 0; i < in.size(); ++i) expected.flat(i) = ref(in.flat(i));
   const Array x = from_xtensor(in, 5);
