@@ -414,6 +414,12 @@ void report_memory(const Context& ctx, json& out) {
   out["spilled_mb"] = max_over_ranks(static_cast<double>(m.spilled_bytes) / 1e6);
 }
 
+/// GB/s of the workload's `bytes` at the median time, and each rank's memory figures.
+void report_bandwidth_and_memory(const Context& ctx, double median_s, json& out) {
+  out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9;
+  report_memory(ctx, out);
+}
+
 /// `f(x)` for hdf5_mean's x written to a new HDF5 file chunked 1000 x 1000 (`compression`);
 /// the result is the sum of the output's first row, which Dask's run gives too. Reports the
 /// budget, the peak held and the bytes spilled per rank.
@@ -442,11 +448,7 @@ Workload hdf5_write_workload(std::string description, std::string target,
           return from_hdf5(out_path, "x", {.scheduler = on.scheduler})[{0}].sum().item<double>(on);
         };
       },
-      .finish =
-          [](const Context& ctx, double median_s, json& out) {
-            out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9;
-            report_memory(ctx, out);
-          },
+      .finish = report_bandwidth_and_memory,
   };
 }
 
@@ -469,11 +471,7 @@ Workload rechunk_transpose() {
             default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, {panel, n}).persist(ctx.on);
         return [x, n, panel, on = ctx.on] { return rechunk(x, {n, panel}).sum().item<double>(on); };
       },
-      .finish =
-          [](const Context& ctx, double median_s, json& out) {
-            out["gb_per_s"] = out["bytes"].get<double>() / median_s / 1e9;
-            report_memory(ctx, out);
-          },
+      .finish = report_bandwidth_and_memory,
   };
 }
 

@@ -612,16 +612,15 @@ Array pad(const Array& x, const std::vector<std::pair<index_t, index_t>>& widths
     const index_t n = at(y.shape(), a);
     const char* mode_name[] = {"constant", "edge", "reflect", "symmetric", "wrap"};
     const auto mode = static_cast<std::size_t>(options.mode);
-    if (options.mode != PadMode::constant) {
+    if (options.mode != PadMode::constant) {  // edge, reflect, symmetric, wrap read x
       if (n == 0) {
         throw value_error(fmt::format(
             "pad: can't extend empty axis {} using modes other than 'constant' (mode '{}')", a,
             mode_name[mode]));
       }
-      const index_t most = options.mode == PadMode::reflect ? n - 1
-                           : options.mode == PadMode::edge  ? before + after
-                                                            : n;
-      if (before > most || after > most) {
+      // reflect mirrors without the edge element; symmetric and wrap copy at most the axis.
+      const index_t most = options.mode == PadMode::reflect ? n - 1 : n;
+      if (options.mode != PadMode::edge && (before > most || after > most)) {
         throw value_error(fmt::format(
             "pad: mode '{}' pads axis {} of size {} by at most {} on each side, asked for ({}, {})",
             mode_name[mode], a, n, most, before, after));

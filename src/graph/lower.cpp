@@ -27,6 +27,13 @@ struct PairHash {
   }
 };
 
+/// The region of `src` at `start` with shape `count`, as a Block of its own.
+Block cut(const Block& src, const Shape& start, const Shape& count) {
+  Block out(src.dtype(), count);
+  copy_region(src, {start}, out, {Shape(count.size(), 0)}, count);
+  return out;
+}
+
 class Lowerer {
  public:
   explicit Lowerer(const LowerOptions& options) : m_options(options) {}
@@ -270,10 +277,7 @@ class Lowerer {
       // long before the output chunks that read them could run).
       const auto* d = static_cast<const DataExpr*>(e);
       id = m_graph.add(label(e, "piece"), name, {}, [d, c, start, count](std::span<const Value>) {
-        const Block& src = d->block(c);
-        Block out(src.dtype(), count);
-        copy_region(src, {start}, out, {Shape(count.size(), 0)}, count);
-        return Value::make(std::move(out));
+        return Value::make(cut(d->block(c), start, count));
       });
       m_graph.set_content(id, d->token());
       if (!d->owners().is_everywhere(c)) m_graph.pin(id, d->owners().owner(c));
@@ -291,10 +295,7 @@ class Lowerer {
       const TaskId whole = chunk(e, c);
       id = m_graph.add(label(e, "piece"), name, std::span(&whole, 1),
                        [start, count](std::span<const Value> in) {
-                         const Block& src = in[0].get<Block>();
-                         Block out(src.dtype(), count);
-                         copy_region(src, {start}, out, {Shape(count.size(), 0)}, count);
-                         return Value::make(std::move(out));
+                         return Value::make(cut(in[0].get<Block>(), start, count));
                        });
     }
     m_graph.set_size_hint(id, static_cast<std::size_t>(shape_size(count)) * dtype_size(e->dtype()));
