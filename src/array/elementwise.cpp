@@ -85,12 +85,17 @@ T float_mod(T a, T b) {
   }
   return m;
 }
+/// The unsigned type integer arithmetic on T wraps in: at least `unsigned`, since narrower
+/// types promote to (signed) int, where 65535 * 65535 overflows.
+template <class T>
+using wrap_unsigned_t = std::common_type_t<std::make_unsigned_t<T>, unsigned>;
+
 /// x op y with two's complement wrap-around for integers (NumPy's behaviour; signed overflow
 /// is undefined in C++), plain arithmetic for floats.
 template <class T, class Op>
 T wrapping(T x, T y, Op op) {
   if constexpr (std::is_integral_v<T>) {
-    using U = std::make_unsigned_t<T>;
+    using U = wrap_unsigned_t<T>;
     return static_cast<T>(static_cast<U>(op(static_cast<U>(x), static_cast<U>(y))));
   } else {
     return static_cast<T>(op(x, y));
@@ -106,43 +111,60 @@ T negate(T x) {
     return -x;
 }
 
+/// Whether v < 0 (false for unsigned T, without a tautological comparison).
+template <class T>
+constexpr bool negative(T v) {
+  if constexpr (std::is_signed_v<T>)
+    return v < 0;
+  else
+    return false;
+}
+
 template <class T>
 T int_floordiv(T a, T b) {
   if (b == 0) return 0;  // NumPy: 0 with a RuntimeWarning
-  if (b == -1) return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(a));  // no UB at MIN
-  T q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  if constexpr (std::is_signed_v<T>) {
+    if (b == -1) return static_cast<T>(-static_cast<wrap_unsigned_t<T>>(a));  // no UB at MIN
+  }
+  T q = static_cast<T>(a / b);
+  if ((a % b != 0) && (negative(a) != negative(b))) --q;
   return q;
 }
 template <class T>
 T int_mod(T a, T b) {
-  if (b == 0 || b == -1) return 0;
-  T r = a % b;
-  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  if (b == 0) return 0;
+  if constexpr (std::is_signed_v<T>) {
+    if (b == -1) return 0;  // x % -1 is 0 (no UB at MIN)
+  }
+  T r = static_cast<T>(a % b);
+  if (r != 0 && (negative(r) != negative(b))) r = static_cast<T>(r + b);
   return r;
 }
 template <class T>
 T int_fmod(T a, T b) {
-  if (b == 0 || b == -1) return 0;  // NumPy: 0 for a divisor of 0; x % -1 is 0 (no UB at MIN)
-  return a % b;
+  if (b == 0) return 0;  // NumPy: 0 for a divisor of 0
+  if constexpr (std::is_signed_v<T>) {
+    if (b == -1) return 0;  // no UB at MIN
+  }
+  return static_cast<T>(a % b);
 }
 /// NumPy's shifts: by the type's width or more (or by a negative amount) give 0, or -1 for a
 /// negative value shifted right.
 template <class T>
 T shift_left(T a, T b) {
-  using U = std::make_unsigned_t<T>;
-  if (b < 0 || b >= static_cast<T>(sizeof(T) * 8)) return 0;
+  using U = wrap_unsigned_t<T>;
+  if (negative(b) || b >= static_cast<T>(sizeof(T) * 8)) return 0;
   return static_cast<T>(static_cast<U>(a) << b);
 }
 template <class T>
 T shift_right(T a, T b) {
-  if (b < 0 || b >= static_cast<T>(sizeof(T) * 8)) return a < 0 ? T(-1) : T(0);
+  if (negative(b) || b >= static_cast<T>(sizeof(T) * 8)) return negative(a) ? T(-1) : T(0);
   return static_cast<T>(a >> b);
 }
 template <class T>
 T int_pow(T base, T exp) {
-  if (exp < 0) throw value_error("Integers to negative integer powers are not allowed.");
-  using U = std::make_unsigned_t<T>;
+  if (negative(exp)) throw value_error("Integers to negative integer powers are not allowed.");
+  using U = wrap_unsigned_t<T>;
   U result = 1, b = static_cast<U>(base);
   for (U e = static_cast<U>(exp); e; e >>= 1) {
     if (e & 1) result *= b;
@@ -408,7 +430,7 @@ class UnaryExpr final : public ElementwiseExpr {
           if constexpr (std::is_floating_point_v<T>)
             return loop<T>(a, out, n, [](T x) { return std::abs(x); });
           else
-            return loop<T>(a, out, n, [](T x) { return x < 0 ? negate<T>(x) : x; });
+            return loop<T>(a, out, n, [](T x) { return negative(x) ? negate<T>(x) : x; });
         default:
           break;
       }
@@ -561,12 +583,28 @@ DType result_dtype(const std::vector<const Operand*>& ops) {
 ExprPtr as_expr(const Operand& o, DType dtype) {
   if (const auto* a = std::get_if<Array>(&o)) return cast(*a, dtype).expr();
   const WeakScalar& s = std::get<WeakScalar>(o);
-  if (is_integer(dtype)) {
-    const bool fits = dtype == DType::Int64 || (s.i >= std::numeric_limits<std::int32_t>::min() &&
-                                                s.i <= std::numeric_limits<std::int32_t>::max());
-    if (s.kind == Kind::Int && !fits) {
-      throw value_error(
-          fmt::format("Python integer {} out of bounds for {}", s.i, dtype_name(dtype)));
+  if (is_integer(dtype) && s.kind == Kind::Int) {
+    // NEP 50: a weak integer scalar takes the array's integer dtype, and must fit it.
+    const bool fits = visit_dtype(dtype, [&]<class T>() {
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (s.above_int64) return std::is_same_v<T, std::uint64_t>;
+        if (s.i < 0) {
+          if constexpr (std::is_signed_v<T>)
+            return s.i >= std::int64_t{std::numeric_limits<T>::min()};
+          else
+            return false;
+        }
+        return static_cast<std::uint64_t>(s.i) <=
+               static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+      } else {
+        return true;
+      }
+    });
+    if (!fits) {
+      throw value_error(fmt::format(
+          "Python integer {} out of bounds for {}",
+          s.above_int64 ? fmt::to_string(static_cast<std::uint64_t>(s.i)) : fmt::to_string(s.i),
+          dtype_name(dtype)));
     }
   }
   return constant(s, dtype).expr();

@@ -40,7 +40,7 @@ DType acc_dtype(Op op, DType in) {
   switch (op) {
     case Op::Sum:
     case Op::Prod:
-      return is_float(in) ? DType::Float64 : DType::Int64;
+      return is_float(in) ? DType::Float64 : sum_result(in);
     case Op::Mean:
     case Op::Var:
     case Op::Std:
@@ -57,7 +57,7 @@ DType out_dtype(Op op, DType in) {
   switch (op) {
     case Op::Sum:
     case Op::Prod:
-      return is_float(in) ? in : DType::Int64;
+      return sum_result(in);
     case Op::Mean:
     case Op::Var:
     case Op::Std:

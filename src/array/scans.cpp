@@ -15,12 +15,12 @@ namespace {
 
 enum class ScanOp { Sum, Prod };
 
-/// The dtype a scan gives: NumPy's cumsum/cumprod of bool and integers are int64, floats keep
-/// their dtype.
-DType scan_dtype(DType in) { return is_float(in) ? in : DType::Int64; }
+/// The dtype a scan gives: NumPy's cumsum/cumprod of bool and signed integers are int64, of
+/// unsigned integers uint64; floats keep their dtype.
+DType scan_dtype(DType in) { return sum_result(in); }
 
-/// Calls f.template operator()<T>() for the element type of a scan's dtype (int64, float32 or
-/// float64: see scan_dtype).
+/// Calls f.template operator()<T>() for the element type of a scan's dtype (int64, uint64,
+/// float32 or float64: see scan_dtype).
 template <class F>
 void visit_scan_dtype(DType t, F&& f) {
   switch (t) {
@@ -28,6 +28,8 @@ void visit_scan_dtype(DType t, F&& f) {
       return f.template operator()<float>();
     case DType::Float64:
       return f.template operator()<double>();
+    case DType::UInt64:
+      return f.template operator()<std::uint64_t>();
     default:
       return f.template operator()<std::int64_t>();
   }

@@ -186,19 +186,22 @@ void RandomSource::fill(void* out, const index_t* start, index_t n) const {
       if (dtype() == DType::Int64) {
         random_integers_i64(m_seed, m_stream, first, n, m_ia, m_ib,
                             static_cast<std::int64_t*>(out));
-      } else if (m_ib <= INT32_MAX) {  // both bounds fit int32 (low is checked when built)
+      } else if (dtype() == DType::Int32 && m_ib <= INT32_MAX) {
         random_integers_i32(m_seed, m_stream, first, n, static_cast<std::int32_t>(m_ia),
                             static_cast<std::int32_t>(m_ib), static_cast<std::int32_t*>(out));
       } else {
-        // high = 2^31 does not fit int32: draw int64 values (the same numbers, as the kernels
-        // guarantee) and narrow them, a buffer at a time.
-        std::int64_t buf[512];
-        auto* o = static_cast<std::int32_t*>(out);
-        for (index_t done = 0; done < n; done += 512) {
-          const index_t k = std::min<index_t>(512, n - done);
-          random_integers_i64(m_seed, m_stream, first + done, k, m_ia, m_ib, buf);
-          for (index_t i = 0; i < k; ++i) o[done + i] = static_cast<std::int32_t>(buf[i]);
-        }
+        // Other integer dtypes, and int32 with high = 2^31 (which does not fit int32): draw
+        // int64 values (the same numbers, as the kernels guarantee) and narrow them, a buffer
+        // at a time. The bounds were checked to fit the dtype when the array was built.
+        visit_dtype(dtype(), [&]<class T>() {
+          std::int64_t buf[512];
+          auto* o = static_cast<T*>(out);
+          for (index_t done = 0; done < n; done += 512) {
+            const index_t k = std::min<index_t>(512, n - done);
+            random_integers_i64(m_seed, m_stream, first + done, k, m_ia, m_ib, buf);
+            for (index_t i = 0; i < k; ++i) o[done + i] = static_cast<T>(buf[i]);
+          }
+        });
       }
       break;
   }

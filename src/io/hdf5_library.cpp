@@ -137,18 +137,22 @@ StoredType stored_type(hid_t type, const std::string& where) {
              H5Tequal(type, size == 4 ? H5T_IEEE_F32BE : H5T_IEEE_F64BE) > 0;
   } else if (cls == H5T_INTEGER) {
     const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
-    if (!is_signed && size >= 8) {
-      throw dtype_error(fmt::format(
-          "{} holds uint64, which Tessera has no dtype for (int64 cannot hold every value)",
-          where));
-    }
-    if (size > 8) throw dtype_error(fmt::format("{} holds {}-bit integers", where, size * 8));
-    // Smaller integers widen exactly: int8/int16/uint8/uint16 to int32, uint32 to int64.
-    const bool wide = size == 8 || (!is_signed && size == 4);
-    st.dtype = wide ? DType::Int64 : DType::Int32;
-    st.memory_type = native(wide ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32);
-    st.raw = is_signed && (size == 4 || size == 8) && H5Tget_precision(type) == size * 8 &&
-             H5Tget_offset(type) == 0;
+    if (size != 1 && size != 2 && size != 4 && size != 8)
+      throw dtype_error(fmt::format("{} holds {}-bit integers", where, size * 8));
+    // Every integer type has its dtype: int8 ... int64, uint8 ... uint64.
+    static const std::pair<DType, hid_t> signed_types[] = {{DType::Int8, H5T_NATIVE_INT8},
+                                                           {DType::Int16, H5T_NATIVE_INT16},
+                                                           {DType::Int32, H5T_NATIVE_INT32},
+                                                           {DType::Int64, H5T_NATIVE_INT64}};
+    static const std::pair<DType, hid_t> unsigned_types[] = {{DType::UInt8, H5T_NATIVE_UINT8},
+                                                             {DType::UInt16, H5T_NATIVE_UINT16},
+                                                             {DType::UInt32, H5T_NATIVE_UINT32},
+                                                             {DType::UInt64, H5T_NATIVE_UINT64}};
+    const std::size_t k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+    const auto& [dtype, memory] = is_signed ? signed_types[k] : unsigned_types[k];
+    st.dtype = dtype;
+    st.memory_type = native(memory);
+    st.raw = H5Tget_precision(type) == size * 8 && H5Tget_offset(type) == 0;
   } else if (cls == H5T_ENUM && is_bool_enum(type)) {
     st.dtype = DType::Bool;
     st.memory_type = Hid(H5Tget_native_type(type, H5T_DIR_ASCEND));
@@ -168,10 +172,22 @@ Hid file_type(DType dtype) {
       return Hid(H5Tcopy(H5T_IEEE_F64LE));
     case DType::Float32:
       return Hid(H5Tcopy(H5T_IEEE_F32LE));
-    case DType::Int64:
-      return Hid(H5Tcopy(H5T_STD_I64LE));
+    case DType::Int8:
+      return Hid(H5Tcopy(H5T_STD_I8LE));
+    case DType::Int16:
+      return Hid(H5Tcopy(H5T_STD_I16LE));
     case DType::Int32:
       return Hid(H5Tcopy(H5T_STD_I32LE));
+    case DType::Int64:
+      return Hid(H5Tcopy(H5T_STD_I64LE));
+    case DType::UInt8:
+      return Hid(H5Tcopy(H5T_STD_U8LE));
+    case DType::UInt16:
+      return Hid(H5Tcopy(H5T_STD_U16LE));
+    case DType::UInt32:
+      return Hid(H5Tcopy(H5T_STD_U32LE));
+    case DType::UInt64:
+      return Hid(H5Tcopy(H5T_STD_U64LE));
     case DType::Bool: {
       Hid t(H5Tenum_create(H5T_STD_I8LE));
       std::int8_t f = 0, tr = 1;

@@ -5,9 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
-#include <map>
+#include <iterator>
 #include <regex>
 
 #include "io/atomic_output.hpp"
@@ -19,6 +20,12 @@ namespace tessera {
 
 namespace detail {
 namespace {
+
+/// The .npy type code of a dtype without its byte order: b1, i1 ... i8, u1 ... u8, f4, f8.
+std::string npy_code(DType t) {
+  const char kind = t == DType::Bool ? 'b' : is_float(t) ? 'f' : is_unsigned(t) ? 'u' : 'i';
+  return fmt::format("{}{}", kind, dtype_size(t));
+}
 
 /// What an .npy header says.
 struct NpyHeader {
@@ -56,20 +63,18 @@ NpyHeader read_npy_header(const std::string& path) {
   if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
     throw io_error(fmt::format("'{}': the .npy header has no 'descr': {}", path, text));
   const std::string descr = m[1];
-  static const std::map<std::string, DType> kinds = {{"f8", DType::Float64},
-                                                     {"f4", DType::Float32},
-                                                     {"i8", DType::Int64},
-                                                     {"i4", DType::Int32},
-                                                     {"b1", DType::Bool}};
   const char order = descr.empty() ? '?' : descr[0];
-  const auto it = kinds.find(descr.size() == 3 ? descr.substr(1) : std::string());
-  if (it == kinds.end() || (order != '<' && order != '>' && order != '|' && order != '=')) {
+  const auto it = std::find_if(std::begin(all_dtypes), std::end(all_dtypes), [&](DType t) {
+    return descr.size() == 3 && descr.substr(1) == npy_code(t);
+  });
+  if (it == std::end(all_dtypes) ||
+      (order != '<' && order != '>' && order != '|' && order != '=')) {
     throw dtype_error(fmt::format(
-        "'{}' holds dtype '{}'; Tessera reads float64, float32, int64, int32 and bool (f8, f4, i8, "
-        "i4, b1)",
+        "'{}' holds dtype '{}'; Tessera reads bool, signed and unsigned integers of 1 to 8 bytes, "
+        "float32 and float64 (b1, i1-i8, u1-u8, f4, f8)",
         path, descr));
   }
-  h.dtype = it->second;
+  h.dtype = *it;
   const bool little = std::endian::native == std::endian::little;
   h.swapped = dtype_size(h.dtype) > 1 && ((order == '<' && !little) || (order == '>' && little));
   if (std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*True)"))) {
@@ -99,23 +104,7 @@ NpyHeader read_npy_header(const std::string& path) {
 std::string npy_header(const Array& a) {
   std::string descr;
   const char order = std::endian::native == std::endian::little ? '<' : '>';
-  switch (a.dtype()) {
-    case DType::Float64:
-      descr = fmt::format("{}f8", order);
-      break;
-    case DType::Float32:
-      descr = fmt::format("{}f4", order);
-      break;
-    case DType::Int64:
-      descr = fmt::format("{}i8", order);
-      break;
-    case DType::Int32:
-      descr = fmt::format("{}i4", order);
-      break;
-    case DType::Bool:
-      descr = "|b1";
-      break;
-  }
+  descr = fmt::format("{}{}", dtype_size(a.dtype()) == 1 ? '|' : order, npy_code(a.dtype()));
   std::string shape = a.ndim() == 1 ? fmt::format("({},)", a.shape()[0])
                                     : fmt::format("({})", fmt::join(a.shape(), ", "));
   std::string dict =

@@ -93,8 +93,10 @@ Array peer_values(const Shape& shape, const ChunkSpec& chunks) {
     return fromfunction<T>([flat](std::span<const index_t> i) { return flat(i) % 3 == 0; }, shape,
                            chunks);
   } else {
-    return fromfunction<T>([flat](std::span<const index_t> i) { return (flat(i) * 7) % 251 - 100; },
-                           shape, chunks);
+    // numpy_peer.py's values(): signed integers go negative, unsigned ones do not.
+    constexpr index_t shift = std::is_signed_v<T> ? 100 : 0;
+    return fromfunction<T>(
+        [flat](std::span<const index_t> i) { return (flat(i) * 7) % 251 - shift; }, shape, chunks);
   }
 }
 

@@ -87,6 +87,10 @@ def write_npy(d):
     np.save(f"{d}/empty.npy", np.zeros((0, 4), "f4"))
     np.save(f"{d}/fortran.npy", np.asfortranarray(values((4, 5), "f8")))
     np.save(f"{d}/u2.npy", values((4,), "u2"))
+    np.save(f"{d}/i1.npy", values((9, 5), "i1"))
+    np.save(f"{d}/big_u4.npy", values((12,), ">u4"))
+    np.save(f"{d}/u8.npy", values((7,), "u8"))
+    np.save(f"{d}/f2.npy", values((4,), "f2"))  # float16: no Tessera dtype
     values((20, 3), "f8").tofile(f"{d}/raw.bin")
 
 

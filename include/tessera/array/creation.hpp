@@ -188,7 +188,8 @@ template <class E>
 Array from_xtensor(const E& expression, const ChunkSpec& chunks) {
   using T = typename E::value_type;
   static_assert(is_element_type_v<T>,
-                "from_xtensor needs elements of bool, int32_t, int64_t, float or double.");
+                "from_xtensor needs elements of bool, a fixed-width integer type of 8 to 64 bits, "
+                "float or double.");
   xt::xarray<T, xt::layout_type::row_major> dense = expression;
   Shape shape(dense.shape().begin(), dense.shape().end());
   return from_buffer(dense.data(), dtype_of<T>(), shape, chunks);

@@ -21,16 +21,22 @@ template <class S>
 Array scalar(S value);
 
 namespace detail {
-/// A weak scalar operand of `kind`, with its value as double and (exactly) as int64.
+/// A weak scalar operand of `kind`, with its value as double and (exactly) as int64; an
+/// unsigned value above INT64_MAX is kept modulo 2^64 in `i`, with `above_int64` set (it fits
+/// uint64 arrays only).
 struct WeakScalar {
   Kind kind;
   double f;
   std::int64_t i;
+  bool above_int64 = false;
   template <class S>
   static WeakScalar of(S v) {
     static_assert(std::is_arithmetic_v<S>, "A scalar operand must be an arithmetic type.");
     if constexpr (std::is_floating_point_v<S>) {
       return {scalar_kind<S>(), static_cast<double>(v), float_to_int<std::int64_t>(v)};
+    } else if constexpr (std::is_unsigned_v<S> && sizeof(S) == 8) {
+      return {scalar_kind<S>(), static_cast<double>(v), static_cast<std::int64_t>(v),
+              v > static_cast<S>(std::numeric_limits<std::int64_t>::max())};
     } else {
       return {scalar_kind<S>(), static_cast<double>(v), static_cast<std::int64_t>(v)};
     }

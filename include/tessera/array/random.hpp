@@ -22,7 +22,7 @@ class RandomGenerator {
   /// Normal with the given mean and standard deviation; float32 or float64.
   Array normal(double mean, double stddev, const Shape& shape,
                const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Float64);
-  /// Integers uniform in [low, high); int32 or int64.
+  /// Integers uniform in [low, high), of any integer dtype the bounds fit (value_error if not).
   Array integers(std::int64_t low, std::int64_t high, const Shape& shape,
                  const ChunkSpec& chunks = ChunkSpec::automatic(), DType dtype = DType::Int64);
 
