@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "selection.hpp"
 #include "tessera/array/array.hpp"
 #include "tessera/array/manipulation.hpp"
 #include "tessera/core/copy_region.hpp"
@@ -14,24 +15,15 @@ namespace tessera {
 
 namespace {
 
-/// What one input axis selects: elements start, start+step, ... (len of them).
-struct AxisSelection {
-  index_t start = 0;
-  index_t step = 1;
-  index_t len = 0;
-  bool drop = false;  // an integer index: the axis disappears
-  /// Output chunks along this axis: (input chunk, first k, count).
-  struct Piece {
-    index_t chunk, k0, count;
-  };
-  std::vector<Piece> pieces;
-};
-
 index_t floor_div(index_t a, index_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 index_t ceil_div(index_t a, index_t b) { return -floor_div(-a, b); }
 
-AxisSelection select_axis(const IndexItem& item, index_t n, int axis, const ChunkGrid& grid) {
-  AxisSelection s;
+}  // namespace
+
+namespace detail {
+
+AxisRange resolve_index(const IndexItem& item, index_t n, int axis) {
+  AxisRange s;
   if (const auto* i = std::get_if<index_t>(&item)) {
     if (*i < -n || *i >= n) {
       throw index_error(
@@ -63,6 +55,53 @@ AxisSelection select_axis(const IndexItem& item, index_t n, int axis, const Chun
       s.len = std::max<index_t>(0, ceil_div(s.start - stop, -s.step));
     }
   }
+  return s;
+}
+
+ExpandedIndex expand_index(const std::vector<IndexItem>& full_index, int ndim) {
+  int indexed = 0, ellipses = 0;
+  for (const IndexItem& item : full_index) {
+    indexed += std::holds_alternative<index_t>(item) || std::holds_alternative<Slice>(item);
+    ellipses += std::holds_alternative<Ellipsis>(item);
+  }
+  if (ellipses > 1) throw index_error("an index can only have a single ellipsis ('...')");
+  if (indexed > ndim) {
+    throw index_error(
+        fmt::format("too many indices for array: array is {}-dimensional, but {} were indexed",
+                    ndim, indexed));
+  }
+  ExpandedIndex out;
+  int out_axis = 0;
+  for (const IndexItem& item : full_index) {
+    if (std::holds_alternative<NewAxis>(item)) {
+      out.new_axes.push_back(out_axis++);
+    } else if (std::holds_alternative<Ellipsis>(item)) {
+      for (int k = 0; k < ndim - indexed; ++k, ++out_axis) out.items.emplace_back(Slice{});
+    } else {
+      out_axis += std::holds_alternative<Slice>(item);
+      out.items.push_back(item);
+    }
+  }
+  while (static_cast<int>(out.items.size()) < ndim) out.items.emplace_back(Slice{});
+  return out;
+}
+
+}  // namespace detail
+
+namespace {
+
+/// What one input axis selects (AxisRange), and the output chunks along it.
+struct AxisSelection : detail::AxisRange {
+  /// Output chunks along this axis: (input chunk, first k, count).
+  struct Piece {
+    index_t chunk, k0, count;
+  };
+  std::vector<Piece> pieces;
+};
+
+AxisSelection select_axis(const IndexItem& item, index_t n, int axis, const ChunkGrid& grid) {
+  AxisSelection s;
+  static_cast<detail::AxisRange&>(s) = detail::resolve_index(item, n, axis);
   if (s.len == 0) return s;
   const auto& off = grid.offsets(axis);
   const index_t nch = grid.num_chunks(axis);
@@ -147,32 +186,7 @@ Array Array::operator[](std::initializer_list<IndexItem> index) const {
 }
 
 Array Array::slice(const std::vector<IndexItem>& full_index) const {
-  // The ellipsis expanded to whole axes; new axes noted (their positions in the result) and
-  // added after the selection.
-  int indexed = 0, ellipses = 0;
-  for (const IndexItem& item : full_index) {
-    indexed += std::holds_alternative<index_t>(item) || std::holds_alternative<Slice>(item);
-    ellipses += std::holds_alternative<Ellipsis>(item);
-  }
-  if (ellipses > 1) throw index_error("an index can only have a single ellipsis ('...')");
-  if (indexed > ndim()) {
-    throw index_error(
-        fmt::format("too many indices for array: array is {}-dimensional, but {} were indexed",
-                    ndim(), indexed));
-  }
-  std::vector<IndexItem> index;
-  std::vector<int> new_axes;
-  int out_axis = 0;
-  for (const IndexItem& item : full_index) {
-    if (std::holds_alternative<NewAxis>(item)) {
-      new_axes.push_back(out_axis++);
-    } else if (std::holds_alternative<Ellipsis>(item)) {
-      for (int k = 0; k < ndim() - indexed; ++k, ++out_axis) index.emplace_back(Slice{});
-    } else {
-      out_axis += std::holds_alternative<Slice>(item);
-      index.push_back(item);
-    }
-  }
+  const auto [index, new_axes] = detail::expand_index(full_index, ndim());
   if (!new_axes.empty()) {
     // The axes after the last item are kept whole: they follow the new axes in the result.
     return expand_dims(slice(index), Axes(new_axes));

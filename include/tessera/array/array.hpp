@@ -122,6 +122,9 @@ class Array {
   /// x[{Slice{0, 10, 2}, 3}]: NumPy basic indexing (with `newaxis` and `ellipsis`); only the
   /// chunks touched are computed.
   Array operator[](std::initializer_list<IndexItem> index) const;
+  /// x[mask]: the elements where a bool mask of x's shape is true, as a 1-D array (collective:
+  /// counts the mask now; see extract() in array/indexing.hpp).
+  Array operator[](const Array& mask) const;
   Array slice(const std::vector<IndexItem>& index) const;
 
   // --- reductions (also as free functions) ---------------------------------------------------
