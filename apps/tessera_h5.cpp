@@ -213,64 +213,23 @@ int cmd_histogram(const std::string& target, int bins, std::vector<double> range
                   std::ostream& out) {
   if (bins < 1) throw value_error(fmt::format("--bins must be at least 1, got {}", bins));
   const auto [file, dataset] = split_target(target, true);
-  const Array x = from_hdf5(file, dataset).astype(DType::Float64);
-  double lo = 0, hi = 0;
+  const Array x = from_hdf5(file, dataset);
+  std::optional<std::pair<double, double>> given;
   if (range.size() == 2) {
-    lo = range[0];
-    hi = range[1];
-  } else {
-    const auto b =
-        compute_blocks({where(x == x, x, std::numeric_limits<double>::infinity()).min(),
-                        where(x == x, x, -std::numeric_limits<double>::infinity()).max()});
-    lo = values_of(b[0])[0];
-    hi = values_of(b[1])[0];
-    if (!std::isfinite(lo)) lo = hi = 0;  // no finite value at all
+    if (!(range[0] <= range[1]) || !std::isfinite(range[0]) || !std::isfinite(range[1])) {
+      throw value_error(
+          fmt::format("--range {} {} is not a finite range with LO <= HI", range[0], range[1]));
+    }
+    given = std::pair{range[0], range[1]};
   }
-  if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi))
-    throw value_error(fmt::format("--range {} {} is not a finite range with LO <= HI", lo, hi));
-  if (lo == hi) {  // NumPy widens an empty range to [lo - 0.5, hi + 0.5]
-    lo -= 0.5;
-    hi += 0.5;
-  }
-  // One count vector per chunk (NumPy's rules: bins [lo + k w, lo + (k+1) w), the last one
-  // closed; values outside the range and NaN are not counted), summed by a tree.
-  auto count = delayed(
-      [bins, lo, hi](const Block& b) {
-        std::vector<std::int64_t> c(static_cast<std::size_t>(bins), 0);
-        const double* p = static_cast<const double*>(b.data());
-        const double scale = bins / (hi - lo);
-        for (index_t i = 0; i < b.size(); ++i) {
-          const double v = p[i];
-          if (!(v >= lo && v <= hi)) continue;
-          auto k = static_cast<std::int64_t>((v - lo) * scale);
-          if (k >= bins) k = bins - 1;
-          ++c[static_cast<std::size_t>(k)];
-        }
-        return c;
-      },
-      {.name = "histogram"});
-  auto add = delayed(
-      [](const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
-        std::vector<std::int64_t> c = a;
-        for (std::size_t i = 0; i < c.size(); ++i) c[i] += b[i];
-        return c;
-      },
-      {.name = "histogram-add"});
-  std::vector<Delayed<std::vector<std::int64_t>>> level;
-  for (const auto& block : to_delayed(x)) level.push_back(count(block));
-  if (level.empty())
-    level.push_back(delayed_value(std::vector<std::int64_t>(static_cast<std::size_t>(bins), 0)));
-  while (level.size() > 1) {
-    std::vector<Delayed<std::vector<std::int64_t>>> next;
-    for (std::size_t i = 0; i + 1 < level.size(); i += 2)
-      next.push_back(add(level[i], level[i + 1]));
-    if (level.size() % 2) next.push_back(level.back());
-    level = std::move(next);
-  }
-  const std::vector<std::int64_t> counts = level[0].compute();
-  std::vector<double> edges(static_cast<std::size_t>(bins) + 1);
-  for (int k = 0; k <= bins; ++k) edges[static_cast<std::size_t>(k)] = lo + (hi - lo) * k / bins;
-  edges.back() = hi;
+  // The library's histogram (NumPy's rules; without a range it computes the data's min and max
+  // first, NaN left out): one count vector per chunk, summed by a tree.
+  const Histogram h = histogram(x, bins, given);
+  const std::vector<double>& edges = h.edges;
+  const double lo = edges.front(), hi = edges.back();
+  std::vector<std::int64_t> counts(edges.size() - 1);
+  const Block b = h.counts.compute_block();
+  std::copy_n(b.data_as<std::int64_t>(), counts.size(), counts.begin());
   if (as_json) {
     out << json{{"file", file},      {"dataset", dataset}, {"bins", bins},
                 {"range", {lo, hi}}, {"edges", edges},     {"counts", counts}}
