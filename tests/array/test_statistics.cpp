@@ -11,6 +11,7 @@
 #include <limits>
 #include <tuple>
 
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 
 #include "support/test_support.hpp"
@@ -301,6 +302,19 @@ TEST(Histogram, EqualBinsWithAndWithoutRange) {
   check_histogram(scrambled<double>({1, 1}), std::nullopt, 3);  // lo == hi widened
   check_histogram(scrambled<double>({0, 3}), std::nullopt, 4);  // empty: (0, 1)
   check_histogram(scrambled<double>({3}), std::pair{2.0, 2.0}, 2);
+  // Values on the edges of 10 bins over (0, 1), whose edges k * 0.1 round away from the
+  // decimals: 0.3 < edge 3 (0.30000000000000004) lies in bin 2, where (v - lo) / w alone says 3.
+  xt::xarray<double> tenths = xt::xarray<double>::from_shape({21});
+  for (std::size_t i = 0; i < 11; ++i) {
+    tenths(i) = static_cast<double>(i) / 10;
+    tenths(11 + i % 10) = static_cast<double>(i) * 0.1;
+  }
+  check_histogram(tenths, std::pair{0.0, 1.0}, 10);
+  check_histogram(tenths, std::nullopt, 10);
+  // The edges themselves: edge k lies in bin k, where (v - lo) / w alone says k - 1 for some
+  // (0.06999999999999999 of 10 bins over (0, 0.7)).
+  const std::vector<double> e = linspace_edges(0, 0.7, 10);
+  check_histogram(xt::xarray<double>(xt::adapt(e, {e.size()})), std::pair{0.0, 0.7}, 10);
   xt::xarray<double> all_nan = {nan_v, nan_v};
   check_histogram(all_nan, std::nullopt, 2);  // no value: (0, 1)
 }
@@ -376,6 +390,28 @@ TEST(Bincount, CountsAndWeights) {
   check_bincount(xt::xarray<std::int32_t>{5}, 0);
   check_bincount(xt::xarray<std::int64_t>::from_shape({0}), 0);  // empty: length minlength
   check_bincount(xt::xarray<std::int64_t>::from_shape({0}), 3);
+}
+
+TEST(Bincount, LongCountsComeInSeveralChunks) {
+  // 2^24 + 2 counts: more than the 128 MiB of int64 one chunk of counts may hold.
+  const index_t big = index_t{1} << 24;
+  const xt::xarray<std::int64_t> d = {3, big + 1, 0, big, 3};
+  const Array x = from_xtensor(d, 2);
+  const Array c = bincount(x);
+  EXPECT_EQ(c.chunks().sizes(0), (std::vector<index_t>{big, 2}));
+  // The counts at both ends of both chunks, and their total, in one pass, on the first and
+  // the last scheduler (a full comparison on each would move 128 MiB per scheduler).
+  for (const auto& s : {all_schedulers().front(), all_schedulers().back()}) {
+    const auto [head, ends, total] =
+        compute({.scheduler = s.get()}, c[{Slice{0, 5}}], c[{Slice{big - 2, big + 2}}], c.sum());
+    const auto* h = head.data_as<std::int64_t>();
+    const auto* e = ends.data_as<std::int64_t>();
+    EXPECT_EQ(std::vector<std::int64_t>(h, h + head.size()),
+              (std::vector<std::int64_t>{1, 0, 0, 2, 0}));
+    EXPECT_EQ(std::vector<std::int64_t>(e, e + ends.size()),
+              (std::vector<std::int64_t>{0, 0, 1, 1}));
+    EXPECT_EQ(*total.data_as<std::int64_t>(), 5);
+  }
 }
 
 TEST(Bincount, BadInput) {
