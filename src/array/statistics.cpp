@@ -1,17 +1,20 @@
 // Order statistics (median, quantile, percentile and their nan- forms) and counting
-// (histogram, bincount).
+// (histogram, bincount, unique).
 //
 // Quantiles: the input is rechunked so that the axis is one chunk (Dask's plan), then a
 // blockwise node selects the order statistics of every lane of a chunk with std::nth_element.
 // Counting: a blockwise node makes one count vector per input chunk (rows of a
 // (chunks, bins) array, one chunk per row), and sum() over the rows adds them in a tree, so
 // only count vectors cross ranks.
+// unique: each chunk's sorted distinct values and counts (a first pass counts them, so that the
+// second has a shape), gathered on every rank at call time and merged there.
 
 #include "tessera/array/statistics.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <tuple>
 #include <type_traits>
 
@@ -334,6 +337,13 @@ void check_weights(const Array& x, const std::optional<Array>& weights, std::str
   }
 }
 
+/// `options` with results landing on every rank: a call-time compute decides what every rank
+/// builds next.
+ComputeOptions everywhere(ComputeOptions options) {
+  options.root = -1;
+  return options;
+}
+
 /// The single value of a computed size-1 block, as double.
 double value_of(const Block& b) {
   return visit_dtype(b.dtype(), [&]<class T>() { return static_cast<double>(*b.data_as<T>()); });
@@ -352,6 +362,114 @@ Histogram finish_histogram(const Array& x, std::vector<double> edges, bool unifo
     c = f / from_buffer(std::span<const double>(widths), {nb}, ChunkSpec(index_t{-1})) / f.sum();
   }
   return {std::move(c), std::move(edges)};
+}
+
+// --- unique --------------------------------------------------------------------------------------
+
+/// NumPy's sort order (NaN last) and its unique's equality (NaNs equal).
+template <class T>
+bool before(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    return a < b || (!std::isnan(a) && std::isnan(b));
+  else
+    return a < b;
+}
+template <class T>
+bool same(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    return a == b || (std::isnan(a) && std::isnan(b));
+  else
+    return a == b;
+}
+
+enum class UniqueMode { Sizes, Values, Counts };
+
+/// Per chunk c of x (any shape): the number of its distinct values (Sizes: one element per
+/// chunk), or its distinct values in order (Values) or their counts (Counts): chunk c of a 1-D
+/// output whose chunk sizes are those numbers.
+class ChunkUniqueExpr final : public BlockwiseExpr {
+ public:
+  ChunkUniqueExpr(const ExprPtr& x, UniqueMode mode, std::vector<index_t> sizes)
+      : BlockwiseExpr(ExprKind::Blockwise,
+                      Shape{std::accumulate(sizes.begin(), sizes.end(), index_t{0})},
+                      mode == UniqueMode::Values ? x->dtype() : DType::Int64, ChunkGrid({sizes}),
+                      {x}, Tokenizer().add(static_cast<int>(mode)).finish(), "unique"),
+        m_mode(mode) {}
+
+  std::string_view op_name() const override { return "unique"; }
+
+  std::vector<Dep> deps(const Shape& coords) const override { return {{0, coords[0]}}; }
+
+  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
+    Block out(dtype(), chunks().chunk_shape(coords));
+    visit_dtype(in[0]->dtype(), [&]<class T>() {
+      const T* p = static_cast<const T*>(in[0]->data());
+      std::vector<T> v(p, p + in[0]->size());
+      std::sort(v.begin(), v.end(), before<T>);
+      index_t u = 0;
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        const bool first = i == 0 || !same<T>(v[i - 1], v[i]);
+        if (m_mode == UniqueMode::Values && first) out.data_as<T>()[u] = v[i];
+        if (m_mode == UniqueMode::Counts) {
+          if (first) out.data_as<std::int64_t>()[u] = 0;
+          ++out.data_as<std::int64_t>()[u - (first ? 0 : 1)];
+        }
+        if (first) ++u;
+      }
+      if (m_mode == UniqueMode::Sizes) *out.data_as<std::int64_t>() = u;
+    });
+    return out;
+  }
+
+ private:
+  UniqueMode m_mode;
+};
+
+/// The distinct values of x in order and their counts, landed on every rank (collective).
+UniqueCounts unique_impl(const Array& x, const ComputeOptions& options) {
+  const ComputeOptions o = everywhere(options);
+  std::vector<Block> b;
+  if (x.size() > 0) {
+    // First how many each chunk holds (the shape of the second pass), then the values.
+    const index_t nc = x.chunks().num_chunks();
+    const Block sizes = Array(std::make_shared<ChunkUniqueExpr>(
+                                  x.expr(), UniqueMode::Sizes,
+                                  std::vector<index_t>(static_cast<std::size_t>(nc), 1)))
+                            .compute_block(o);
+    const std::int64_t* s = sizes.data_as<std::int64_t>();
+    const std::vector<index_t> per(s, s + nc);
+    b = compute_blocks(
+        {Array(std::make_shared<ChunkUniqueExpr>(x.expr(), UniqueMode::Values, per)),
+         Array(std::make_shared<ChunkUniqueExpr>(x.expr(), UniqueMode::Counts, per))},
+        o);
+  }
+  // Merge the chunks' sorted runs.
+  return visit_dtype(x.dtype(), [&]<class T>() {
+    std::vector<std::pair<T, std::int64_t>> all;
+    if (!b.empty()) {
+      for (index_t i = 0; i < b[0].size(); ++i)
+        all.emplace_back(b[0].data_as<T>()[i], b[1].data_as<std::int64_t>()[i]);
+    }
+    std::sort(all.begin(), all.end(),
+              [](const auto& l, const auto& r) { return before(l.first, r.first); });
+    std::vector<T> values;
+    std::vector<std::int64_t> counts;
+    for (const auto& [v, c] : all) {
+      if (!values.empty() && same<T>(values.back(), v)) {
+        counts.back() += c;
+      } else {
+        values.push_back(v);
+        counts.push_back(c);
+      }
+    }
+    const Shape shape{static_cast<index_t>(values.size())};
+    // std::vector<bool> has no data(): copy bools through a plain buffer.
+    std::vector<std::conditional_t<std::is_same_v<T, bool>, char, T>> raw(values.begin(),
+                                                                          values.end());
+    static_assert(sizeof(bool) == sizeof(char));
+    return UniqueCounts{from_buffer(raw.data(), x.dtype(), shape),
+                        from_buffer(counts.data(), DType::Int64, shape)};
+  });
 }
 
 }  // namespace
@@ -406,7 +524,7 @@ Histogram histogram(const Array& x, int bins, std::optional<std::pair<double, do
     }
   } else if (x.size() > 0) {
     // Collective: every rank computes the same min and max.
-    const auto b = compute_blocks({nanmin(x), nanmax(x)}, options);
+    const auto b = compute_blocks({nanmin(x), nanmax(x)}, everywhere(options));
     const double mn = value_of(b[0]), mx = value_of(b[1]);
     if (!std::isnan(mn)) {  // else all NaN: NumPy's range of an empty array, (0, 1)
       if (!std::isfinite(mn) || !std::isfinite(mx)) {
@@ -458,7 +576,7 @@ Array bincount(const Array& x, std::optional<Array> weights, index_t minlength,
   index_t length = minlength;
   if (x.size() > 0) {
     // Collective: every rank computes the same min and max.
-    const auto b = compute_blocks({x.min(), x.max()}, options);
+    const auto b = compute_blocks({x.min(), x.max()}, everywhere(options));
     if (value_of(b[0]) < 0) throw value_error("bincount: x holds a negative value");
     const index_t mx = visit_dtype(b[1].dtype(), [&]<class T>() -> index_t {
       const T v = *b[1].data_as<T>();
@@ -472,6 +590,14 @@ Array bincount(const Array& x, std::optional<Array> weights, index_t minlength,
     length = std::max(length, mx + 1);
   }
   return counts(x, weights, CountMode::Bincount, {}, length, "bincount");
+}
+
+UniqueCounts unique_counts(const Array& x, const ComputeOptions& options) {
+  return unique_impl(x, options);
+}
+
+Array unique(const Array& x, const ComputeOptions& options) {
+  return unique_impl(x, options).values;
 }
 
 }  // namespace tessera

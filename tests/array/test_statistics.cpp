@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <tuple>
 
 #include <xtensor/xadapt.hpp>
@@ -430,6 +431,58 @@ TEST(Bincount, BadInput) {
   EXPECT_THROW(bincount(from_xtensor(xt::xarray<std::int64_t>{1, 2}),
                         from_xtensor(xt::xarray<double>{1, 2, 3})),
                shape_error);
+}
+
+// --- unique --------------------------------------------------------------------------------------
+
+/// unique_counts by std::map (NaNs: one value, last).
+template <class T>
+void check_unique(const xt::xarray<T>& d) {
+  std::map<T, std::int64_t> m;
+  std::int64_t nans = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(d.flat(i))) {
+        ++nans;
+        continue;
+      }
+    }
+    ++m[d.flat(i)];
+  }
+  const std::size_t n = m.size() + (nans > 0 ? 1 : 0);
+  xt::xarray<T> values = xt::xarray<T>::from_shape({n});
+  xt::xarray<std::int64_t> counts = xt::xarray<std::int64_t>::from_shape({n});
+  std::size_t k = 0;
+  for (const auto& [v, c] : m) {
+    values(k) = v;
+    counts(k++) = c;
+  }
+  if (nans > 0) {
+    values(k) = static_cast<T>(nan_v);
+    counts(k) = nans;
+  }
+  const Shape shape(d.shape().begin(), d.shape().end());
+  for (const ChunkSpec& spec : chunkings(shape)) {
+    const Array x = from_xtensor(d, spec);
+    for (const auto& s : all_schedulers()) {
+      const ComputeOptions o{.scheduler = s.get()};
+      const UniqueCounts u = unique_counts(x, o);
+      ASSERT_TRUE(matches<T>(u.values, values, *s, 0)) << x.chunks().to_string();
+      ASSERT_TRUE(matches<std::int64_t>(u.counts, counts, *s)) << x.chunks().to_string();
+      ASSERT_TRUE(matches<T>(unique(x, {.scheduler = s.get(), .root = 0}), values, *s, 0));
+    }
+  }
+}
+
+TEST(Unique, SortedValuesAndCounts) {
+  check_unique(scrambled<double>({7, 5}));
+  check_unique(scrambled<double>({6, 4}, 3));  // several NaNs: one value, last
+  check_unique(scrambled<float>({9}, 4));
+  check_unique(scrambled<std::int32_t>({3, 2, 4}));
+  check_unique(scrambled<std::int64_t>({1}));
+  check_unique(scrambled<bool>({5, 3}));
+  check_unique(scrambled<double>({0, 4}));
+  check_unique(xt::xarray<double>(3.5));
 }
 
 }  // namespace

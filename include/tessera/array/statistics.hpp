@@ -8,6 +8,8 @@
 /// chunk size, 128 MiB), then every chunk selects its order statistics with std::nth_element
 /// (no full sort). A lane along the axis must therefore fit one chunk in memory.
 ///
+/// unique and unique_counts, whose length depends on the data, compute at call time too.
+///
 /// histogram and bincount make one count vector per input chunk and sum them in a tree, so only
 /// count vectors cross ranks. Where NumPy needs the data to know the result's shape
 /// (histogram without a range, bincount), the data's min and max are computed at call time:
@@ -83,5 +85,21 @@ Histogram histogram(const Array& x, std::vector<double> edges,
 /// most the automatic chunk size), each chunk of counts made from every chunk of x.
 Array bincount(const Array& x, std::optional<Array> weights = std::nullopt, index_t minlength = 0,
                const ComputeOptions& options = {});
+
+/// The sorted distinct values of x (all of its elements), with their counts: NumPy's
+/// unique_counts (NumPy 2; unique(x, return_counts=True)). NaNs sort last and count as one value
+/// (NumPy's equal_nan). The result's length depends on the data, so this call computes it at
+/// once, collectively (on `options`' scheduler): each chunk's sorted distinct values and counts
+/// are computed where the chunk is, then gathered on every rank and merged, and the result is an
+/// array over that local copy (every rank holds the same). Memory: the distinct values of every
+/// chunk (at most x's size) on every rank.
+struct UniqueCounts {
+  Array values;
+  Array counts;
+};
+UniqueCounts unique_counts(const Array& x, const ComputeOptions& options = {});
+/// The sorted distinct values of x: NumPy's unique (unique_values). Computed at call time,
+/// collectively, as unique_counts.
+Array unique(const Array& x, const ComputeOptions& options = {});
 
 }  // namespace tessera
