@@ -1,19 +1,18 @@
 #pragma once
 /// @file
 /// Order statistics and counting: median, quantile, percentile (and their nan- forms),
-/// histogram and bincount, with NumPy's semantics.
+/// histogram, bincount and unique, with NumPy's semantics.
 ///
 /// Quantiles along an axis work as Dask's do: the array is rechunked so that the axis is one
 /// chunk (the other axes' chunks shrink where needed so a chunk stays within the automatic
 /// chunk size, 128 MiB), then every chunk selects its order statistics with std::nth_element
 /// (no full sort). A lane along the axis must therefore fit one chunk in memory.
 ///
-/// unique and unique_counts, whose length depends on the data, compute at call time too.
-///
 /// histogram and bincount make one count vector per input chunk and sum them in a tree, so only
 /// count vectors cross ranks. Where NumPy needs the data to know the result's shape
 /// (histogram without a range, bincount), the data's min and max are computed at call time:
-/// that call is a collective compute (every rank must call it, in the same order).
+/// that call is a collective compute (every rank must call it, in the same order). unique and
+/// unique_counts, whose length depends on the data, compute at call time too.
 
 #include <optional>
 #include <utility>
