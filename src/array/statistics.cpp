@@ -232,8 +232,9 @@ index_t bin_of(const std::vector<double>& edges, double v, bool uniform) {
   if (uniform) {
     // NumPy's computed index, then corrected against the edges themselves.
     const double lo = edges.front(), hi = edges.back();
-    auto k = static_cast<index_t>((v - lo) / (hi - lo) * static_cast<double>(nb));
-    k = std::clamp<index_t>(k, 0, nb - 1);
+    // (Clamped before the conversion: for a range wider than the largest double, f is NaN.)
+    const double f = (v - lo) / (hi - lo) * static_cast<double>(nb);
+    index_t k = f >= static_cast<double>(nb) ? nb - 1 : f > 0 ? static_cast<index_t>(f) : 0;
     if (v < edges[static_cast<std::size_t>(k)]) --k;
     if (k + 1 < nb && v >= edges[static_cast<std::size_t>(k + 1)]) ++k;
     return k;

@@ -32,7 +32,9 @@ Array nanmedian(const Array& x, std::optional<int> axis = std::nullopt);
 
 /// The q-th quantile along `axis` (of the whole array when none), q in [0, 1]: NumPy's
 /// quantile with method "linear" (interpolating between the two nearest order statistics).
-/// value_error for q outside [0, 1] (or NaN). Dtypes, NaN and memory as for median.
+/// value_error for q outside [0, 1] (or NaN). Dtypes, NaN and memory as for median; an empty
+/// lane gives NaN (NumPy raises IndexError). Values are interpolated in float64 (int64 values
+/// beyond 2^53 round, as in NumPy's interpolation).
 Array quantile(const Array& x, double q, std::optional<int> axis = std::nullopt);
 /// Several quantiles in one pass: the result has a leading axis of len(q), as NumPy's.
 Array quantile(const Array& x, const std::vector<double>& q,
@@ -65,7 +67,8 @@ struct Histogram {
 /// compute (on `options`' scheduler), unlike NumPy leaving NaNs out (NumPy raises for them); an
 /// empty or all-NaN x gives (0, 1) as NumPy's empty one. value_error for bins < 1, a range with
 /// lo > hi or a non-finite range (an infinite value in x without a range), shape_error for
-/// weights of another shape.
+/// weights of another shape. Edges and comparisons are float64 for every dtype (NumPy's edges of
+/// float32 data are float32).
 Histogram histogram(const Array& x, int bins = 10,
                     std::optional<std::pair<double, double>> range = std::nullopt,
                     std::optional<Array> weights = std::nullopt, bool density = false,
