@@ -18,23 +18,23 @@
 #include "tessera/core/serialize.hpp"
 
 // The user type of serialize.hpp's file comment (as in test_serialize.cpp).
-struct Histogram {
+struct Spectrum {
   std::string name;
   std::vector<double> edges;
   xt::xarray<std::int64_t> counts;
-  bool operator==(const Histogram&) const = default;
+  bool operator==(const Spectrum&) const = default;
 };
 
 template <>
-struct tessera::Serializer<Histogram> {
-  static std::string name() { return "example.Histogram"; }
-  static void write(const Histogram& h, tessera::WireWriter& w) {
+struct tessera::Serializer<Spectrum> {
+  static std::string name() { return "example.Spectrum"; }
+  static void write(const Spectrum& h, tessera::WireWriter& w) {
     w.write(h.name);
     w.write(h.edges);
     w.write(h.counts);
   }
-  static Histogram read(tessera::WireReader& r) {
-    return Histogram{r.read<std::string>(), r.read<std::vector<double>>(),
+  static Spectrum read(tessera::WireReader& r) {
+    return Spectrum{r.read<std::string>(), r.read<std::vector<double>>(),
                      r.read<xt::xarray<std::int64_t>>()};
   }
 };
@@ -45,10 +45,10 @@ namespace {
 int rank() { return distributed().rank(); }
 int ranks() { return distributed().num_ranks(); }
 
-/// A histogram of `bins` counts: large enough (bins > 8192) to go as a separate segment rather
+/// A spectrum of `bins` counts: large enough (bins > 8192) to go as a separate segment rather
 /// than inside the control message.
-Histogram histogram(std::int64_t seed, std::size_t bins) {
-  Histogram h{"run-" + std::to_string(seed),
+Spectrum spectrum(std::int64_t seed, std::size_t bins) {
+  Spectrum h{"run-" + std::to_string(seed),
               {0.0, 0.25, 1.0},
               xt::xarray<std::int64_t>::from_shape({bins})};
   std::iota(h.counts.begin(), h.counts.end(), seed);
@@ -85,22 +85,22 @@ std::vector<Value> produce_and_consume(int from, int to, Make make, Read read) {
 }
 
 TEST(SerializeAcrossRanks, UserTypeProducedOnOneRankIsReadOnAnother) {
-  register_serializer<Histogram>();  // on every rank, before the run
+  register_serializer<Spectrum>();  // on every rank, before the run
   register_serializer<std::tuple<std::int32_t, std::int64_t>>();
   const int from = 0, to = ranks() - 1;
   for (std::size_t bins : {std::size_t{5}, std::size_t{20000}}) {  // inline, then a segment
-    const auto sum = [](const Histogram& h) {
+    const auto sum = [](const Spectrum& h) {
       return std::accumulate(h.counts.begin(), h.counts.end(), std::int64_t{0}) +
              static_cast<std::int64_t>(h.name.size());
     };
-    const auto out = produce_and_consume<Histogram>(
-        from, to, [bins](std::int64_t s) { return histogram(s, bins); }, sum);
+    const auto out = produce_and_consume<Spectrum>(
+        from, to, [bins](std::int64_t s) { return spectrum(s, bins); }, sum);
     ASSERT_EQ(out.size(), 2u);
-    EXPECT_EQ(out[0].get<Histogram>(), histogram(7, bins));
+    EXPECT_EQ(out[0].get<Spectrum>(), spectrum(7, bins));
     const auto [ran_on, result] = out[1].get<std::tuple<std::int32_t, std::int64_t>>();
     EXPECT_EQ(ran_on, to);
-    EXPECT_EQ(result, sum(histogram(7, bins)) + 1000);
-    // The histogram left rank 0 when another rank consumed it.
+    EXPECT_EQ(result, sum(spectrum(7, bins)) + 1000);
+    // The spectrum left rank 0 when another rank consumed it.
     const auto t = distributed().last_transfers();
     if (ranks() > 1 && rank() == from) {
       EXPECT_GE(t.values_sent, 1);

@@ -19,28 +19,28 @@
 #include "tessera/graph/expr.hpp"
 
 // The user type of serialize.hpp's file comment, word for word: the example stays true.
-struct Histogram {  // a user's value type
+struct Spectrum {  // a user's value type
   std::string name;
   std::vector<double> edges;
   xt::xarray<std::int64_t> counts;  // bulk data: one segment, not copied on send
-  bool operator==(const Histogram&) const = default;
+  bool operator==(const Spectrum&) const = default;
 };
 
 template <>
-struct tessera::Serializer<Histogram> {
+struct tessera::Serializer<Spectrum> {
   // Identifies the type on the wire: unique, and the same on every rank (a hash of it
   // is sent, so keep it stable between builds that talk to each other).
-  static std::string name() { return "example.Histogram"; }
+  static std::string name() { return "example.Spectrum"; }
   // Members by their own serializers (w.write), fixed-size bytes by w.put(x), bulk
   // memory that outlives the send by w.segment(bytes).
-  static void write(const Histogram& h, tessera::WireWriter& w) {
+  static void write(const Spectrum& h, tessera::WireWriter& w) {
     w.write(h.name);
     w.write(h.edges);
     w.write(h.counts);
   }
   // Reads back in the same order (a braced list is evaluated left to right).
-  static Histogram read(tessera::WireReader& r) {
-    return Histogram{r.read<std::string>(), r.read<std::vector<double>>(),
+  static Spectrum read(tessera::WireReader& r) {
+    return Spectrum{r.read<std::string>(), r.read<std::vector<double>>(),
                      r.read<xt::xarray<std::int64_t>>()};
   }
 };
@@ -131,15 +131,15 @@ T round_trip_as(const T& v) {
 }
 
 TEST(Serialize, UserTypeFromTheFileComment) {
-  register_serializer<Histogram>();  // once, on every rank
-  Histogram h{"heights", {0.0, 0.5, 1.0}, xt::xarray<std::int64_t>{{3, 4}, {5, -6}}};
+  register_serializer<Spectrum>();  // once, on every rank
+  Spectrum h{"heights", {0.0, 0.5, 1.0}, xt::xarray<std::int64_t>{{3, 4}, {5, -6}}};
   const Value v = Value::make(h);
   const WireValue w = encode(v);
   ASSERT_EQ(w.segments.size(), 1u);  // the counts, pointing into the held object
   EXPECT_EQ(w.segments[0].data(),
-            reinterpret_cast<const std::byte*>(v.get<Histogram>().counts.data()));
+            reinterpret_cast<const std::byte*>(v.get<Spectrum>().counts.data()));
   EXPECT_EQ(w.segments[0].size(), 4 * sizeof(std::int64_t));
-  const Histogram back = round_trip(v).get<Histogram>();
+  const Spectrum back = round_trip(v).get<Spectrum>();
   EXPECT_EQ(back, h);
   EXPECT_EQ(back.counts.shape(), h.counts.shape());
 }
@@ -269,7 +269,7 @@ TEST(Serialize, WhatIsSerialisableIsKnownAtCompileTime) {
   static_assert(!Serializable<std::map<std::string, NotRegistered>>);
   static_assert(!Serializable<xt::xarray<std::string>>);  // xtensor containers: arithmetic only
   static_assert(Serializable<std::map<std::string, std::vector<xt::xtensor<float, 2>>>>);
-  static_assert(Serializable<Histogram>);
+  static_assert(Serializable<Spectrum>);
 }
 
 TEST(Serialize, UnregisteredTypeNamesItAndSaysWhatToDo) {

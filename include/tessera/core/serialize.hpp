@@ -19,34 +19,34 @@
 /// test, `Serialize.UserTypeFromTheFileComment` in tests/core/test_serialize.cpp, and crosses
 /// ranks in tests/core/mpi_test_serialize.cpp):
 ///
-///     struct Histogram {                   // a user's value type
+///     struct Spectrum {                   // a user's value type
 ///       std::string name;
 ///       std::vector<double> edges;
 ///       xt::xarray<std::int64_t> counts;   // bulk data: one segment, not copied on send
-///       bool operator==(const Histogram&) const = default;
+///       bool operator==(const Spectrum&) const = default;
 ///     };
 ///
 ///     template <>
-///     struct tessera::Serializer<Histogram> {
+///     struct tessera::Serializer<Spectrum> {
 ///       // Identifies the type on the wire: unique, and the same on every rank (a hash of it
 ///       // is sent, so keep it stable between builds that talk to each other).
-///       static std::string name() { return "example.Histogram"; }
+///       static std::string name() { return "example.Spectrum"; }
 ///       // Members by their own serializers (w.write), fixed-size bytes by w.put(x), bulk
 ///       // memory that outlives the send by w.segment(bytes).
-///       static void write(const Histogram& h, tessera::WireWriter& w) {
+///       static void write(const Spectrum& h, tessera::WireWriter& w) {
 ///         w.write(h.name);
 ///         w.write(h.edges);
 ///         w.write(h.counts);
 ///       }
 ///       // Reads back in the same order (a braced list is evaluated left to right).
-///       static Histogram read(tessera::WireReader& r) {
-///         return Histogram{r.read<std::string>(), r.read<std::vector<double>>(),
+///       static Spectrum read(tessera::WireReader& r) {
+///         return Spectrum{r.read<std::string>(), r.read<std::vector<double>>(),
 ///                          r.read<xt::xarray<std::int64_t>>()};
 ///       }
 ///     };
 ///
-///     // Once, on every rank, before the first run that moves a Histogram between ranks:
-///     tessera::register_serializer<Histogram>();
+///     // Once, on every rank, before the first run that moves a Spectrum between ranks:
+///     tessera::register_serializer<Spectrum>();
 ///
 /// Only the type a task returns needs registering (its members' serializers are compiled in);
 /// raw task graphs and delayed values register their result types themselves. Registering a

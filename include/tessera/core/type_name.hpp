@@ -7,7 +7,7 @@
 
 namespace tessera::detail {
 
-/// The type as a reader writes it: "double", "std::string", "std::vector<long>", "Histogram"
+/// The type as a reader writes it: "double", "std::string", "std::vector<long>", "Spectrum"
 /// (demangled, with libstdc++'s default template arguments removed).
 std::string readable_type_name(const char* mangled);
 inline std::string readable_type_name(const std::type_info& type) {
