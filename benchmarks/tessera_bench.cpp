@@ -977,6 +977,28 @@ std::map<std::string, Workload> workloads() {
           },
   };
 
+  w["sort_1e8"] = {
+      .description =
+          "sort(x) of a persisted x = uniform(0, 1, 1e8) float64 in chunks of 1e7 (800 MB, made "
+          "before timing): a sample sort with the input's chunks; checksum: the sum of every "
+          "1e6-th element of the result (which computes all of it); peer: NumPy's np.sort",
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        const auto n = scaled(1e8, ctx.settings.scale);
+        const Array x = default_rng(ctx.settings.seed)
+                            .uniform(0, 1, {n}, std::min<index_t>(n, 10'000'000))
+                            .persist(ctx.on);
+        out["elements"] = static_cast<double>(n);
+        const index_t step = std::max<index_t>(1, n / 100);
+        return [x, step, on = ctx.on] {
+          return sort(x)[{Slice{std::nullopt, std::nullopt, step}}].sum().item<double>(on);
+        };
+      },
+      .finish = [](const Context&, double median_s,
+                   json& out) { out["elements_per_s"] = out["elements"].get<double>() / median_s; },
+  };
+
   w["hdf5_mean"] = hdf5_mean_workload(
       "mean(axis=0) of a 16000 x 16000 float64 HDF5 dataset chunked 1000 x 1000 (2 GB, made "
       "once by to_hdf5 and kept in TESSERA_BENCH_DATA, read from the page cache); limit = a "

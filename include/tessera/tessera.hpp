@@ -15,6 +15,7 @@
 #include "tessera/array/random.hpp"
 #include "tessera/array/rechunk.hpp"
 #include "tessera/array/reductions.hpp"
+#include "tessera/array/sorting.hpp"
 #include "tessera/array/statistics.hpp"
 #include "tessera/array/visualize.hpp"
 #include "tessera/comm/communicator.hpp"
