@@ -390,10 +390,10 @@ struct SortPlan {
   }
 };
 
-/// Samples per lane and chunk: 1024 per chunk along the axis (the candidates each output
-/// chunk merges beyond its own elements are about 2 G = 2 J n / S: 0.2% of it), at most about
-/// 2^21 values per splitter task over all lanes, and at least 4 J (candidates at most about
-/// 1.5 times the output chunk).
+/// Samples per lane and chunk (never more than the chunk's elements): 1024 J (the candidates
+/// an output chunk of n merges beyond its own are about 2 G = 2 J n / S: n / 512), fewer so
+/// that a splitter task gets about 2^21 values over all its lanes, and at least 4 J (at most
+/// about n / 2 extra candidates).
 index_t sample_target(index_t chunks, index_t lanes) {
   const index_t budget = (index_t{1} << 21) / chunks / std::max<index_t>(1, lanes);
   return std::max(4 * chunks, std::min(1024 * chunks, budget));
@@ -712,14 +712,32 @@ class CutValuesExpr final : public BlockwiseExpr {
   std::shared_ptr<const SortPlan> m_plan;
 };
 
-/// E: output chunk k, merged from the cuts (j, k) of every input chunk j: their counts first,
-/// then their values.
+/// Where output chunk k is merged: an empty Block made where sorted chunk k is, whose declared
+/// size (chunk k's) outweighs the cuts the merge reads from any other rank, so that placement
+/// puts output chunk k where input chunk k was (the output spread as the input was; with the
+/// cuts alone, ties aside, every merge would go to the rank holding the most input chunks).
+class AnchorExpr final : public BlockwiseExpr {
+ public:
+  explicit AnchorExpr(const ExprPtr& sorted)
+      : BlockwiseExpr(ExprKind::Blockwise, sorted->shape(), sorted->dtype(), sorted->chunks(),
+                      {sorted}, Tokenizer().finish(), "sort-anchor") {}
+  std::string_view op_name() const override { return "sort-anchor"; }
+  std::vector<Dep> deps(const Shape& coords) const override {
+    return {{0, inputs()[0]->chunks().chunk_linear(coords)}};
+  }
+  Block compute(const Shape&, std::span<const Block* const>) const override {
+    return Block(dtype(), {0});
+  }
+};
+
+/// E: output chunk k, merged from the cuts (j, k) of every input chunk j: their counts, then
+/// their values, then the anchor.
 class MergeExpr final : public BlockwiseExpr {
  public:
-  MergeExpr(const ExprPtr& x, const ExprPtr& counts, const ExprPtr& values,
+  MergeExpr(const ExprPtr& x, const ExprPtr& counts, const ExprPtr& values, const ExprPtr& anchor,
             std::shared_ptr<const SortPlan> plan)
-      : BlockwiseExpr(ExprKind::Blockwise, x->shape(), x->dtype(), x->chunks(), {counts, values},
-                      Tokenizer().add(plan->axis).finish(), "sort"),
+      : BlockwiseExpr(ExprKind::Blockwise, x->shape(), x->dtype(), x->chunks(),
+                      {counts, values, anchor}, Tokenizer().add(plan->axis).finish(), "sort"),
         m_plan(std::move(plan)) {}
   std::string_view op_name() const override { return "sort"; }
 
@@ -734,6 +752,7 @@ class MergeExpr final : public BlockwiseExpr {
         out.push_back({input, inputs()[static_cast<std::size_t>(input)]->chunks().chunk_linear(c)});
       }
     }
+    out.push_back({2, inputs()[2]->chunks().chunk_linear(coords)});
     return out;
   }
 
@@ -1009,7 +1028,8 @@ Array sort(const Array& x, int axis_in) {
   const ExprPtr splitters = std::make_shared<SplitterExpr>(samples, plan);
   const ExprPtr counts = std::make_shared<CutCountsExpr>(sorted, splitters, plan);
   const ExprPtr values = std::make_shared<CutValuesExpr>(sorted, splitters, plan);
-  return Array(std::make_shared<MergeExpr>(x.expr(), counts, values, plan));
+  const ExprPtr anchor = std::make_shared<AnchorExpr>(sorted);
+  return Array(std::make_shared<MergeExpr>(x.expr(), counts, values, anchor, plan));
 }
 
 Array topk(const Array& x, index_t k, int axis) { return topk_impl(x, k, axis, false); }

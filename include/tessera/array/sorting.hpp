@@ -12,8 +12,11 @@
 ///   output chunk, a value range [lo, hi] that surely holds that chunk's ranks; each sorted
 ///   chunk sends every output chunk only its elements in that range (and how many lie below
 ///   it), and the output chunk merges what it gets and keeps exactly its ranks. Exact
-///   whatever the data (duplicates, all-equal lanes, NaN). Along other axes than the last,
-///   every lane along the axis is sorted on its own, the other axes keeping their chunks.
+///   whatever the data (duplicates, all-equal lanes, NaN). Output chunk k is made where input
+///   chunk k was. Along other axes than the last, every lane along the axis is sorted on its
+///   own, the other axes keeping their chunks; the samples of a row of chunks are kept to
+///   about 2^21 values over all its lanes, but not below 4 per lane and chunk along the axis,
+///   so for chunks of very many short lanes they approach the row's data itself.
 /// - topk, argtopk: a tree reduction over the chunks along the axis: each chunk keeps its |k|
 ///   best values and their global indices, groups of up to 8 are merged, so only |k| values
 ///   per lane and chunk cross ranks. The result has |k| along the axis, in one chunk; the
