@@ -874,12 +874,32 @@ class TopkPartialExpr final : public BlockwiseExpr {
       const Lanes src = lanes_of(in[0]->shape(), m_axis), dst = lanes_of(out.shape(), m_axis);
       const T* s = in[0]->data_as<T>();
       std::int64_t* d = out.data_as<std::int64_t>();
+      const index_t keep = dst.n / 2;
+      const bool largest = m_k > 0;
+      const auto cmp = [largest](const Candidate<T>& a, const Candidate<T>& b) {
+        return ranks_before(a, b, largest);
+      };
       std::vector<Candidate<T>> c;
       for (index_t l = 0; l < src.count(); ++l) {
         c.clear();
         const index_t base = src.base(l);
-        for (index_t t = 0; t < src.n; ++t) c.push_back({s[base + t * src.inner], offset + t});
-        keep_best(c, dst.n / 2, m_k > 0, d + dst.base(l), dst.inner);
+        if (keep * 16 <= src.n) {
+          // Few kept: a heap of the best so far, its worst on top (no lane-sized copy).
+          for (index_t t = 0; t < src.n; ++t) {
+            const Candidate<T> x{s[base + t * src.inner], offset + t};
+            if (static_cast<index_t>(c.size()) < keep) {
+              c.push_back(x);
+              std::push_heap(c.begin(), c.end(), cmp);
+            } else if (cmp(x, c.front())) {
+              std::pop_heap(c.begin(), c.end(), cmp);
+              c.back() = x;
+              std::push_heap(c.begin(), c.end(), cmp);
+            }
+          }
+        } else {
+          for (index_t t = 0; t < src.n; ++t) c.push_back({s[base + t * src.inner], offset + t});
+        }
+        keep_best(c, keep, largest, d + dst.base(l), dst.inner);
       }
     });
     return out;

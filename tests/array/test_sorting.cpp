@@ -317,6 +317,25 @@ TEST(Topk, EveryDtypeAndTies) {
   check_topk(few_distinct<bool>({12}, 2, 18), {5, -5});
 }
 
+TEST(Topk, LongChunksFewKept) {
+  // Few kept per chunk (a heap), ties everywhere (the lower index first), strided lanes.
+  const xt::xarray<std::int32_t> d = few_distinct<std::int32_t>({3, 5000}, 20, 19);
+  const xt::xarray<double> a = awkward({4000, 3}, 20);
+  for (const auto& s : all_schedulers()) {
+    for (std::int64_t k : {1, 5, -7, 100, -300}) {
+      xt::xarray<std::int64_t> want_i;
+      const Array x = from_xtensor(d, ChunkSpec({2, 1200}));
+      const xt::xarray<std::int32_t> want = reference_topk(d, k, 1, &want_i);
+      EXPECT_TRUE(matches<std::int32_t>(topk(x, k), want, *s)) << "k " << k;
+      EXPECT_TRUE(matches<std::int64_t>(argtopk(x, k), want_i, *s)) << "k " << k;
+      const Array y = from_xtensor(a, ChunkSpec({900, 2}));
+      const xt::xarray<double> want_a = reference_topk(a, k, 0, &want_i);
+      EXPECT_TRUE(matches<double>(topk(y, k, 0), want_a, *s, 0)) << "k " << k;
+      EXPECT_TRUE(matches<std::int64_t>(argtopk(y, k, 0), want_i, *s)) << "k " << k;
+    }
+  }
+}
+
 TEST(Topk, NaNIsTheLargest) {
   const xt::xarray<double> d{1.0, kNaN, 3.0, -kInf, kNaN, 2.0};
   const Array x = from_xtensor(d, 2);
