@@ -1,8 +1,8 @@
 // sort, topk and argtopk along an axis (include/tessera/array/sorting.hpp).
 //
 // sort is a sample sort with exact output chunks, per lane along the axis (a lane: the
-// elements of one chunk that differ only in their index along the axis), as five kinds of
-// BlockwiseExpr node:
+// elements of one chunk that differ only in their index along the axis), in five stages of
+// BlockwiseExpr nodes:
 //   A. SortChunkExpr: each chunk sorted along the axis, where it lives.
 //   B. SampleExpr: each sorted chunk's regular sample: per lane, the last element of every
 //      group of g_j consecutive elements (the last group may be shorter).
@@ -20,14 +20,17 @@
 //   E. MergeExpr, one task per output chunk: C = the global count(< lo_k) (the sum of the
 //      counts), merged candidates; it keeps merged[s_k - C, e_k - C), exactly its ranks
 //      (every element of rank r in [s_k, e_k) is >= lo_k because r >= C, and <= hi_k because
-//      r < e_k <= count(<= hi_k)).
+//      r < e_k <= count(<= hi_k)). It also reads AnchorExpr k (an empty Block made where
+//      sorted chunk k is), which only steers placement: output chunk k is made where input
+//      chunk k was.
 // Only the samples (small), the cuts (each element about once: the candidates past an output
 // chunk's own elements are about 2 G) and the splitters (two values per lane and output
 // chunk) cross ranks. The cut values have data-dependent sizes: 1-d Blocks that only
 // MergeExpr reads; their node's declared chunk shapes are estimates, used by placement only.
 // The engine never checks an intermediate Block's shape against its node's grid (lowering
 // takes whole chunks of these nodes, never pieces), and memory accounting counts the Blocks'
-// real bytes.
+// real bytes (a view counts its own; it keeps its sorted chunk alive until the merges that
+// read it have run).
 //
 // topk/argtopk: TopkPartialExpr keeps each chunk's |k| best (value, global index) pairs per
 // lane, in order, as int64 slots (values bit-copied); TopkCombineExpr merges groups of up to
