@@ -137,9 +137,10 @@ constexpr bool radix_sortable = sizeof(T) >= 4 && !std::is_same_v<T, bool>;
 /// Runs shorter than this are sorted by comparison.
 constexpr index_t kRadixMin = 1024;
 
-/// The unsigned key whose order is before()'s: the sign bit flipped for integers; for floats
-/// the sign bit set on non-negative values and every bit flipped on negative ones, every NaN
-/// made the positive quiet NaN first (above +inf).
+/// The unsigned key whose order is before()'s: unsigned integers and bool as they are; signed
+/// integers sign-extended to the key's width with the sign bit flipped; for floats the sign
+/// bit set on non-negative values and every bit flipped on negative ones, every NaN made the
+/// positive quiet NaN first (above +inf).
 template <class T>
 inline key_t<T> to_key(T v) {
   using U = key_t<T>;
@@ -148,6 +149,8 @@ inline key_t<T> to_key(T v) {
     if (v != v) v = std::numeric_limits<T>::quiet_NaN();
     const U u = std::bit_cast<U>(v);
     return (u & sign) != 0 ? ~u : (u | sign);
+  } else if constexpr (std::is_unsigned_v<T>) {  // bool included
+    return static_cast<U>(v);
   } else {
     return static_cast<U>(v) ^ sign;
   }
@@ -159,6 +162,8 @@ inline T from_key(key_t<T> k) {
   constexpr U sign = U{1} << (8 * sizeof(U) - 1);
   if constexpr (std::is_floating_point_v<T>) {
     return std::bit_cast<T>((k & sign) != 0 ? (k & ~sign) : ~k);
+  } else if constexpr (std::is_unsigned_v<T>) {
+    return static_cast<T>(k);
   } else {
     return static_cast<T>(k ^ sign);
   }
@@ -286,14 +291,11 @@ struct Run {
   index_t size;
 };
 
-/// The unsigned key merges compare: to_key's for the radix-sortable dtypes, 0 and 1 for bool.
+/// The unsigned key merges compare: to_key's, for every dtype (the 8- and 16-bit ones, which
+/// are not radix-sorted, in a 32-bit key).
 template <class T>
 inline key_t<T> merge_key(T v) {
-  if constexpr (radix_sortable<T>) {
-    return to_key(v);
-  } else {
-    return static_cast<key_t<T>>(v);
-  }
+  return to_key(v);
 }
 
 /// Elements [from, to) of the merge of sorted `runs` (to <= their total), written to

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <xtensor/xarray.hpp>
+#include <xtensor/xoperation.hpp>
 
 #include "support/test_support.hpp"
 #include "tessera/tessera.hpp"
@@ -259,6 +260,24 @@ TEST(Sort, RadixSortedDtypes) {
   check_sort(i32, specs);
   check_sort(f32, specs);
   check_sort(f64, specs);
+  // The unsigned and narrow integers over their whole range (the top bit set on half).
+  check_sort(xt::xarray<std::uint64_t>(xt::cast<std::uint64_t>(i64)), specs);
+  check_sort(xt::xarray<std::uint32_t>(xt::cast<std::uint32_t>(i32)), specs);
+  check_sort(xt::xarray<std::int16_t>(xt::cast<std::int16_t>(i32)), specs);
+  check_sort(xt::xarray<std::uint16_t>(xt::cast<std::uint16_t>(i32)), specs);
+  check_sort(xt::xarray<std::int8_t>(xt::cast<std::int8_t>(i64)), specs);
+  check_sort(xt::xarray<std::uint8_t>(xt::cast<std::uint8_t>(i64)), specs);
+}
+
+// topk of unsigned values with the top bit set: the largest are the ones above 2^63.
+TEST(TopK, UnsignedValuesAboveTheSignedRange) {
+  const xt::xarray<std::uint64_t> d{1, std::uint64_t{1} << 63, 5, ~std::uint64_t{0}, 0, 7};
+  const Array x = from_xtensor(d, 2);
+  for (const auto& s : all_schedulers()) {
+    EXPECT_TRUE(matches<std::uint64_t>(
+        topk(x, 2), xt::xarray<std::uint64_t>{~std::uint64_t{0}, std::uint64_t{1} << 63}, *s));
+    EXPECT_TRUE(matches<std::uint64_t>(topk(x, -2), xt::xarray<std::uint64_t>{0, 1}, *s));
+  }
 }
 
 TEST(Sort, OfAnExpressionKeepsChunks) {
