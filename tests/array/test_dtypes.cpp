@@ -191,7 +191,8 @@ TEST_P(DTypesTest, BinaryOperationsBetweenEveryPairOfDtypes) {
     for (DType db : all_dtypes) {
       visit_dtype(da, [&]<class A>() {
         visit_dtype(db, [&]<class B>() {
-          const auto a = values<A>(1), b = values<B>(2);
+          const auto a = values<A>(1);
+          const auto b = values<B>(2);
           const Array x = from_xtensor(a, chunks), y = from_xtensor(b, ChunkSpec({3, 2}));
           const DType common = promote(da, db);
           visit_dtype(common, [&]<class R>() {
