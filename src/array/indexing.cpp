@@ -275,6 +275,18 @@ Array value_as(const Operand& value, DType dtype) {
   return constant(std::get<WeakScalar>(value), dtype);
 }
 
+/// The value as an array of x's dtype broadcast to the selection's shape `target`, with
+/// NumPy's message when it does not broadcast.
+Array value_as(const Operand& value, DType dtype, const Shape& target) {
+  const Array v = value_as(value, dtype);
+  try {
+    return broadcast_to(v, target);
+  } catch (const shape_error&) {
+    throw shape_error(fmt::format("could not broadcast input array from shape {} into shape {}",
+                                  shape_string(v.shape()), shape_string(target)));
+  }
+}
+
 /// A 1-D bool array laid along `axis` of an `ndim`-dimensional array (size 1 elsewhere).
 Array along_axis(const std::vector<bool>& flags, int axis, int ndim) {
   const auto n = static_cast<index_t>(flags.size());
@@ -322,13 +334,7 @@ Array scatter(const Array& x, Array v, const std::vector<std::vector<index_t>>& 
 Array setitem(const Array& x, const std::vector<IndexItem>& index, const Operand& value) {
   const auto [items, new_axes] = expand_index(index, x.ndim());
   const Shape target = x.slice(index).shape();
-  Array v = value_as(value, x.dtype());
-  try {
-    v = broadcast_to(v, target);
-  } catch (const shape_error&) {
-    throw shape_error(fmt::format("could not broadcast input array from shape {} into shape {}",
-                                  shape_string(v.shape()), shape_string(target)));
-  }
+  Array v = value_as(value, x.dtype(), target);
   // v laid along x's axes: without the new axes, with the integer-indexed axes back (size 1).
   if (!new_axes.empty()) v = squeeze(v, Axes(new_axes));
   std::vector<int> dropped;
@@ -360,13 +366,7 @@ Array setitem(const Array& x, const std::vector<index_t>& indices, int axis, con
   }
   Shape target = x.shape();
   target[static_cast<std::size_t>(a)] = static_cast<index_t>(indices.size());
-  Array v = value_as(value, x.dtype());
-  try {
-    v = broadcast_to(v, target);
-  } catch (const shape_error&) {
-    throw shape_error(fmt::format("could not broadcast input array from shape {} into shape {}",
-                                  shape_string(v.shape()), shape_string(target)));
-  }
+  Array v = value_as(value, x.dtype(), target);
   // The winning value of each written position, in position order.
   std::vector<index_t> winners, written;
   for (index_t i = 0; i < n; ++i) {
