@@ -66,9 +66,8 @@ ExpandedIndex expand_index(const std::vector<IndexItem>& full_index, int ndim) {
   }
   if (ellipses > 1) throw index_error("an index can only have a single ellipsis ('...')");
   if (indexed > ndim) {
-    throw index_error(
-        fmt::format("too many indices for array: array is {}-dimensional, but {} were indexed",
-                    ndim, indexed));
+    throw index_error(fmt::format(
+        "too many indices for array: array is {}-dimensional, but {} were indexed", ndim, indexed));
   }
   ExpandedIndex out;
   int out_axis = 0;

@@ -35,7 +35,7 @@ struct tessera::Serializer<Spectrum> {
   }
   static Spectrum read(tessera::WireReader& r) {
     return Spectrum{r.read<std::string>(), r.read<std::vector<double>>(),
-                     r.read<xt::xarray<std::int64_t>>()};
+                    r.read<xt::xarray<std::int64_t>>()};
   }
 };
 
@@ -49,8 +49,8 @@ int ranks() { return distributed().num_ranks(); }
 /// than inside the control message.
 Spectrum spectrum(std::int64_t seed, std::size_t bins) {
   Spectrum h{"run-" + std::to_string(seed),
-              {0.0, 0.25, 1.0},
-              xt::xarray<std::int64_t>::from_shape({bins})};
+             {0.0, 0.25, 1.0},
+             xt::xarray<std::int64_t>::from_shape({bins})};
   std::iota(h.counts.begin(), h.counts.end(), seed);
   return h;
 }

@@ -41,7 +41,7 @@ struct tessera::Serializer<Spectrum> {
   // Reads back in the same order (a braced list is evaluated left to right).
   static Spectrum read(tessera::WireReader& r) {
     return Spectrum{r.read<std::string>(), r.read<std::vector<double>>(),
-                     r.read<xt::xarray<std::int64_t>>()};
+                    r.read<xt::xarray<std::int64_t>>()};
   }
 };
 
