@@ -35,10 +35,11 @@
 /// Guarantees:
 ///  - Within one build: bit-identical values for any split of [first, first + n) into calls
 ///    (any chunking, any rank count, odd or even starts).
-///  - Across builds: bit-identical too. The SSE2, AVX2, AVX-512 and portable scalar paths, -O0
-///    to -O3 with or without -march=native, GCC or Clang, give the same bits, because every
-///    step is exact integer arithmetic or one correctly rounded IEEE operation (+ - * / sqrt,
-///    min, exact conversions) and fused multiply-adds are explicitly prevented. This assumes
+///  - Across builds and CPUs: bit-identical too. The SSE2, AVX2 and AVX-512 kernel sets (one is
+///    chosen at run time, src/kernels), -O0 to -O3 with or without -march=native, GCC or Clang,
+///    give the same bits, because every step is exact integer arithmetic or one correctly
+///    rounded IEEE operation (+ - * / sqrt, min, exact conversions) and the build forbids fused
+///    multiply-adds (-ffp-contract=off). This assumes
 ///    the default floating-point environment (round to nearest; no flush-to-zero, which only
 ///    matters for parameters near the subnormal range).
 ///
@@ -85,7 +86,8 @@ void random_integers_i64(std::uint64_t seed, std::uint64_t stream, std::int64_t 
 void random_integers_i32(std::uint64_t seed, std::uint64_t stream, std::int64_t first,
                          std::int64_t n, std::int32_t low, std::int32_t high, std::int32_t* out);
 
-/// The instruction set this build's kernels use: "avx512", "avx2", "sse2" or "scalar".
+/// The instruction set the kernels run with (tessera::instruction_set()): "avx512", "avx2",
+/// "sse2" or "native".
 const char* random_kernels_simd() noexcept;
 
 }  // namespace tessera::detail

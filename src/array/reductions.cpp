@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "kernels/kernel_set.hpp"
+#include "kernels/lane_sum.hpp"
 #include "tessera/array/array.hpp"
 #include "tessera/array/elementwise.hpp"
 #include "tessera/array/reductions.hpp"
@@ -16,6 +18,9 @@
 namespace tessera {
 
 namespace {
+
+using detail::lane_sum;
+using detail::wrap_t;
 
 enum class Op { Sum, Prod, Min, Max, Any, All, Mean, Var, Std, Argmin, Argmax };
 
@@ -81,20 +86,6 @@ bool is_nan(T v) {
     return false;
 }
 
-/// The type integer sums and products accumulate in: unsigned, so that overflow wraps modulo
-/// 2^64 as NumPy's int64 sum does (signed overflow is undefined behaviour); the conversion
-/// back to A is modular too. Floats accumulate in A itself.
-template <class A, bool = std::is_integral_v<A> && !std::is_same_v<A, bool>>
-struct wrap_type {
-  using type = A;
-};
-template <class A>
-struct wrap_type<A, true> {
-  using type = std::make_unsigned_t<A>;
-};
-template <class A>
-using wrap_t = typename wrap_type<A>::type;
-
 template <class A>
 A wrap_add(A a, A b) {
   using U = wrap_t<A>;
@@ -106,23 +97,15 @@ A wrap_mul(A a, A b) {
   return static_cast<A>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
 }
 
-/// Sum of n values in `double` (floats) or int64 (integers, wrapping) with 32 independent
-/// lanes: the loop vectorises without reassociating one accumulator, and four vector
-/// accumulators hide the latency of the adds (one would make the loop latency-bound).
+/// lane_sum, on the instruction set's kernels for floats.
 template <class A, class T>
-A lane_sum(const T* __restrict x, index_t n) {
-  using U = wrap_t<A>;
-  constexpr int lanes = 32;
-  U s[lanes] = {};
-  index_t i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    for (int j = 0; j < lanes; ++j) s[j] += static_cast<U>(static_cast<A>(x[i + j]));
-  }
-  for (; i < n; ++i) s[0] += static_cast<U>(static_cast<A>(x[i]));
-  for (int w = lanes / 2; w > 0; w /= 2) {
-    for (int j = 0; j < w; ++j) s[j] += s[j + w];
-  }
-  return static_cast<A>(s[0]);
+A sum_run(const T* x, index_t n) {
+  if constexpr (std::is_same_v<A, double> && std::is_same_v<T, double>)
+    return detail::kernels().sum_f64(x, n);
+  else if constexpr (std::is_same_v<A, float> && std::is_same_v<T, float>)
+    return detail::kernels().sum_f32(x, n);
+  else
+    return lane_sum<A>(x, n);
 }
 
 class Reduction final : public ReduceExpr {
@@ -367,7 +350,7 @@ class Reduction final : public ReduceExpr {
         return;
       }
       if (fold_run) {  // two passes over the (cached) run, then one merge
-        const double rmean = lane_sum<double>(x, n) / static_cast<double>(n);
+        const double rmean = sum_run<double>(x, n) / static_cast<double>(n);
         double rm2 = 0;
         for (index_t i = 0; i < n; ++i) {
           const double d = static_cast<double>(x[i]) - rmean;
@@ -413,7 +396,7 @@ class Reduction final : public ReduceExpr {
       if (fold_run) {
         if constexpr (!std::is_same_v<A, bool> && !std::is_same_v<T, bool>) {
           if (m_op == Op::Sum || m_op == Op::Mean) {
-            *a = wrap_add(*a, lane_sum<A>(x, n));
+            *a = wrap_add(*a, sum_run<A>(x, n));
             return;
           }
         }

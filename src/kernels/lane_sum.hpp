@@ -1,0 +1,45 @@
+#pragma once
+// The summation order of Tessera's sums over a run of values: 32 independent lanes, then a
+// tree. Shared by the reductions (array/reductions.cpp) and the kernel sets
+// (kernels/per_isa), which must add in exactly the same order.
+
+#include <type_traits>
+
+#include "tessera/core/shape.hpp"
+
+namespace tessera::detail {
+
+/// The type integer sums and products accumulate in: unsigned, so that overflow wraps modulo
+/// 2^64 as NumPy's int64 sum does (signed overflow is undefined behaviour); the conversion
+/// back to A is modular too. Floats accumulate in A itself.
+template <class A, bool = std::is_integral_v<A> && !std::is_same_v<A, bool>>
+struct wrap_type {
+  using type = A;
+};
+template <class A>
+struct wrap_type<A, true> {
+  using type = std::make_unsigned_t<A>;
+};
+template <class A>
+using wrap_t = typename wrap_type<A>::type;
+
+/// Sum of n values in `double` (floats) or int64 (integers, wrapping) with 32 independent
+/// lanes: the loop vectorises without reassociating one accumulator, and four vector
+/// accumulators hide the latency of the adds (one would make the loop latency-bound).
+template <class A, class T>
+A lane_sum(const T* __restrict x, index_t n) {
+  using U = wrap_t<A>;
+  constexpr int lanes = 32;
+  U s[lanes] = {};
+  index_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    for (int j = 0; j < lanes; ++j) s[j] += static_cast<U>(static_cast<A>(x[i + j]));
+  }
+  for (; i < n; ++i) s[0] += static_cast<U>(static_cast<A>(x[i]));
+  for (int w = lanes / 2; w > 0; w /= 2) {
+    for (int j = 0; j < w; ++j) s[j] += s[j + w];
+  }
+  return static_cast<A>(s[0]);
+}
+
+}  // namespace tessera::detail
