@@ -1071,6 +1071,7 @@ json run_workload(const std::string& name, const Workload& w, Context& ctx) {
   out["threads"] = ctx.scheduler.num_threads();
   out["ranks"] = ctx.ranks;
   out["scheduler"] = std::string(ctx.scheduler.name());
+  out["instruction_set"] = std::string(tessera::instruction_set());
   out["limit_fraction"] = nullptr;
   if (ctx.ranks < w.min_ranks) {
     throw std::runtime_error(name + " needs at least " + std::to_string(w.min_ranks) +

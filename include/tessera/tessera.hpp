@@ -27,6 +27,7 @@
 #include "tessera/core/copy_region.hpp"
 #include "tessera/core/dtype.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/instruction_set.hpp"
 #include "tessera/core/serialize.hpp"
 #include "tessera/core/shape.hpp"
 #include "tessera/core/value.hpp"

@@ -44,6 +44,23 @@ class BinaryExpr final : public ElementwiseExpr {
   void apply(std::span<const TileArg> in, void* out, index_t n) const override {
     kernels().binary(m_op, m_in, in[0], in[1], out, n);
   }
+  std::optional<ChainOp> chain_op() const override {
+    if (!is_float(m_in)) return std::nullopt;
+    switch (m_op) {
+      case BinaryOp::Add:
+        return ChainOp::Add;
+      case BinaryOp::Sub:
+        return ChainOp::Sub;
+      case BinaryOp::Mul:
+        return ChainOp::Mul;
+      case BinaryOp::Div:
+        return ChainOp::Div;
+      case BinaryOp::Pow:
+        return ChainOp::Pow;
+      default:
+        return std::nullopt;
+    }
+  }
 
  private:
   BinaryOp m_op;
@@ -60,6 +77,19 @@ class UnaryExpr final : public ElementwiseExpr {
 
   void apply(std::span<const TileArg> in, void* out, index_t n) const override {
     kernels().unary(m_op, inputs()[0]->dtype(), in[0], out, n);
+  }
+  std::optional<ChainOp> chain_op() const override {
+    if (!is_float(inputs()[0]->dtype())) return std::nullopt;
+    switch (m_op) {
+      case UnaryOp::Neg:
+        return ChainOp::Neg;
+      case UnaryOp::Abs:
+        return ChainOp::Abs;
+      case UnaryOp::Sqrt:
+        return ChainOp::Sqrt;
+      default:
+        return std::nullopt;
+    }
   }
 
  private:

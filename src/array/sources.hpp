@@ -33,6 +33,10 @@ class ArangeSource final : public SourceExpr {
   ArangeSource(index_t n, ChunkGrid chunks, DType dtype, std::int64_t start, std::int64_t step);
   std::string_view op_name() const override { return "arange"; }
   void fill(void* out, const index_t* start, index_t n) const override;
+  std::optional<Affine> affine() const override {
+    if (m_integer || dtype() != DType::Float64) return std::nullopt;
+    return Affine{m_start, m_step};
+  }
 
  private:
   bool m_integer;

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "kernels/kernel_set.hpp"
+
 namespace tessera::detail {
 
 namespace {
@@ -71,6 +73,46 @@ FusedProgram::FusedProgram(const Expr* root, const std::vector<const Expr*>& reg
   for (std::size_t i = 0; i < m_nodes.size(); ++i) {
     for (int a : m_nodes[i].args) m_last_use[static_cast<std::size_t>(a)] = i;
   }
+  find_chain();
+}
+
+void FusedProgram::find_chain() {
+  const DType t = m_root->dtype();
+  if (t != DType::Float64 && t != DType::Float32) return;
+  Chain chain;
+  int previous = -1;
+  for (std::size_t i = 0; i < m_nodes.size(); ++i) {
+    const Node& n = m_nodes[i];
+    if (n.constant) continue;
+    if (n.expr->dtype() != t) return;
+    if (previous < 0) {  // the head: anything that varies
+      chain.head = previous = static_cast<int>(i);
+      if (n.kind == Node::Kind::Source && m_root->ndim() == 1 && n.expr->ndim() == 1 &&
+          n.expr->shape() == m_root->shape())
+        chain.affine_head = static_cast<const SourceExpr*>(n.expr)->affine().has_value();
+      continue;
+    }
+    if (n.kind != Node::Kind::Op) return;
+    const auto op = static_cast<const ElementwiseExpr*>(n.expr)->chain_op();
+    if (!op) return;
+    Chain::Link link{static_cast<int>(i), *op};
+    if (n.args.size() == 1) {
+      if (n.args[0] != previous) return;
+    } else if (n.args.size() == 2) {
+      const int varying = n.args[0] == previous ? 0 : n.args[1] == previous ? 1 : -1;
+      if (varying < 0) return;
+      link.constant = n.args[static_cast<std::size_t>(1 - varying)];
+      link.reversed = varying == 1;
+      if (!m_nodes[static_cast<std::size_t>(link.constant)].constant) return;
+      if (link.op == ChainOp::Pow && link.reversed) return;  // a constant base: libm's pow
+    } else {
+      return;
+    }
+    chain.links.push_back(link);
+    previous = link.node;
+  }
+  if (chain.links.empty() || previous != static_cast<int>(m_nodes.size()) - 1) return;
+  m_chain = std::move(chain);
 }
 
 bool FusedProgram::reads_files() const {
@@ -238,6 +280,32 @@ void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Sha
     ptr[i] = c;
   }
 
+  // A chain takes this chunk's constants into its steps, unless a power's exponent is not 2 or
+  // 3 (then the nodes run one by one, as any program's do).
+  std::vector<ChainStep> steps;
+  std::vector<char> in_chain(nn, 0);  // nodes the chain computes in registers
+  bool chain = m_chain.has_value();
+  if (chain) {
+    const bool f64 = m_root->dtype() == DType::Float64;
+    for (const Chain::Link& l : m_chain->links) {
+      ChainStep st{l.op, l.reversed, 0.0};
+      if (l.constant >= 0) {
+        const std::byte* c = ptr[static_cast<std::size_t>(l.constant)];
+        st.constant = f64 ? *reinterpret_cast<const double*>(c)
+                          : static_cast<double>(*reinterpret_cast<const float*>(c));
+      }
+      if (l.op == ChainOp::Pow && st.constant != 2 && st.constant != 3) chain = false;
+      steps.push_back(st);
+      in_chain[static_cast<std::size_t>(l.node)] = 1;
+    }
+    if (m_chain->affine_head) in_chain[static_cast<std::size_t>(m_chain->head)] = 1;
+  }
+  const auto affine = chain && m_chain->affine_head
+                          ? static_cast<const SourceExpr*>(m_nodes[static_cast<std::size_t>(
+                                                               m_chain->head)].expr)
+                                ->affine()
+                          : std::nullopt;
+
   // Tiles.
   Shape idx(static_cast<std::size_t>(nd), 0);  // local multi-index of the current run start
   std::vector<Run> runs;
@@ -266,6 +334,20 @@ void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Sha
       if (n.constant) continue;
       const std::size_t es = dtype_size(n.expr->dtype());
       std::byte* out = (i + 1 == nn && sink.direct_root()) ? sink.root_target(f) : buf[i];
+      if (chain && in_chain[i]) {
+        if (i + 1 == nn) {  // the whole chain, in registers
+          const int count = static_cast<int>(steps.size());
+          if (affine) {
+            kernels().chain_affine(steps.data(), count, affine->start, affine->step, origin[0] + f,
+                                   reinterpret_cast<double*>(out), len);
+          } else {
+            kernels().chain(m_root->dtype(), steps.data(), count,
+                            ptr[static_cast<std::size_t>(m_chain->head)], out, len);
+          }
+          ptr[i] = out;
+        }
+        continue;
+      }
       if (as_block[i]) {
         if (zero_copy[i]) {
           ptr[i] = leaf_base[i] + static_cast<std::size_t>(f) * es;

@@ -3,6 +3,7 @@
 // cache-sized tiles. Internal to the graph layer.
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -44,7 +45,21 @@ class FusedProgram {
     bool constant = false;  // one value broadcast everywhere (size-1 shape)
   };
   struct Run;
-  class Evaluation;
+  /// A program that is one chain: a head node that varies, then operations that each read the
+  /// previous one and constants only (ElementwiseExpr::chain_op), the last being the root. Its
+  /// tiles go through the kernels' chain in registers, with no pass per operation.
+  struct Chain {
+    int head = -1;
+    bool affine_head = false;  // a float arange: generated in registers too
+    struct Link {
+      int node;
+      ChainOp op;
+      int constant = -1;  // the node of the constant operand (binary operations)
+      bool reversed = false;
+    };
+    std::vector<Link> links;
+  };
+  void find_chain();
   template <class Sink>
   void run_tiles(const Shape& coords, const Shape& origin, const Shape& shape,
                  std::span<const Block* const> leaf_blocks, Sink&& sink) const;
@@ -53,6 +68,7 @@ class FusedProgram {
   std::vector<const Expr*> m_leaves;
   std::vector<Node> m_nodes;            // topological order; the root is last
   std::vector<std::size_t> m_last_use;  // the last node that reads each node's tile
+  std::optional<Chain> m_chain;
   index_t m_tile;
 };
 

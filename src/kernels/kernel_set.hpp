@@ -26,8 +26,7 @@ enum class Isa {
 
 /// One step of a fused chain (KernelSet::chain): x op constant, or constant op x when
 /// `reversed`; the unary steps ignore the constant. Each is exactly the elementwise operation it
-/// stands for (Square and Cube are power with the exponent 2 or 3, as x * x and x * x * x).
-enum class ChainOp : std::uint8_t { Add, Sub, Mul, Div, Square, Cube, Neg, Abs, Sqrt };
+/// stands for; Pow needs the constant 2 or 3 (x * x, x * x * x, as the power kernel computes).
 struct ChainStep {
   ChainOp op;
   bool reversed = false;
@@ -90,6 +89,19 @@ const KernelSet& kernels();
 const KernelSet& kernels_or_baseline() noexcept;
 /// The set `isa`, or nullptr when this build does not have it or the CPU cannot run it.
 const KernelSet* kernels_for(Isa isa) noexcept;
+
+// The errors kernels raise. They are thrown here, from code compiled for the baseline: a kernel
+// set that built strings or exceptions itself would emit inline library functions (string
+// appends, exception destructors) compiled for its instruction set, and the linker may keep
+// that copy for the whole program, which would then fault on older CPUs. No kernel set defines
+// a symbol outside its own namespace (tests/kernels/check_kernel_symbols.sh checks this).
+[[noreturn]] void throw_negative_integer_power();
+[[noreturn]] void throw_unsupported(BinaryOp op, DType t);
+[[noreturn]] void throw_unsupported(UnaryOp op, DType t);
+[[noreturn]] void throw_random_range(std::int64_t first, std::int64_t n);
+[[noreturn]] void throw_random_uniform(double low, double high);
+[[noreturn]] void throw_random_normal(double mean, double stddev);
+[[noreturn]] void throw_random_integers(std::int64_t low, std::int64_t high);
 
 /// The names elementwise operations have in messages (NumPy's ufunc names).
 std::string_view binary_name(BinaryOp op);

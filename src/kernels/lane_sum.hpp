@@ -7,7 +7,10 @@
 
 #include "tessera/core/shape.hpp"
 
+// In an unnamed namespace on purpose: every translation unit, each kernel set's included, gets
+// its own copy compiled for its own instruction set, never one the linker chose for all.
 namespace tessera::detail {
+namespace {
 
 /// The type integer sums and products accumulate in: unsigned, so that overflow wraps modulo
 /// 2^64 as NumPy's int64 sum does (signed overflow is undefined behaviour); the conversion
@@ -42,4 +45,5 @@ A lane_sum(const T* __restrict x, index_t n) {
   return static_cast<A>(s[0]);
 }
 
+}  // namespace
 }  // namespace tessera::detail

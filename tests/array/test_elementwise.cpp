@@ -614,6 +614,53 @@ TEST_P(ElementwiseTest, AstypeBetweenAllDtypes) {
   }
 }
 
+// --- chains evaluated in registers ------------------------------------------------------------
+
+// A chain of operations on one varying input and constants runs in registers
+// (src/kernels/per_isa/chain.cpp); its results must be those of the operations one at a time,
+// bit for bit (rtol 0), on arange heads (generated in registers) and on materialised inputs,
+// float64 and float32, with constants on either side and a power the chain cannot take.
+TEST_P(ElementwiseTest, ChainsInRegistersGiveTheSameBits) {
+  const index_t n = 1000;
+  const double d = static_cast<double>(n);
+  xt::xarray<double> poly = xt::xarray<double>::from_shape({static_cast<std::size_t>(n)});
+  xt::xarray<double> mixed = poly, slow = poly;
+  for (index_t i = 0; i < n; ++i) {
+    const double x = (0.0 + static_cast<double>(i) * 1.0) / d;
+    const double t = 2 * x + 1;
+    poly(static_cast<std::size_t>(i)) = t * t * t;
+    const double u = std::sqrt(std::abs(-(3.0 - x * x) / 0.7));
+    mixed(static_cast<std::size_t>(i)) = u - 1.25;
+    slow(static_cast<std::size_t>(i)) = std::pow(t, 2.5);
+  }
+  check(
+      {n}, [&](const ChunkSpec& c) { return pow(2 * (arange(0.0, d, 1.0, {.chunks = c}) / d) + 1, 3); }, poly,
+      0.0);
+  check(
+      {n},
+      [&](const ChunkSpec& c) {
+        const Array x = arange(0.0, d, 1.0, {.chunks = c}) / d;
+        return sqrt(abs(-(3.0 - pow(x, 2)) / 0.7)) - 1.25;
+      },
+      mixed, 0.0);
+  check(
+      {n}, [&](const ChunkSpec& c) { return pow(2 * (arange(0.0, d, 1.0, {.chunks = c}) / d) + 1, 2.5); },
+      slow, 0.0);
+  // A materialised 2-d input (a leaf), float32.
+  const auto a = sample<float>(kShape, 3);
+  xt::xarray<float> ref = a;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const float v = (a.flat(i) * 1.5f - 0.25f) / 3.0f;
+    ref.flat(i) = -(v * v);
+  }
+  check(
+      kShape,
+      [&](const ChunkSpec& c) {
+        return -pow((from_xtensor(a, c) * 1.5f - 0.25f) / 3.0f, 2);
+      },
+      ref, 0.0);
+}
+
 // --- NaN propagation --------------------------------------------------------------------------
 
 TEST_P(ElementwiseTest, NanPropagatesThroughMaximumMinimumAndClip) {

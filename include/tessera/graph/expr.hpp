@@ -15,7 +15,9 @@
 /// Sources and elementwise nodes fuse: a chain of them becomes one task per chunk that
 /// evaluates in cache-sized tiles, and fuses into the reduction that consumes it.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -77,6 +79,12 @@ class SourceExpr : public Expr {
   /// Writes `n` elements (of dtype()) that lie along the last axis from global multi-index
   /// `start` (ndim() entries; nothing for 0-d) into `out`.
   virtual void fill(void* out, const index_t* start, index_t n) const = 0;
+  /// A 1-d float64 source whose element i is start + double(i) * step (a float arange) says
+  /// so, and fused chains generate it in registers instead of calling fill().
+  struct Affine {
+    double start, step;
+  };
+  virtual std::optional<Affine> affine() const { return std::nullopt; }
   /// Whether the source produces a whole region at once more cheaply than row by row (a file
   /// read): fused evaluation then calls fill_region() once per chunk, into a chunk-sized buffer,
   /// instead of fill() once per row of each tile.
@@ -129,12 +137,19 @@ struct TileArg {
   bool scalar;
 };
 
+/// The elementwise operations a fused chain can evaluate in registers (src/kernels): on floats,
+/// one input that varies and constants (size-1 inputs). Pow only with the exponent 2 or 3.
+enum class ChainOp : std::uint8_t { Add, Sub, Mul, Div, Pow, Neg, Abs, Sqrt };
+
 /// An element-by-element function. Inputs broadcast to the output shape (NumPy rules) and
 /// all have the dtypes the node was built with (casts are nodes of their own).
 class ElementwiseExpr : public Expr {
  public:
   /// Computes `n` output elements from the inputs' tiles.
   virtual void apply(std::span<const TileArg> inputs, void* out, index_t n) const = 0;
+  /// The operation as a step of a chain evaluated in registers, where it is one of those
+  /// (exactly: same results as apply()); none by default.
+  virtual std::optional<ChainOp> chain_op() const { return std::nullopt; }
 
  protected:
   /// The output chunk grid is the common refinement of the inputs' grids (after

@@ -27,10 +27,8 @@ inline V step(const ChainStep& s, V x) {
       return s.reversed ? c * x : x * c;
     case ChainOp::Div:
       return s.reversed ? c / x : x / c;
-    case ChainOp::Square:
-      return x * x;
-    case ChainOp::Cube:
-      return x * x * x;
+    case ChainOp::Pow:
+      return s.constant == 2 ? x * x : x * x * x;
     case ChainOp::Neg:
       return -x;
     case ChainOp::Abs:

@@ -5,8 +5,6 @@
 #include <functional>
 #include <limits>
 
-#include <fmt/format.h>
-
 #include "kernels/per_isa/functions.hpp"
 
 namespace tessera::detail::TESSERA_ISA_NAMESPACE {
@@ -135,7 +133,7 @@ T shift_right(T a, T b) {
 }
 template <class T>
 T int_pow(T base, T exp) {
-  if (negative(exp)) throw value_error("Integers to negative integer powers are not allowed.");
+  if (negative(exp)) throw_negative_integer_power();
   using U = wrap_unsigned_t<T>;
   U result = 1, b = static_cast<U>(base);
   for (U e = static_cast<U>(exp); e; e >>= 1) {
@@ -250,7 +248,7 @@ void binary_typed(BinaryOp op, const TileArg& a, const TileArg& b, void* out_, i
       case BinaryOp::BitXor:
         return binary_loop<T>(a, b, out, n, [](T x, T y) { return x != y; });
       default:
-        throw dtype_error(fmt::format("{} is not supported for bool", binary_name(op)));
+        throw_unsupported(op, DType::Bool);
     }
   } else {
     switch (op) {
@@ -330,7 +328,7 @@ void binary_typed(BinaryOp op, const TileArg& a, const TileArg& b, void* out_, i
       }
     }
   }
-  throw dtype_error(fmt::format("internal: unhandled binary op {}", binary_name(op)));
+  throw_unsupported(op, dtype_of<T>());
 }
 
 template <class T>
@@ -429,7 +427,7 @@ void unary_typed(UnaryOp op, const TileArg& a, void* out_, index_t n) {
       }
     }
   }
-  throw dtype_error(fmt::format("internal: {} on {}", unary_name(op), dtype_name(dtype_of<T>())));
+  throw_unsupported(op, dtype_of<T>());
 }
 
 }  // namespace

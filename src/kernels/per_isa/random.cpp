@@ -5,12 +5,10 @@
 #include <bit>
 #include <cmath>
 #include <limits>
-#include <string>
 
 #include "array/random_kernels.hpp"
 #include "kernels/per_isa/functions.hpp"
 #include "kernels/per_isa/xsimd.hpp"
-#include "tessera/core/error.hpp"
 
 namespace tessera::detail::TESSERA_ISA_NAMESPACE {
 namespace {
@@ -327,9 +325,7 @@ void for_each_batch(std::int64_t first, std::int64_t n, T* out, Batch&& batch) {
 
 void check_range(std::int64_t first, std::int64_t n) {
   if (first < 0 || n < 0 || n > std::numeric_limits<std::int64_t>::max() - first) {
-    throw value_error("random kernels: element range [" + std::to_string(first) + ", " +
-                      std::to_string(first) + " + " + std::to_string(n) +
-                      ") must be non-negative and below 2^63");
+    throw_random_range(first, n);
   }
 }
 
@@ -343,8 +339,7 @@ struct UniformParams {
 
 UniformParams uniform_params(double low, double high) {
   if (!std::isfinite(low) || !std::isfinite(high) || !(low <= high) || !std::isfinite(high - low)) {
-    throw value_error("random uniform: need finite low <= high with a finite high - low, got [" +
-                      std::to_string(low) + ", " + std::to_string(high) + ")");
+    throw_random_uniform(low, high);
   }
   return {low, high - low,
           low == high ? low : std::nextafter(high, -std::numeric_limits<double>::infinity())};
@@ -494,8 +489,7 @@ void normal_batch(const Generator& gen, double mean, double stddev, std::uint64_
 
 void check_normal(double mean, double stddev) {
   if (!std::isfinite(mean) || !std::isfinite(stddev) || stddev < 0) {
-    throw value_error("random normal: need finite mean and finite stddev >= 0, got mean " +
-                      std::to_string(mean) + ", stddev " + std::to_string(stddev));
+    throw_random_normal(mean, stddev);
   }
 }
 
@@ -527,8 +521,7 @@ struct IntegerParams {
 IntegerParams integer_params(std::uint64_t seed, std::uint64_t stream, std::int64_t low,
                              std::int64_t high) {
   if (!(low < high)) {
-    throw value_error("random integers: need low < high, got [" + std::to_string(low) + ", " +
-                      std::to_string(high) + ")");
+    throw_random_integers(low, high);
   }
   const std::uint64_t span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
   return {static_cast<std::uint64_t>(low), span, (0 - span) % span, fallback_key(seed, stream)};
