@@ -300,11 +300,11 @@ void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Sha
     }
     if (m_chain->affine_head) in_chain[static_cast<std::size_t>(m_chain->head)] = 1;
   }
-  const auto affine = chain && m_chain->affine_head
-                          ? static_cast<const SourceExpr*>(m_nodes[static_cast<std::size_t>(
-                                                               m_chain->head)].expr)
-                                ->affine()
-                          : std::nullopt;
+  const auto affine =
+      chain && m_chain->affine_head
+          ? static_cast<const SourceExpr*>(m_nodes[static_cast<std::size_t>(m_chain->head)].expr)
+                ->affine()
+          : std::nullopt;
 
   // Tiles.
   Shape idx(static_cast<std::size_t>(nd), 0);  // local multi-index of the current run start

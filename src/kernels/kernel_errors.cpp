@@ -14,8 +14,10 @@ void throw_negative_integer_power() {
 }
 
 void throw_unsupported(BinaryOp op, DType t) {
-  if (t == DType::Bool) throw dtype_error(fmt::format("{} is not supported for bool", binary_name(op)));
-  throw dtype_error(fmt::format("internal: unhandled binary op {} on {}", binary_name(op), dtype_name(t)));
+  if (t == DType::Bool)
+    throw dtype_error(fmt::format("{} is not supported for bool", binary_name(op)));
+  throw dtype_error(
+      fmt::format("internal: unhandled binary op {} on {}", binary_name(op), dtype_name(t)));
 }
 
 void throw_unsupported(UnaryOp op, DType t) {

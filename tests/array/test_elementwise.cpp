@@ -634,8 +634,9 @@ TEST_P(ElementwiseTest, ChainsInRegistersGiveTheSameBits) {
     slow(static_cast<std::size_t>(i)) = std::pow(t, 2.5);
   }
   check(
-      {n}, [&](const ChunkSpec& c) { return pow(2 * (arange(0.0, d, 1.0, {.chunks = c}) / d) + 1, 3); }, poly,
-      0.0);
+      {n},
+      [&](const ChunkSpec& c) { return pow(2 * (arange(0.0, d, 1.0, {.chunks = c}) / d) + 1, 3); },
+      poly, 0.0);
   check(
       {n},
       [&](const ChunkSpec& c) {
@@ -644,7 +645,10 @@ TEST_P(ElementwiseTest, ChainsInRegistersGiveTheSameBits) {
       },
       mixed, 0.0);
   check(
-      {n}, [&](const ChunkSpec& c) { return pow(2 * (arange(0.0, d, 1.0, {.chunks = c}) / d) + 1, 2.5); },
+      {n},
+      [&](const ChunkSpec& c) {
+        return pow(2 * (arange(0.0, d, 1.0, {.chunks = c}) / d) + 1, 2.5);
+      },
       slow, 0.0);
   // A materialised 2-d input (a leaf), float32.
   const auto a = sample<float>(kShape, 3);
@@ -655,10 +659,8 @@ TEST_P(ElementwiseTest, ChainsInRegistersGiveTheSameBits) {
   }
   check(
       kShape,
-      [&](const ChunkSpec& c) {
-        return -pow((from_xtensor(a, c) * 1.5f - 0.25f) / 3.0f, 2);
-      },
-      ref, 0.0);
+      [&](const ChunkSpec& c) { return -pow((from_xtensor(a, c) * 1.5f - 0.25f) / 3.0f, 2); }, ref,
+      0.0);
 }
 
 // --- NaN propagation --------------------------------------------------------------------------

@@ -104,6 +104,8 @@ TEST(InstructionSets, BinaryKernelsAgreeBitForBit) {
         const auto a = awkward_values<T>(kN, 1), b = awkward_values<T>(kN, 2);
         for (int o = 0; o <= static_cast<int>(BinaryOp::Fmin); ++o) {
           const auto op = static_cast<BinaryOp>(o);
+          // true_divide always computes in floats (binary() casts integers first).
+          if (op == BinaryOp::Div && !tessera::is_float(t)) continue;
           const bool bool_out = td::is_comparison(op) || td::is_logical(op);
           for (int mode = 0; mode < 3; ++mode) {  // both vary; a is one value; b is one value
             const TileArg ta{a.data(), mode == 1}, tb{b.data(), mode == 2};
@@ -119,7 +121,9 @@ TEST(InstructionSets, BinaryKernelsAgreeBitForBit) {
               std::vector<char> want(kN), got(kN);
               const bool ok = run(baseline(), want);
               ASSERT_EQ(ok, run(*k, got));
-              if (ok) expect_same(want, got, std::string(k->name) + " " + std::string(td::binary_name(op)));
+              if (ok)
+                expect_same(want, got,
+                            std::string(k->name) + " " + std::string(td::binary_name(op)));
             } else {
               Values<T> want(kN), got(kN);
               const bool ok = run(baseline(), want);

@@ -29,8 +29,12 @@ inline V step(const ChainStep& s, V x) {
       return s.reversed ? c / x : x / c;
     case ChainOp::Pow:
       return s.constant == 2 ? x * x : x * x * x;
-    case ChainOp::Neg:
-      return -x;
+    case ChainOp::Neg:  // the sign bit flipped, as C++'s -x (xsimd 8's AVX-512 -x is 0 - x,
+                        // which turns -0.0 into +0.0)
+      if constexpr (std::is_floating_point_v<V>)
+        return -x;
+      else
+        return x ^ V(T(-0.0));
     case ChainOp::Abs:
       if constexpr (std::is_floating_point_v<V>)
         return std::abs(x);
