@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "kernels/extrema.hpp"
 #include "kernels/kernel_set.hpp"
 #include "kernels/lane_sum.hpp"
 #include "tessera/array/array.hpp"
@@ -20,6 +21,8 @@ namespace tessera {
 namespace {
 
 using detail::lane_sum;
+using detail::max_of;
+using detail::min_of;
 using detail::wrap_t;
 
 enum class Op { Sum, Prod, Min, Max, Any, All, Mean, Var, Std, Argmin, Argmax };
@@ -108,6 +111,17 @@ A sum_run(const T* x, index_t n) {
     return lane_sum<A>(x, n);
 }
 
+/// lane_sum_squared_deviations, on the instruction set's kernels for floats.
+template <class T>
+double squared_deviations_run(const T* x, index_t n, double mean) {
+  if constexpr (std::is_same_v<T, double>)
+    return detail::kernels().sum_squared_deviations_f64(x, n, mean);
+  else if constexpr (std::is_same_v<T, float>)
+    return detail::kernels().sum_squared_deviations_f32(x, n, mean);
+  else
+    return detail::lane_sum_squared_deviations(x, n, mean);
+}
+
 class Reduction final : public ReduceExpr {
  public:
   /// `skip_nan`: the nan- variant (nanmin, nanvar, nanargmax, ...): NaN inputs are left out.
@@ -121,7 +135,6 @@ class Reduction final : public ReduceExpr {
         m_in(x.dtype()),
         m_ddof(ddof),
         m_count(count),
-        m_flat_arg(flat_arg),
         m_skip_nan(skip_nan) {}
 
   std::string_view op_name() const override {
@@ -288,6 +301,28 @@ class Reduction final : public ReduceExpr {
     return m_op == Op::Argmin ? b < a : a < b;
   }
 
+  /// The min or max (m_op) of a run, NaN if it holds one: the kernels' for floats.
+  template <class A, class T>
+  A extreme_run(const T* x, index_t n) const {
+    const bool max = m_op == Op::Max;
+    if constexpr (std::is_same_v<A, double> && std::is_same_v<T, double>) {
+      return max ? detail::kernels().max_f64(x, n) : detail::kernels().min_f64(x, n);
+    } else if constexpr (std::is_same_v<A, float> && std::is_same_v<T, float>) {
+      return max ? detail::kernels().max_f32(x, n) : detail::kernels().min_f32(x, n);
+    } else {
+      if (n == 0) return max ? lowest_value<A>() : max_value<A>();
+      A acc = static_cast<A>(x[0]);
+      if constexpr (std::is_floating_point_v<A>) {
+        for (index_t i = 1; i < n; ++i) acc = fold(acc, static_cast<A>(x[i]));
+      } else if (max) {
+        for (index_t i = 1; i < n; ++i) acc = max_of(acc, static_cast<A>(x[i]));
+      } else {
+        for (index_t i = 1; i < n; ++i) acc = min_of(acc, static_cast<A>(x[i]));
+      }
+      return acc;
+    }
+  }
+
   template <class A>
   A fold(A a, A b) const {
     switch (m_op) {
@@ -304,10 +339,10 @@ class Reduction final : public ReduceExpr {
           return wrap_mul(a, b);
       case Op::Min:
         if (m_skip_nan && (is_nan(a) || is_nan(b))) return is_nan(b) ? a : b;
-        return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (b < a ? b : a);
+        return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : min_of(a, b);
       case Op::Max:
         if (m_skip_nan && (is_nan(a) || is_nan(b))) return is_nan(b) ? a : b;
-        return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : (a < b ? b : a);
+        return (is_nan(a) || is_nan(b)) ? (is_nan(a) ? a : b) : max_of(a, b);
       case Op::Any:
         return a || b;
       case Op::All:
@@ -351,11 +386,7 @@ class Reduction final : public ReduceExpr {
       }
       if (fold_run) {  // two passes over the (cached) run, then one merge
         const double rmean = sum_run<double>(x, n) / static_cast<double>(n);
-        double rm2 = 0;
-        for (index_t i = 0; i < n; ++i) {
-          const double d = static_cast<double>(x[i]) - rmean;
-          rm2 += d * d;
-        }
+        const double rm2 = squared_deviations_run(x, n, rmean);
         merge_moments(*mean, *m2, *cnt, rmean, rm2, static_cast<double>(n));
       } else {  // one observation per output element: Welford
         for (index_t i = 0; i < n; ++i) {
@@ -373,14 +404,14 @@ class Reduction final : public ReduceExpr {
       std::int64_t* idx = p.fields[1].data_as<std::int64_t>() + out;
       const Shape& shape = inputs()[0]->shape();
       const int nd = static_cast<int>(shape.size());
-      // Position of element k of the run along the reduced axis (or in the flat array).
+      // The run's first position within the reduced axes: its row-major index over them
+      // (NumPy's index along one axis; the flat index when every axis is reduced). The last
+      // axis is the innermost of them when the run's axis is reduced, so the run steps by 1.
       index_t base = 0;
-      if (m_flat_arg) {
-        for (int a = 0; a < nd; ++a) base = base * shape[static_cast<std::size_t>(a)] + gidx[a];
-      } else {
-        base = gidx[axes()[0]];
+      for (int a = 0; a < nd; ++a) {
+        if (reduces(a)) base = base * shape[static_cast<std::size_t>(a)] + gidx[a];
       }
-      const index_t step = fold_run ? 1 : 0;  // along the run only if the run's axis is reduced
+      const index_t step = fold_run ? 1 : 0;
       for (index_t i = 0; i < n; ++i) {
         const index_t o = fold_run ? 0 : i;
         if (m_skip_nan && is_nan(x[i])) continue;
@@ -399,6 +430,10 @@ class Reduction final : public ReduceExpr {
             *a = wrap_add(*a, sum_run<A>(x, n));
             return;
           }
+          if (!m_skip_nan && (m_op == Op::Min || m_op == Op::Max)) {
+            *a = fold(*a, extreme_run<A>(x, n));
+            return;
+          }
         }
         A acc = *a;
         for (index_t i = 0; i < n; ++i) acc = fold(acc, static_cast<A>(x[i]));
@@ -414,6 +449,17 @@ class Reduction final : public ReduceExpr {
           case Op::Prod:
             for (index_t i = 0; i < n; ++i) a[i] = wrap_mul(a[i], static_cast<A>(x[i]));
             return;
+          case Op::Min:
+          case Op::Max:
+            if constexpr (!std::is_floating_point_v<A>) {  // no NaN: a plain min or max
+              if (m_op == Op::Min) {
+                for (index_t i = 0; i < n; ++i) a[i] = min_of(a[i], static_cast<A>(x[i]));
+              } else {
+                for (index_t i = 0; i < n; ++i) a[i] = max_of(a[i], static_cast<A>(x[i]));
+              }
+              return;
+            }
+            [[fallthrough]];
           default:
             for (index_t i = 0; i < n; ++i) a[i] = fold(a[i], static_cast<A>(x[i]));
         }
@@ -427,7 +473,6 @@ class Reduction final : public ReduceExpr {
   DType m_in;
   int m_ddof;
   index_t m_count;  // elements folded into each output element (for mean)
-  bool m_flat_arg;  // argmin/argmax over the flattened array
   bool m_skip_nan;
 };
 
@@ -524,11 +569,17 @@ Array nanvar(const Array& x, Axes axes, ReduceOptions o) {
 Array nanstd(const Array& x, Axes axes, ReduceOptions o) {
   return make_reduction(Op::Std, x, axes, o, true);
 }
-Array nanargmin(const Array& x, std::optional<int> axis, ReduceOptions o) {
-  return make_reduction(Op::Argmin, x, axis ? Axes(*axis) : Axes(), o, true);
+Array argmin(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Argmin, x, axes, o);
 }
-Array nanargmax(const Array& x, std::optional<int> axis, ReduceOptions o) {
-  return make_reduction(Op::Argmax, x, axis ? Axes(*axis) : Axes(), o, true);
+Array argmax(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Argmax, x, axes, o);
+}
+Array nanargmin(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Argmin, x, axes, o, true);
+}
+Array nanargmax(const Array& x, Axes axes, ReduceOptions o) {
+  return make_reduction(Op::Argmax, x, axes, o, true);
 }
 Array count_nonzero(const Array& x, Axes axes, ReduceOptions o) {
   return (x != 0).sum(std::move(axes), o);

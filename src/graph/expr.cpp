@@ -1,6 +1,7 @@
 #include "tessera/graph/expr.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -167,6 +168,10 @@ ReduceExpr::ReduceExpr(ExprPtr input, std::vector<int> axes, bool keepdims, int 
 
 bool ReduceExpr::reduces(int axis) const noexcept {
   return std::find(m_axes.begin(), m_axes.end(), axis) != m_axes.end();
+}
+
+Partial ReduceExpr::chunk_partial(const Block&) const {
+  throw std::logic_error(fmt::format("{}: folds runs, not whole chunks", label()));
 }
 
 }  // namespace tessera

@@ -443,19 +443,27 @@ Block FusedProgram::evaluate_region(const Shape& coords, const Shape& start, con
   return out;
 }
 
-Partial FusedProgram::reduce(const ReduceExpr& reduce, const Shape& coords,
+Partial FusedProgram::reduce(std::span<const ReduceExpr* const> reductions, const Shape& coords,
                              std::span<const Block* const> leaf_blocks) const {
   const int nd = m_root->ndim();
-  Shape pshape = m_root->chunks().chunk_shape(coords);
-  for (int a : reduce.axes()) pshape[static_cast<std::size_t>(a)] = 1;
-  Shape pstride = row_major_strides(pshape);
-  for (int a : reduce.axes()) pstride[static_cast<std::size_t>(a)] = 0;
-  Partial p = reduce.init(pshape);
+  const Shape chunk_shape = m_root->chunks().chunk_shape(coords);
+  // Per reduction: its partial, and the strides that map an input position to its element.
+  struct Target {
+    const ReduceExpr* reduce;
+    Partial p;
+    Shape pstride;
+  };
+  std::vector<Target> targets;
+  for (const ReduceExpr* r : reductions) {
+    Shape pshape = chunk_shape;
+    for (int a : r->axes()) pshape[static_cast<std::size_t>(a)] = 1;
+    Shape pstride = row_major_strides(pshape);
+    for (int a : r->axes()) pstride[static_cast<std::size_t>(a)] = 0;
+    targets.push_back({r, r->init(pshape), std::move(pstride)});
+  }
   const std::size_t es = dtype_size(m_root->dtype());
   struct Sink {
-    const ReduceExpr& reduce;
-    Partial& p;
-    const Shape& pstride;
+    std::vector<Target>& targets;
     int nd;
     std::size_t es;
     Shape gidx;
@@ -465,21 +473,27 @@ Partial FusedProgram::reduce(const ReduceExpr& reduce, const Shape& coords,
                  const std::vector<index_t>& run_idx, const Shape& origin) {
       gidx.resize(static_cast<std::size_t>(nd));
       for (std::size_t r = 0; r < runs.size(); ++r) {
-        index_t out_offset = 0;
+        const index_t* local = run_idx.data() + r * static_cast<std::size_t>(nd);
         for (int a = 0; a < nd; ++a) {
-          const index_t li =
-              run_idx[r * static_cast<std::size_t>(nd) + static_cast<std::size_t>(a)];
-          out_offset += li * pstride[static_cast<std::size_t>(a)];
-          gidx[static_cast<std::size_t>(a)] = origin[static_cast<std::size_t>(a)] + li;
+          gidx[static_cast<std::size_t>(a)] = origin[static_cast<std::size_t>(a)] + local[a];
         }
-        reduce.accumulate(p, root + static_cast<std::size_t>(runs[r].pos) * es, runs[r].len,
-                          out_offset, gidx.data());
+        // Every reduction folds the run while it is in cache.
+        for (Target& t : targets) {
+          index_t out_offset = 0;
+          for (int a = 0; a < nd; ++a)
+            out_offset += local[a] * t.pstride[static_cast<std::size_t>(a)];
+          t.reduce->accumulate(t.p, root + static_cast<std::size_t>(runs[r].pos) * es, runs[r].len,
+                               out_offset, gidx.data());
+        }
       }
     }
-  } sink{reduce, p, pstride, nd, es, {}};
-  run_tiles(coords, m_root->chunks().chunk_offset(coords), m_root->chunks().chunk_shape(coords),
-            leaf_blocks, sink);
-  return p;
+  } sink{targets, nd, es, {}};
+  run_tiles(coords, m_root->chunks().chunk_offset(coords), chunk_shape, leaf_blocks, sink);
+  Partial all = std::move(targets[0].p);
+  for (std::size_t k = 1; k < targets.size(); ++k) {
+    for (Block& b : targets[k].p.fields) all.fields.push_back(std::move(b));
+  }
+  return all;
 }
 
 }  // namespace tessera::detail

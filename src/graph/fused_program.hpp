@@ -32,8 +32,9 @@ class FusedProgram {
   /// shape `count` (it lies inside the chunk) into a new Block of that shape.
   Block evaluate_region(const Shape& coords, const Shape& start, const Shape& count,
                         std::span<const Block* const> leaf_blocks) const;
-  /// Evaluates root chunk `coords` and folds it into a partial of `reduce` (whose input is root()).
-  Partial reduce(const ReduceExpr& reduce, const Shape& coords,
+  /// Evaluates root chunk `coords` once and folds it into a partial of each of `reductions`
+  /// (whose input is root()): one Partial with their fields in turn.
+  Partial reduce(std::span<const ReduceExpr* const> reductions, const Shape& coords,
                  std::span<const Block* const> leaf_blocks) const;
 
  private:

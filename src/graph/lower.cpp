@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -303,26 +304,92 @@ class Lowerer {
     return id;
   }
 
+  /// Where a reduction's partial over one input chunk is: the fields [first, first + count) of
+  /// the Partial that task `id` makes (count 0: all of them).
+  struct PartialRef {
+    TaskId id;
+    std::size_t first = 0;
+    std::size_t count = 0;
+  };
+
+  /// The reductions over `input` when there are several and they are all its consumers (x.mean(),
+  /// x.std() and x.max() computed together): one task per input chunk makes all their partials
+  /// in one pass over the chunk. Empty otherwise.
+  const std::vector<const ReduceExpr*>& reduction_group(const Expr* input) {
+    auto [it, inserted] = m_groups.try_emplace(input);
+    if (inserted) {
+      const auto& parents = m_parents[input];
+      const bool all_reductions =
+          parents.size() > 1 && std::all_of(parents.begin(), parents.end(), [](const Expr* e) {
+            return e->kind() == ExprKind::Reduce &&
+                   !static_cast<const ReduceExpr*>(e)->folds_whole_chunks();
+          });
+      if (all_reductions) {
+        for (const Expr* e : parents) it->second.push_back(static_cast<const ReduceExpr*>(e));
+      }
+    }
+    return it->second;
+  }
+
+  /// The program a reduction's partials evaluate over `input`, read by `readers` reductions:
+  /// the input fused in when they are its only consumers (or it is cheaper to evaluate again);
+  /// otherwise its chunks are computed once, as tasks of their own, and read by every consumer.
+  std::shared_ptr<detail::FusedProgram> partial_program(const Expr* input, std::size_t readers) {
+    return static_cast<std::size_t>(m_consumers.at(input)) == readers || reevaluated(input)
+               ? program(input)
+               : materialised(input);
+  }
+
   /// Partial of reduction `r` over input chunk `c` (fused with the input's producers).
-  TaskId partial(const ReduceExpr& r, index_t c) {
-    const Expr* key = &r;
-    if (auto it = m_partials.find({key, c}); it != m_partials.end()) return it->second;
+  PartialRef partial(const ReduceExpr& r, index_t c) {
     const Expr* input = canonical(r.inputs()[0].get());
-    // Fuse the input into the partial only when the reduction is its sole consumer; otherwise
-    // its chunks are computed once, as tasks of their own, and read by every consumer.
-    auto prog =
-        m_consumers.at(input) == 1 || reevaluated(input) ? program(input) : materialised(input);
+    const auto& group = reduction_group(input);
+    if (!group.empty()) return group_partial(r, group, input, c);
+    const Expr* key = &r;
+    if (auto it = m_partials.find({key, c}); it != m_partials.end()) return {it->second};
+    auto prog = partial_program(input, 1);
     const Shape coords = input->chunks().chunk_coords(c);
     std::vector<TaskId> deps = leaf_deps(*prog, coords);
     const ReduceExpr* rp = &r;
-    TaskId id = m_graph.add(label(&r, "partial"), coords, deps,
-                            [prog, rp, coords](std::span<const Value> in) {
-                              std::vector<const Block*> blocks;
-                              for (const auto& v : in) blocks.push_back(&v.get<Block>());
-                              return Value::make(prog->reduce(*rp, coords, blocks));
-                            });
+    TaskId id = m_graph.add(
+        label(&r, "partial"), coords, deps, [prog, rp, coords](std::span<const Value> in) {
+          std::vector<const Block*> blocks;
+          for (const auto& v : in) blocks.push_back(&v.get<Block>());
+          if (rp->folds_whole_chunks())
+            return Value::make(rp->chunk_partial(prog->evaluate(coords, blocks)));
+          return Value::make(prog->reduce(std::span(&rp, 1), coords, blocks));
+        });
     m_partials.emplace(std::pair{key, c}, id);
-    return id;
+    return {id};
+  }
+
+  /// `r`'s share of the partials of all of `group` over input chunk `c`, made by one task.
+  PartialRef group_partial(const ReduceExpr& r, const std::vector<const ReduceExpr*>& group,
+                           const Expr* input, index_t c) {
+    const Shape coords = input->chunks().chunk_coords(c);
+    TaskId id;
+    if (auto it = m_partials.find({input, c}); it != m_partials.end()) {
+      id = it->second;
+    } else {
+      auto prog = partial_program(input, group.size());
+      std::vector<TaskId> deps = leaf_deps(*prog, coords);
+      id = m_graph.add(label(input, "partials"), coords, deps,
+                       [prog, group, coords](std::span<const Value> in) {
+                         std::vector<const Block*> blocks;
+                         for (const auto& v : in) blocks.push_back(&v.get<Block>());
+                         return Value::make(prog->reduce(group, coords, blocks));
+                       });
+      m_partials.emplace(std::pair{input, c}, id);
+    }
+    // The fields come in group order; a reduction's count is that of its identity state.
+    PartialRef ref{id};
+    const Shape empty(static_cast<std::size_t>(input->ndim()), 0);
+    for (const ReduceExpr* g : group) {
+      ref.count = g->init(empty).fields.size();
+      if (g == &r) return ref;
+      ref.first += ref.count;
+    }
+    throw std::logic_error("group_partial: the reduction is not in its input's group");
   }
 
   TaskId reduce_chunk(const ReduceExpr& r, const Shape& out_coords) {
@@ -340,9 +407,12 @@ class Lowerer {
       }
     }
     std::vector<TaskId> level;
+    std::size_t first = 0, count = 0;  // the fields of the level's partials that are r's
     Shape cur = base;
     for (;;) {
-      level.push_back(partial(r, input.chunks().chunk_linear(cur)));
+      const PartialRef p = partial(r, input.chunks().chunk_linear(cur));
+      level.push_back(p.id);
+      first = p.first, count = p.count;
       int k = static_cast<int>(reduced.size()) - 1;
       for (; k >= 0; --k) {
         const auto a = static_cast<std::size_t>(reduced[static_cast<std::size_t>(k)]);
@@ -352,10 +422,17 @@ class Lowerer {
       if (k < 0) break;
     }
     const ReduceExpr* rp = &r;
-    auto combine_all = [rp](std::span<const Value> in) {
+    // r's fields of a partial (a shared partial task holds other reductions' too).
+    auto fields = [](const Value& v, std::size_t from, std::size_t n) {
+      const Partial& p = v.get<Partial>();
+      if (n == 0) return p;
+      const auto b = p.fields.begin() + static_cast<std::ptrdiff_t>(from);
+      return Partial{{b, b + static_cast<std::ptrdiff_t>(n)}};
+    };
+    auto combine_all = [rp, fields](std::span<const Value> in, std::size_t from, std::size_t n) {
       Partial acc;
-      for (const Block& b : in[0].get<Partial>().fields) acc.fields.push_back(b.clone());
-      for (std::size_t i = 1; i < in.size(); ++i) rp->combine(acc, in[i].get<Partial>());
+      for (const Block& b : fields(in[0], from, n).fields) acc.fields.push_back(b.clone());
+      for (std::size_t i = 1; i < in.size(); ++i) rp->combine(acc, fields(in[i], from, n));
       return acc;
     };
     const auto split = static_cast<std::size_t>(r.split_every());
@@ -366,24 +443,23 @@ class Lowerer {
         const auto n = std::min(split, level.size() - i);
         Shape name = out_coords;
         name.insert(name.begin(), {depth, static_cast<index_t>(i / split)});
-        next.push_back(m_graph.add(
-            label(&r, "combine"), name, std::span(level).subspan(i, n),
-            [combine_all](std::span<const Value> in) { return Value::make(combine_all(in)); }));
+        next.push_back(m_graph.add(label(&r, "combine"), name, std::span(level).subspan(i, n),
+                                   [combine_all, first, count](std::span<const Value> in) {
+                                     return Value::make(combine_all(in, first, count));
+                                   }));
       }
       level = std::move(next);
+      first = count = 0;  // combined partials hold r's fields only
       ++depth;
     }
     const Shape out_shape = r.chunks().chunk_shape(out_coords);
-    return m_graph.add(label(&r), out_coords, level,
-                       [rp, combine_all, out_shape](std::span<const Value> in) {
-                         const Partial* p = &in[0].get<Partial>();
-                         Partial acc;
-                         if (in.size() > 1) {
-                           acc = combine_all(in);
-                           p = &acc;
-                         }
-                         return Value::make(rp->finalize(*p).reshaped(out_shape));
-                       });
+    return m_graph.add(
+        label(&r), out_coords, level,
+        [rp, fields, combine_all, first, count, out_shape](std::span<const Value> in) {
+          const Partial p =
+              in.size() > 1 ? combine_all(in, first, count) : fields(in[0], first, count);
+          return Value::make(rp->finalize(p).reshaped(out_shape));
+        });
   }
 
   LowerOptions m_options;
@@ -400,6 +476,7 @@ class Lowerer {
   std::map<std::tuple<const Expr*, index_t, Shape, Shape>, TaskId> m_pieces;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_programs;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_read_programs;
+  std::unordered_map<const Expr*, std::vector<const ReduceExpr*>> m_groups;
 };
 
 }  // namespace

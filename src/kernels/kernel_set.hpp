@@ -47,15 +47,24 @@ struct KernelSet {
   void (*clip)(DType t, const TileArg& x, const TileArg& lo, const TileArg& hi, void* out,
                index_t n);
 
-  // Fused chains and sums (per_isa/chain.cpp). chain: out = steps applied in turn to each of
+  // Fused chains (per_isa/chain.cpp). chain: out = steps applied in turn to each of
   // the n values of `in` (float32 or float64, t), in registers. chain_affine: the same on the
   // float64 values start + double(first + k) * step (a float arange), generated in registers.
   void (*chain)(DType t, const ChainStep* steps, int count, const void* in, void* out, index_t n);
   void (*chain_affine)(const ChainStep* steps, int count, double start, double step, index_t first,
                        double* out, index_t n);
-  // lane_sum (lane_sum.hpp) of n floats.
+
+  // Folds of n floats (per_isa/fold.cpp): lane_sum and lane_sum_squared_deviations
+  // (lane_sum.hpp); min and max in extrema.hpp's order, NaN if any value is NaN, +inf / -inf
+  // for n == 0.
   double (*sum_f64)(const double* x, index_t n);
   float (*sum_f32)(const float* x, index_t n);
+  double (*sum_squared_deviations_f64)(const double* x, index_t n, double mean);
+  double (*sum_squared_deviations_f32)(const float* x, index_t n, double mean);
+  double (*min_f64)(const double* x, index_t n);
+  double (*max_f64)(const double* x, index_t n);
+  float (*min_f32)(const float* x, index_t n);
+  float (*max_f32)(const float* x, index_t n);
 
   // Counter-based random numbers (per_isa/random.cpp): the functions of
   // array/random_kernels.hpp, which documents them.

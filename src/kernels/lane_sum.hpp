@@ -1,7 +1,8 @@
 #pragma once
 // The summation order of Tessera's sums over a run of values: 32 independent lanes, then a
-// tree. Shared by the reductions (array/reductions.cpp) and the kernel sets
-// (kernels/per_isa), which must add in exactly the same order.
+// tree (lane_sum, and lane_sum_squared_deviations for var and std). Shared by the reductions
+// (array/reductions.cpp) and the kernel sets (kernels/per_isa), which must add in exactly the same
+// order.
 
 #include <type_traits>
 
@@ -43,6 +44,29 @@ A lane_sum(const T* __restrict x, index_t n) {
     for (int j = 0; j < w; ++j) s[j] += s[j + w];
   }
   return static_cast<A>(s[0]);
+}
+
+/// Sum of (x - mean)^2 over n values in double, in lane_sum's order: the M2 of a run, for
+/// var and std (a second pass over the run once its mean is known).
+template <class T>
+double lane_sum_squared_deviations(const T* __restrict x, index_t n, double mean) {
+  constexpr int lanes = 32;
+  double s[lanes] = {};
+  index_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    for (int j = 0; j < lanes; ++j) {
+      const double d = static_cast<double>(x[i + j]) - mean;
+      s[j] += d * d;
+    }
+  }
+  for (; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - mean;
+    s[0] += d * d;
+  }
+  for (int w = lanes / 2; w > 0; w /= 2) {
+    for (int j = 0; j < w; ++j) s[j] += s[j + w];
+  }
+  return s[0];
 }
 
 }  // namespace

@@ -5,9 +5,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <xtensor/xarray.hpp>
 #include <xtensor/xmath.hpp>
@@ -234,6 +237,76 @@ TEST(Compute, SeveralArraysInOnePass) {
   EXPECT_EQ(sum.view<std::int64_t>()(), 45);
   EXPECT_EQ(max.view<std::int64_t>()(), 9);
   EXPECT_TRUE(persist({}).empty());
+}
+
+/// Whether two Blocks hold the same dtype, shape and bytes.
+::testing::AssertionResult same_block(const Block& a, const Block& b) {
+  if (a.dtype() != b.dtype() || a.shape() != b.shape())
+    return ::testing::AssertionFailure()
+           << shape_string(a.shape()) << " against " << shape_string(b.shape());
+  if (a.nbytes() && std::memcmp(a.data(), b.data(), a.nbytes()) != 0)
+    return ::testing::AssertionFailure() << "the values differ";
+  return ::testing::AssertionSuccess();
+}
+
+TEST(Compute, ReductionsOfOneArrayShareOnePass) {
+  // Several reductions of one array computed together: one task per chunk of the array folds
+  // it into all of them, each element is evaluated once, and each result is exactly what the
+  // reduction gives alone.
+  for (const Shape& shape : {Shape{30, 20}, Shape{7, 1, 9}, Shape{13}}) {
+    const int last = static_cast<int>(shape.size()) - 1;
+    for (const ChunkSpec& spec : chunkings(shape)) {
+      auto calls = std::make_shared<std::atomic<std::int64_t>>(0);
+      const Array x = sin(counted(calls, shape, spec));
+      const std::vector<Array> reductions = {x.mean(),
+                                             x.std(),
+                                             x.min(),
+                                             x.max(),
+                                             x.sum(0),
+                                             x.argmax(),
+                                             x.var(last, {.ddof = 1}),
+                                             nanmin(x, Axes(0), {.keepdims = true}),
+                                             x.prod(last)};
+      const auto chunks = static_cast<std::size_t>(x.chunks().num_chunks());
+      std::vector<ExprPtr> roots;
+      for (const Array& r : reductions) roots.push_back(r.expr());
+      const LoweredGraph lg = lower(roots);
+      std::size_t shared = 0, own = 0;
+      for (TaskId t = 0; t < static_cast<TaskId>(lg.graph.size()); ++t) {
+        const std::string_view l = lg.graph.label(t);
+        if (l.ends_with("-partials")) ++shared;
+        if (l.ends_with("-partial")) ++own;
+      }
+      EXPECT_EQ(shared, chunks) << x.chunks().to_string();
+      EXPECT_EQ(own, 0u) << x.chunks().to_string();
+      for (const auto& s : all_schedulers()) {
+        const ComputeOptions o{.scheduler = s.get()};
+        calls->store(0);
+        const std::vector<Block> together = compute_blocks(reductions, o);
+        EXPECT_EQ(sum_over_ranks(calls->load()), copies_of_work(*s) * shape_size(shape))
+            << "an element evaluated more than once on " << s->name();
+        for (std::size_t k = 0; k < reductions.size(); ++k) {
+          const Block alone = compute_blocks({reductions[k]}, o)[0];
+          EXPECT_TRUE(same_block(together[k], alone))
+              << reductions[k].expr()->label() << " of " << shape_string(shape) << " chunks "
+              << x.chunks().to_string() << " on " << s->name();
+        }
+      }
+    }
+  }
+  // The array itself computed too: its chunks are made once and read by every reduction.
+  const Array x = arange(100, {.chunks = 7}).astype(DType::Float64) * 0.5;
+  const auto [whole, lo, hi, total] = compute(x, x.min(), x.max(), x.sum());
+  EXPECT_EQ(*lo.data_as<double>(), 0.0);
+  EXPECT_EQ(*hi.data_as<double>(), 49.5);
+  EXPECT_EQ(*total.data_as<double>(), 2475.0);
+  EXPECT_EQ(whole.size(), 100);
+  std::vector<ExprPtr> roots = {x.expr(), x.min().expr(), x.max().expr(), x.sum().expr()};
+  std::size_t shared = 0;
+  const LoweredGraph lg = lower(roots);
+  for (TaskId t = 0; t < static_cast<TaskId>(lg.graph.size()); ++t)
+    shared += lg.graph.label(t).ends_with("-partials");
+  EXPECT_EQ(shared, 15u);
 }
 
 TEST(Compute, PersistedArraysCombineWithLazyOnes) {

@@ -3,11 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/kernel_set.hpp"
@@ -310,6 +312,74 @@ TEST(InstructionSets, AffineChainsEqualArangeThenPasses) {
                       kN);
       expect_same(by_passes(baseline(), steps, x), got,
                   std::string(k->name) + " affine chain from " + std::to_string(first));
+    }
+  }
+}
+
+/// min (Max false) or max of x by the rule the kernels promise: NaN if any value is NaN, else
+/// the extreme with -0.0 below +0.0; the identity (+inf / -inf) for no values.
+template <bool Max, class T>
+T reference_extreme(const std::vector<T>& x) {
+  T r = Max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  for (T v : x) {
+    if (std::isnan(v)) return std::numeric_limits<T>::quiet_NaN();
+    const bool better =
+        Max ? (v > r || (v == r && !std::signbit(v))) : (v < r || (v == r && std::signbit(v)));
+    if (better) r = v;
+  }
+  return r;
+}
+
+TEST(InstructionSets, MinAndMaxOfFloats) {
+  for (const td::KernelSet* k : available_sets()) {
+    for (index_t n : {index_t{0}, index_t{1}, index_t{7}, index_t{33}, index_t{1000}, kN}) {
+      for (unsigned seed = 0; seed < 8; ++seed) {
+        auto x = awkward_values<double>(static_cast<std::size_t>(n), seed);
+        // Half the trials without NaN, so that the extremes (and signed zeros) are seen.
+        if (seed % 2)
+          std::replace_if(
+              x.begin(), x.end(), [](double v) { return std::isnan(v); }, -0.0);
+        const std::vector<float> f(x.begin(), x.end());
+        const std::string what =
+            std::string(k->name) + " n " + std::to_string(n) + " seed " + std::to_string(seed);
+        EXPECT_TRUE(same(reference_extreme<false>(x), k->min_f64(x.data(), n))) << what;
+        EXPECT_TRUE(same(reference_extreme<true>(x), k->max_f64(x.data(), n))) << what;
+        EXPECT_TRUE(same(reference_extreme<false>(f), k->min_f32(f.data(), n))) << what;
+        EXPECT_TRUE(same(reference_extreme<true>(f), k->max_f32(f.data(), n))) << what;
+      }
+      // Signed zeros alone, in both orders: min is -0.0 and max +0.0 wherever they lie.
+      std::vector<double> zeros(static_cast<std::size_t>(n), 0.0);
+      for (std::size_t i = 0; i < zeros.size(); i += 3) zeros[i] = -0.0;
+      if (n > 0) {
+        EXPECT_TRUE(std::signbit(k->min_f64(zeros.data(), n))) << k->name << " n " << n;
+        if (n > 1) {
+          EXPECT_FALSE(std::signbit(k->max_f64(zeros.data(), n))) << k->name << " n " << n;
+        }
+      }
+    }
+  }
+}
+
+TEST(InstructionSets, SquaredDeviationsAddInTheLaneOrder) {
+  for (const td::KernelSet* k : available_sets()) {
+    for (index_t n : {index_t{0}, index_t{1}, index_t{31}, index_t{32}, index_t{1000}, kN}) {
+      const auto x = awkward_values<double>(static_cast<std::size_t>(n), 9);
+      std::vector<double> finite;
+      for (double v : x) finite.push_back(std::isfinite(v) && std::abs(v) < 1e100 ? v : 2.5);
+      const std::vector<float> f(finite.begin(), finite.end());
+      const double mean = 0.75;
+      EXPECT_TRUE(same(td::lane_sum_squared_deviations(finite.data(), n, mean),
+                       k->sum_squared_deviations_f64(finite.data(), n, mean)))
+          << k->name << " n " << n;
+      EXPECT_TRUE(same(td::lane_sum_squared_deviations(f.data(), n, mean),
+                       k->sum_squared_deviations_f32(f.data(), n, mean)))
+          << k->name << " n " << n;
+      // And the lane order is a sum of the squares: close to the plain loop's.
+      double plain = 0;
+      for (double v : finite) plain += (v - mean) * (v - mean);
+      EXPECT_NEAR(k->sum_squared_deviations_f64(finite.data(), n, mean), plain,
+                  1e-12 * std::max(1.0, std::abs(plain)))
+          << k->name << " n " << n;
     }
   }
 }

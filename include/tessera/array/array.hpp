@@ -49,6 +49,9 @@ class Axes {
   Axes(int axis) : m_axes{axis}, m_all(false) {}  // NOLINT: implicit, like NumPy's axis=0
   Axes(std::initializer_list<int> axes) : m_axes(axes), m_all(false) {}
   explicit Axes(std::vector<int> axes) : m_axes(std::move(axes)), m_all(false) {}
+  /// One axis, or all of them for std::nullopt (NumPy's axis=None).
+  Axes(std::optional<int> axis)  // NOLINT: implicit, as from an int
+      : m_axes(axis ? std::vector<int>{*axis} : std::vector<int>{}), m_all(!axis) {}
   bool all() const noexcept { return m_all; }
   const std::vector<int>& list() const noexcept { return m_axes; }
 

@@ -8,7 +8,13 @@
 /// float dtype (accumulated in float64); mean/var/std give float64 (float32 stays float32);
 /// min/max keep the dtype; any/all give bool; argmin/argmax give int64.
 
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
 #include "tessera/array/array.hpp"
+#include "tessera/core/block.hpp"
 
 namespace tessera {
 
@@ -39,12 +45,12 @@ inline Array any(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
 inline Array all(const Array& x, Axes axes = {}, ReduceOptions o = {}) {
   return x.all(std::move(axes), o);
 }
-inline Array argmin(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {}) {
-  return x.argmin(axis, o);
-}
-inline Array argmax(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {}) {
-  return x.argmax(axis, o);
-}
+/// The index of the first minimum (maximum) over `axes`, as int64: over all axes (the default),
+/// the flat index (NumPy's axis=None); over one axis, the index along it; over several, the
+/// row-major index within the sub-array they span, as if those axes were moved last and
+/// flattened into one (NumPy's argmin takes one axis; this is what reshaping gives there).
+Array argmin(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array argmax(const Array& x, Axes axes = {}, ReduceOptions o = {});
 
 /// The nan- reductions (NumPy's): NaN inputs are left out. nansum of a slice of NaNs is 0,
 /// nanprod 1; nanmean, nanvar, nanstd, nanmin and nanmax of one are NaN; nanargmin and
@@ -57,8 +63,8 @@ Array nanmin(const Array& x, Axes axes = {}, ReduceOptions o = {});
 Array nanmax(const Array& x, Axes axes = {}, ReduceOptions o = {});
 Array nanvar(const Array& x, Axes axes = {}, ReduceOptions o = {});
 Array nanstd(const Array& x, Axes axes = {}, ReduceOptions o = {});
-Array nanargmin(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {});
-Array nanargmax(const Array& x, std::optional<int> axis = std::nullopt, ReduceOptions o = {});
+Array nanargmin(const Array& x, Axes axes = {}, ReduceOptions o = {});
+Array nanargmax(const Array& x, Axes axes = {}, ReduceOptions o = {});
 /// The number of elements that are not zero (not false), as int64.
 Array count_nonzero(const Array& x, Axes axes = {}, ReduceOptions o = {});
 
@@ -69,5 +75,30 @@ Array count_nonzero(const Array& x, Axes axes = {}, ReduceOptions o = {});
 /// rounding (as Dask's do).
 Array cumsum(const Array& x, std::optional<int> axis = std::nullopt);
 Array cumprod(const Array& x, std::optional<int> axis = std::nullopt);
+
+/// The steps of a user-defined tree reduction (reduction()). A state is one or more Blocks, each
+/// of the output region's shape with the reduced axes kept as size 1 (e.g. a sum and a count).
+/// The steps run on whichever rank holds the data, possibly on several threads at once.
+struct ReductionSteps {
+  /// The state of one input chunk; `axes` are the reduced axes (sorted, non-negative).
+  std::function<std::vector<Block>(const Block& chunk, std::span<const int> axes)> chunk;
+  /// Two states of the same output region folded into one; `later` covers input positions
+  /// after those of `earlier` (row-major chunk order), for reductions that care about order.
+  std::function<std::vector<Block>(const std::vector<Block>& earlier,
+                                   const std::vector<Block>& later)>
+      combine;
+  /// The output values of a complete state: one Block of the state's shape and of the dtype
+  /// given to reduction().
+  std::function<Block(const std::vector<Block>& state)> aggregate;
+};
+
+/// A tree reduction of `x` over `axes` from user-written steps, as Dask's `da.reduction(x,
+/// chunk, aggregate, combine=...)`: `steps.chunk` on every input chunk (fused with the
+/// expression that makes it), `steps.combine` up a tree of fan-in `options.split_every`, and
+/// `steps.aggregate` once per output chunk. The result has dtype `dtype` and the shape of any
+/// reduction over `axes` (options.keepdims as usual). A step that returns the wrong shape or
+/// dtype fails the compute with a value_error naming `name`.
+Array reduction(const Array& x, ReductionSteps steps, DType dtype, Axes axes = {},
+                ReduceOptions options = {}, std::string name = "reduction");
 
 }  // namespace tessera

@@ -206,6 +206,11 @@ class ReduceExpr : public Expr {
   virtual void combine(Partial& into, const Partial& from) const = 0;
   /// The output values (keepdims form) from the complete state.
   virtual Block finalize(const Partial& p) const = 0;
+  /// Whether partials come from whole input chunks (chunk_partial) instead of runs folded one
+  /// by one (init, accumulate): a user's reduction() sees each chunk as one Block.
+  virtual bool folds_whole_chunks() const { return false; }
+  /// The partial of one whole input chunk (reductions that fold whole chunks only).
+  virtual Partial chunk_partial(const Block& chunk) const;
 
  protected:
   ReduceExpr(ExprPtr input, std::vector<int> axes, bool keepdims, int split_every, DType dtype,

@@ -111,7 +111,4 @@ void chain_affine(const ChainStep* steps, int count, double start, double step_s
       [&](index_t i) { return start + static_cast<double>(first + i) * step_size; });
 }
 
-double sum_f64(const double* x, index_t n) { return lane_sum<double>(x, n); }
-float sum_f32(const float* x, index_t n) { return lane_sum<float>(x, n); }
-
 }  // namespace tessera::detail::TESSERA_ISA_NAMESPACE

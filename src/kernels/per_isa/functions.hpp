@@ -24,8 +24,16 @@ void clip(DType t, const TileArg& x, const TileArg& lo, const TileArg& hi, void*
 void chain(DType t, const ChainStep* steps, int count, const void* in, void* out, index_t n);
 void chain_affine(const ChainStep* steps, int count, double start, double step, index_t first,
                   double* out, index_t n);
+
+// fold.cpp
 double sum_f64(const double* x, index_t n);
 float sum_f32(const float* x, index_t n);
+double sum_squared_deviations_f64(const double* x, index_t n, double mean);
+double sum_squared_deviations_f32(const float* x, index_t n, double mean);
+double min_f64(const double* x, index_t n);
+double max_f64(const double* x, index_t n);
+float min_f32(const float* x, index_t n);
+float max_f32(const float* x, index_t n);
 
 // random.cpp
 PhiloxCounter philox4x32_10(PhiloxCounter ctr, PhiloxKey key) noexcept;
