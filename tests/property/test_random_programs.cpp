@@ -671,23 +671,15 @@ void configure_rapidcheck(int default_cases) {
   }
   if (params.find("seed") == std::string::npos) {
     std::string seed = std::to_string(std::random_device{}() % 1000000000u);
-#ifdef TESSERA_TEST_DISTRIBUTED
-    seed = gather_strings(seed).front();  // rank 0's
-#endif
+    if (distributed_run()) seed = gather_strings(seed).front();  // rank 0's
     params += " seed=" + seed;
   }
-#ifdef TESSERA_TEST_DISTRIBUTED
-  if (params.find("noshrink") == std::string::npos) params += " noshrink=1";
-#endif
+  if (distributed_run() && params.find("noshrink") == std::string::npos) params += " noshrink=1";
   setenv("RC_PARAMS", params.c_str(), 1);
 }
 
 TEST(RandomPrograms, MatchTheSerialReferenceOnEveryScheduler) {
-#ifdef TESSERA_TEST_DISTRIBUTED
-  configure_rapidcheck(300);
-#else
-  configure_rapidcheck(2000);
-#endif
+  configure_rapidcheck(distributed_run() ? 300 : 2000);
   int programs = 0, outputs = 0;
   const bool ok = rc::check("random array programs match the serial reference", [&] {
     const Program p = gen_program();

@@ -3,12 +3,17 @@
 // order, only rank 0 prints the usual report, other ranks print their failures prefixed with
 // their rank, and the exit code is the maximum over all ranks, so mpiexec (and ctest) fail
 // when any rank failed.
+//
+// Built twice (tests/CMakeLists.txt): for the MPI-only tests, which always initialise MPI, and
+// with TESSERA_TEST_MPI_WHEN_LAUNCHED for the array and property tests, which are plain serial
+// gtest executables unless an MPI launcher started them (support/launcher.hpp).
 
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <cstdio>
 
+#include "support/launcher.hpp"
 #include "tessera/comm/environment.hpp"
 
 namespace {
@@ -48,6 +53,12 @@ class FailureCollector : public ::testing::EmptyTestEventListener {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef TESSERA_TEST_MPI_WHEN_LAUNCHED
+  if (!tessera::testing::launched_by_mpi()) {  // a serial test run: no MPI at all
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+  }
+#endif
   tessera::comm::Environment env(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
   int rank = 0;

@@ -3,24 +3,34 @@
 // comparison of a computed array with an xtensor reference.
 
 #include <gtest/gtest.h>
+#include <mpi.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
 #include <xtensor/xio.hpp>
 
-#include "tessera/tessera.hpp"
-#ifdef TESSERA_TEST_DISTRIBUTED
+#include "support/launcher.hpp"
 #include "tessera/exec/distributed_scheduler.hpp"
-#endif
+#include "tessera/tessera.hpp"
 
 namespace tessera::testing {
 
+/// Whether the tests run on every rank of an MPI job: always in the MPI-only tests
+/// (TESSERA_TEST_DISTRIBUTED), and in the array and property tests when a launcher started them.
+inline bool distributed_run() {
 #ifdef TESSERA_TEST_DISTRIBUTED
+  return true;
+#else
+  return launched_by_mpi();
+#endif
+}
+
 /// Releases the distributed scheduler at the end of RUN_ALL_TESTS, before MPI is finalised.
 class SchedulerRelease : public ::testing::Environment {
  public:
@@ -30,39 +40,34 @@ class SchedulerRelease : public ::testing::Environment {
  private:
   std::vector<std::shared_ptr<Scheduler>>* m_s;
 };
-#endif
 
 /// Synchronous, and threaded with 1, 2 and 4 workers (4 oversubscribes a 2-core machine).
-/// Test executables built as MPI tests (TESSERA_TEST_DISTRIBUTED) add a DistributedScheduler
-/// over every rank, with 1 worker per rank: each computes collectively on 1 to 4 ranks.
+/// In a distributed run (distributed_run()) a DistributedScheduler over every rank follows,
+/// with 1 worker per rank: each computes collectively on 1 to 4 ranks.
 inline std::vector<std::shared_ptr<Scheduler>> all_schedulers() {
   static std::vector<std::shared_ptr<Scheduler>> s = [] {
     std::vector<std::shared_ptr<Scheduler>> v = {
         std::make_shared<SynchronousScheduler>(), std::make_shared<ThreadedScheduler>(1),
         std::make_shared<ThreadedScheduler>(2), std::make_shared<ThreadedScheduler>(4)};
-#ifdef TESSERA_TEST_DISTRIBUTED
-    v.push_back(std::make_shared<DistributedScheduler>(comm::Communicator::world(), 1));
-#endif
+    if (distributed_run()) {
+      v.push_back(std::make_shared<DistributedScheduler>(comm::Communicator::world(), 1));
+    }
     return v;
   }();
-#ifdef TESSERA_TEST_DISTRIBUTED
   static const bool registered = [] {
-    ::testing::AddGlobalTestEnvironment(new SchedulerRelease(&s));
+    if (distributed_run()) ::testing::AddGlobalTestEnvironment(new SchedulerRelease(&s));
     return true;
   }();
   (void)registered;
-#endif
   return s;
 }
 
-#ifdef TESSERA_TEST_DISTRIBUTED
-/// The distributed scheduler of all_schedulers() (MPI tests only).
+/// The distributed scheduler of all_schedulers() (distributed runs only).
 inline DistributedScheduler& distributed() {
+  if (!distributed_run()) throw std::logic_error("distributed(): not a distributed test run");
   return static_cast<DistributedScheduler&>(*all_schedulers().back());
 }
-#endif
 
-#ifdef TESSERA_TEST_DISTRIBUTED
 /// Every rank's `text`, in rank order (collective): to check that all ranks saw one message.
 inline std::vector<std::string> gather_strings(const std::string& text) {
   const auto all = distributed().allgather(std::as_bytes(std::span(text.data(), text.size())));
@@ -70,38 +75,25 @@ inline std::vector<std::string> gather_strings(const std::string& text) {
   for (const auto& b : all) out.emplace_back(reinterpret_cast<const char*>(b.data()), b.size());
   return out;
 }
-#endif
 
-/// How many schedulers all_schedulers() has (for parameterised test suites).
-constexpr int num_schedulers() {
-#ifdef TESSERA_TEST_DISTRIBUTED
-  return 5;
-#else
-  return 4;
-#endif
-}
+/// How many schedulers all_schedulers() has (for parameterised test suites, which are
+/// instantiated before main: so it asks the launcher, not MPI).
+inline int num_schedulers() { return distributed_run() ? 5 : 4; }
 
-/// The number of ranks running the test executable (1 unless it is an MPI test).
+/// The number of ranks running the test executable (1 unless it is a distributed run).
 inline int test_ranks() {
-#ifdef TESSERA_TEST_DISTRIBUTED
   int n = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  if (distributed_run()) MPI_Comm_size(MPI_COMM_WORLD, &n);
   return n;
-#else
-  return 1;
-#endif
 }
 
 /// `local` summed over the ranks running the test (collective in MPI tests): counts of calls
 /// that a distributed scheduler splits between ranks.
 inline std::int64_t sum_over_ranks(std::int64_t local) {
-#ifdef TESSERA_TEST_DISTRIBUTED
+  if (!distributed_run()) return local;
   std::int64_t sum = 0;
   MPI_Allreduce(&local, &sum, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
   return sum;
-#else
-  return local;
-#endif
 }
 
 /// How many ranks compute a whole graph when it runs on `s`: a distributed scheduler splits
