@@ -13,13 +13,16 @@ namespace {
 
 using Arch = xsimd::default_arch;
 
-/// min_of / max_of on every lane of two batches that hold no NaN where it matters (a NaN in
-/// `v` compares false everywhere and leaves `m`; the callers track NaNs on their own).
+/// min_of / max_of on every lane of two batches that hold no NaN where it matters (the callers
+/// track NaNs on their own). xsimd's min(a, b) is the instruction's a < b ? a : b (b on ties):
+/// taken both ways round, the two agree unless the values tie, and then or-ing (min) or
+/// and-ing (max) them keeps -0.0 (min) or +0.0 (max), as min_of and max_of do.
 template <bool Max, class B>
 inline B pick(B m, B v) {
-  const auto better = Max ? (v > m) : (v < m);
-  const auto tie = v == m;
-  return xsimd::select(better, v, xsimd::select(tie, Max ? (v & m) : (v | m), m));
+  if constexpr (Max)
+    return xsimd::max(m, v) & xsimd::max(v, m);
+  else
+    return xsimd::min(m, v) | xsimd::min(v, m);
 }
 
 /// The min (Max false) or max of n values; NaN if any is NaN; the identity (+inf or -inf) for
