@@ -1,6 +1,7 @@
 // rechunk: an output chunk assembles the pieces of the input chunks it overlaps. The pieces
-// are the graph layer's (BlockwiseExpr::Dep regions): cut where the input chunk lives, or
-// computed for just their region when the input is a fused chain.
+// are the graph layer's (BlockwiseExpr::Dep regions): read in place from a stored chunk (cut
+// only when sent to another rank), or computed for just their region when the input is a
+// fused chain.
 
 #include "tessera/array/rechunk.hpp"
 
@@ -77,7 +78,16 @@ class RechunkExpr final : public BlockwiseExpr {
   }
 
   Block compute(const Shape& coords, std::span<const Block* const> in) const override {
-    if (ndim() == 0) return *in[0];
+    std::vector<Piece> pieces;
+    for (const Block* b : in) pieces.emplace_back(*b);
+    return compute_pieces(coords, pieces);
+  }
+
+  // Pieces of stored chunks are copied once, from the chunk straight into the output chunk.
+  bool reads_pieces_in_place() const override { return true; }
+
+  Block compute_pieces(const Shape& coords, std::span<const Piece> in) const override {
+    if (ndim() == 0) return in[0].region();
     Block out(dtype(), chunks().chunk_shape(coords));
     std::size_t k = 0;
     for_each_piece(coords, [&](const std::vector<const AxisPiece*>& p) {
@@ -86,7 +96,8 @@ class RechunkExpr final : public BlockwiseExpr {
         at[a] = p[a]->out_start;
         count[a] = p[a]->len;
       }
-      copy_region(*in[k++], {Shape(p.size(), 0)}, out, {at}, count);
+      const Piece& piece = in[k++];
+      copy_region(piece.block(), {piece.start()}, out, {at}, count);
     });
     return out;
   }

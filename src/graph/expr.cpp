@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "tessera/core/copy_region.hpp"
+
 namespace tessera {
 
 namespace {
@@ -185,11 +187,55 @@ Partial Serializer<Partial>::read(WireReader& r) {
   return Partial{Serializer<std::vector<Block>>::read(r)};
 }
 
+Piece::Piece(Block block, Shape start, Shape count)
+    : m_block(std::move(block)),
+      m_start(std::move(start)),
+      m_count(std::move(count)),
+      m_cut(std::make_shared<Cut>()) {}
+
+Piece::Piece(Block block)
+    : Piece(block, Shape(static_cast<std::size_t>(block.ndim()), 0), block.shape()) {}
+
+const Block& Piece::region() const {
+  if (m_count == m_block.shape()) return m_block;
+  std::call_once(m_cut->once, [this] {
+    // One contiguous range: every axis after the first the region spans fully.
+    const std::size_t nd = m_count.size();
+    std::size_t first = 0;  // the first axis where the region holds more than one index
+    while (first < nd && m_count[first] == 1) ++first;
+    bool contiguous = true;
+    for (std::size_t a = first + 1; a < nd; ++a) contiguous &= m_count[a] == m_block.shape()[a];
+    if (contiguous && shape_size(m_count) > 0) {
+      const Shape strides = row_major_strides(m_block.shape());
+      index_t offset = 0;
+      for (std::size_t a = 0; a < nd; ++a) offset += m_start[a] * strides[a];
+      auto* base = static_cast<const std::byte*>(m_block.data()) +
+                   static_cast<std::size_t>(offset) * dtype_size(m_block.dtype());
+      m_cut->region = Block::adopt(m_block.dtype(), m_count, const_cast<std::byte*>(base),
+                                   std::make_shared<Block>(m_block));
+    } else {
+      m_cut->region = Block(m_block.dtype(), m_count);
+      copy_region(m_block, {m_start}, m_cut->region, {Shape(nd, 0)}, m_count);
+    }
+  });
+  return m_cut->region;
+}
+
+void Serializer<Piece>::write(const Piece& p, WireWriter& w) {
+  // The region is kept with the piece, and so with the Value the sender holds until it is sent.
+  Serializer<Block>::write(p.region(), w);
+}
+Piece Serializer<Piece>::read(WireReader& r) { return Piece(Serializer<Block>::read(r)); }
+
+Block BlockwiseExpr::compute_pieces(const Shape&, std::span<const Piece>) const {
+  throw std::logic_error(fmt::format("{}: does not read pieces in place", label()));
+}
+
 namespace detail {
 void register_graph_serializers() {
-  // Partials cross ranks in distributed reductions. Registered on first use rather than by a
-  // static initialiser, which a static library may leave out of the link.
-  static const bool once = (register_serializer<Partial>(), true);
+  // Partials cross ranks in distributed reductions, pieces in rechunks. Registered on first
+  // use rather than by a static initialiser, which a static library may leave out of the link.
+  static const bool once = (register_serializer<Partial>(), register_serializer<Piece>(), true);
   (void)once;
 }
 }  // namespace detail

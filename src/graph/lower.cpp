@@ -239,19 +239,55 @@ class Lowerer {
 
   TaskId blockwise_chunk(const BlockwiseExpr& b, const Shape& coords) {
     const auto wanted = b.deps(coords);
+    const bool in_place = b.reads_pieces_in_place();
     std::vector<TaskId> deps;
     for (const auto& d : wanted) {
       const Expr* in = canonical(b.inputs()[static_cast<std::size_t>(d.input)].get());
       const bool whole = d.count.empty() ||
                          d.count == in->chunks().chunk_shape(in->chunks().chunk_coords(d.chunk));
-      deps.push_back(whole ? chunk(in, d.chunk) : piece(in, d.chunk, d.start, d.count));
+      if (whole) {
+        deps.push_back(chunk(in, d.chunk));
+      } else if (in_place && in->kind() == ExprKind::Data) {
+        deps.push_back(stored_piece(static_cast<const DataExpr*>(in), d.chunk, d.start, d.count));
+      } else {
+        deps.push_back(piece(in, d.chunk, d.start, d.count));
+      }
     }
     const Expr* e = &b;
+    if (in_place) {
+      return m_graph.add(label(e), coords, deps, [e, coords](std::span<const Value> in) {
+        std::vector<Piece> pieces;
+        pieces.reserve(in.size());
+        for (const auto& v : in) {
+          pieces.push_back(v.holds<Piece>() ? v.get<Piece>() : Piece(v.get<Block>()));
+        }
+        return Value::make(static_cast<const BlockwiseExpr*>(e)->compute_pieces(coords, pieces));
+      });
+    }
     return m_graph.add(label(e), coords, deps, [e, coords](std::span<const Value> in) {
       std::vector<const Block*> blocks;
       for (const auto& v : in) blocks.push_back(&v.get<Block>());
       return Value::make(static_cast<const BlockwiseExpr*>(e)->compute(coords, blocks));
     });
+  }
+
+  /// A region of stored chunk `c` of `d`, as a Piece that reads the chunk in place: nothing is
+  /// copied on the chunk's rank; a consumer on another rank receives the region alone. Like
+  /// piece()'s stored pieces, a root pinned where the chunk is.
+  TaskId stored_piece(const DataExpr* d, index_t c, const Shape& start, const Shape& count) {
+    auto key = std::tuple{static_cast<const Expr*>(d), c, start, count};
+    if (auto it = m_stored_pieces.find(key); it != m_stored_pieces.end()) return it->second;
+    Shape name = d->chunks().chunk_coords(c);
+    name.insert(name.end(), start.begin(), start.end());
+    const TaskId id =
+        m_graph.add(label(d, "region"), name, {}, [d, c, start, count](std::span<const Value>) {
+          return Value::make(Piece(d->block(c), start, count));
+        });
+    m_graph.set_content(id, d->token());
+    if (!d->owners().is_everywhere(c)) m_graph.pin(id, d->owners().owner(c));
+    m_graph.set_size_hint(id, static_cast<std::size_t>(shape_size(count)) * dtype_size(d->dtype()));
+    m_stored_pieces.emplace(std::move(key), id);
+    return id;
   }
 
   /// The region (`start`, `count`, relative to the chunk's origin) of chunk `c` of `e`, as a
@@ -474,6 +510,7 @@ class Lowerer {
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_memo;
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_partials;
   std::map<std::tuple<const Expr*, index_t, Shape, Shape>, TaskId> m_pieces;
+  std::map<std::tuple<const Expr*, index_t, Shape, Shape>, TaskId> m_stored_pieces;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_programs;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_read_programs;
   std::unordered_map<const Expr*, std::vector<const ReduceExpr*>> m_groups;

@@ -101,14 +101,16 @@ TEST(Rechunk, PiecesOfAFusedChainAreComputedForTheirRegionOnly) {
   const LoweredGraph g = rechunk(r, {60, 10}).lower();
   EXPECT_EQ(count_label(g, "piece"), 36u);
   EXPECT_EQ(g.graph.size(), 36u + 6u);
-  // Stored chunks are cut in place: one task per piece (a root), one per output chunk.
+  // Stored chunks are read in place: one task per piece (a root, a region of the chunk that is
+  // only cut when it is sent to another rank), one per output chunk.
   const Array x = from_xtensor(distinct_values({60, 60}), {10, 60});
   const LoweredGraph h = rechunk(x, {60, 10}).lower();
-  EXPECT_EQ(count_label(h, "piece"), 36u);
+  EXPECT_EQ(count_label(h, "region"), 36u);
+  EXPECT_EQ(count_label(h, "piece"), 0u);
   EXPECT_EQ(h.graph.size(), 36u + 6u);
   // Chunks that fit whole into an output chunk are not cut.
   const LoweredGraph m = rechunk(x, {30, 60}).lower();
-  EXPECT_EQ(count_label(m, "piece"), 0u);
+  EXPECT_EQ(count_label(m, "region"), 0u);
 }
 
 TEST(Rechunk, ALargeGraphGoesThroughAnIntermediateChunking) {
@@ -122,7 +124,7 @@ TEST(Rechunk, ALargeGraphGoesThroughAnIntermediateChunking) {
                          .max_intermediate_bytes = static_cast<std::size_t>(n * n / 4 * 8)};
   const Array direct = rechunk(x, {1, n}, RechunkPlan{.max_direct_pieces = 1 << 20});
   const Array planned = rechunk(x, {1, n}, plan);
-  EXPECT_EQ(count_label(direct.lower(), "piece"), static_cast<std::size_t>(n * n));
+  EXPECT_EQ(count_label(direct.lower(), "region"), static_cast<std::size_t>(n * n));
   const LoweredGraph g = planned.lower();
   std::size_t assembled = 0;  // output chunks of the two stages: 2x2 blocks, then n rows
   for (TaskId t = 0; static_cast<std::size_t>(t) < g.graph.size(); ++t) {

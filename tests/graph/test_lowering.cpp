@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -419,6 +420,73 @@ TEST(Lowering, DataChunksOnNoRankAreRefused) {
                value_error);
   EXPECT_THROW(DataExpr(grid, DType::Float64, blocks, ChunkOwners::from_ranks({0}), 0, "data"),
                shape_error);
+}
+
+// --- pieces read in place ---------------------------------------------------------------------
+
+/// A piece sent to another rank: encoded and decoded as a receiver does.
+Piece sent(const Piece& p) {
+  detail::register_graph_serializers();
+  WireValue w = encode(Value::make(p));
+  std::vector<Segment> segs;
+  for (std::size_t i = 0; i < w.segments.size(); ++i) {
+    Segment s = allocate_segment(w.segments[i].size());
+    if (!w.segments[i].empty()) std::memcpy(s.data, w.segments[i].data(), w.segments[i].size());
+    segs.push_back(std::move(s));
+  }
+  return decode(w.header, std::move(segs)).get<Piece>();
+}
+
+TEST(Pieces, RegionsAreViewsWhereContiguousAndTravelAlone) {
+  Block b(DType::Int32, {4, 5, 6});
+  for (index_t i = 0; i < b.size(); ++i)
+    b.data_as<std::int32_t>()[i] = static_cast<std::int32_t>(i);
+  const xt::xarray<std::int32_t> whole = b.view<std::int32_t>();
+  struct Case {
+    Shape start, count;
+    bool view;  // one contiguous range of b's buffer
+  };
+  for (const Case& c : {Case{{1, 0, 0}, {2, 5, 6}, true}, Case{{2, 3, 0}, {1, 2, 6}, true},
+                        Case{{3, 4, 2}, {1, 1, 3}, true}, Case{{0, 1, 0}, {4, 2, 6}, false},
+                        Case{{1, 1, 1}, {2, 3, 4}, false}, Case{{0, 0, 0}, {4, 5, 6}, true},
+                        Case{{2, 0, 0}, {0, 5, 6}, false}}) {
+    const Piece p(b, c.start, c.count);
+    const xt::xarray<std::int32_t> want =
+        xt::view(whole, xt::range(c.start[0], c.start[0] + c.count[0]),
+                 xt::range(c.start[1], c.start[1] + c.count[1]),
+                 xt::range(c.start[2], c.start[2] + c.count[2]));
+    const Block& r = p.region();
+    EXPECT_EQ(r.shape(), c.count);
+    EXPECT_EQ(xt::xarray<std::int32_t>(r.view<std::int32_t>()), want) << shape_string(c.start);
+    const auto* base = static_cast<const std::byte*>(b.data());
+    const auto* at = static_cast<const std::byte*>(r.data());
+    EXPECT_EQ(at >= base && at < base + b.nbytes(), c.view) << shape_string(c.start);
+    EXPECT_EQ(&p.region(), &r) << "the region is made once";
+    // Sent, it arrives as all of a block of the region's shape.
+    const Piece q = sent(p);
+    EXPECT_EQ(q.start(), Shape(3, 0));
+    EXPECT_EQ(q.count(), c.count);
+    EXPECT_EQ(xt::xarray<std::int32_t>(q.block().view<std::int32_t>()), want);
+    EXPECT_EQ(ValueBytes<Piece>::of(p), ValueBytes<Piece>::of(q));
+  }
+}
+
+TEST(Pieces, RechunkOfStoredChunksReadsThemInPlace) {
+  // The rechunk's inputs are regions of the stored chunks (no piece is cut on its own rank);
+  // the result is the same as from a computed input, whose pieces are cut or evaluated.
+  xt::xarray<double> ref = xt::arange<double>(12 * 10);
+  ref.reshape({12, 10});
+  const Array stored = from_xtensor(ref, ChunkSpec{5, 10});
+  const Array computed = reshape(arange(120, {.chunks = 50}).astype(DType::Float64), {12, 10});
+  for (const bool is_stored : {true, false}) {
+    const Array x = is_stored ? stored : computed;
+    const Array y = rechunk(x, ChunkSpec{12, 3});
+    const LoweredGraph lg = y.lower();
+    EXPECT_EQ(count_suffix(lg, "-region") > 0, is_stored);
+    for (const auto& s : all_schedulers()) {
+      EXPECT_EQ(y.compute<double>({.scheduler = s.get()}), ref) << s->name();
+    }
+  }
 }
 
 }  // namespace

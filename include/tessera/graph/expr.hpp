@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -180,8 +181,53 @@ struct Serializer<Partial> {
   static Partial read(WireReader& r);
 };
 
+/// A region of a chunk, read in place: `count()` elements per axis from `start()` of
+/// `block()`. Pieces of stored chunks reach a BlockwiseExpr that reads_pieces_in_place()
+/// without being cut on their own rank; sent to another rank, a piece travels as its region
+/// alone (cut once, when it is first sent) and arrives as a piece of all of a new block.
+class Piece {
+ public:
+  Piece(Block block, Shape start, Shape count);
+  /// All of `block`.
+  explicit Piece(Block block);
+
+  const Block& block() const noexcept { return m_block; }
+  const Shape& start() const noexcept { return m_start; }
+  const Shape& count() const noexcept { return m_count; }
+  /// The region as a Block of its own: the block itself when the piece is all of it, else a
+  /// view of its buffer when the region is one contiguous range, else a copy made on the first
+  /// call and kept with the piece (so that a send may point at it).
+  const Block& region() const;
+
+ private:
+  struct Cut {
+    std::once_flag once;
+    Block region;
+  };
+  Block m_block;
+  Shape m_start, m_count;
+  std::shared_ptr<Cut> m_cut;
+};
+
+template <>
+struct ValueBytes<Piece> {
+  /// The region's bytes: what holding it costs beyond the chunk it lies in, at most.
+  static std::size_t of(const Piece& p) noexcept {
+    return sizeof(Piece) +
+           static_cast<std::size_t>(shape_size(p.count())) * dtype_size(p.block().dtype());
+  }
+};
+
+template <>
+struct Serializer<Piece> {
+  static std::string name() { return "tessera.Piece"; }
+  static void write(const Piece& p, WireWriter& w);
+  static Piece read(WireReader& r);
+};
+
 namespace detail {
-/// Registers the graph layer's value types (Partial) for transfer; idempotent. lower() calls it.
+/// Registers the graph layer's value types (Partial, Piece) for transfer; idempotent. lower()
+/// calls it.
 void register_graph_serializers();
 }  // namespace detail
 
@@ -242,6 +288,12 @@ class BlockwiseExpr : public Expr {
   /// receives them (a piece arrives as a Block of its own `count` shape).
   virtual std::vector<Dep> deps(const Shape& coords) const = 0;
   virtual Block compute(const Shape& coords, std::span<const Block* const> inputs) const = 0;
+  /// Whether compute_pieces() takes the inputs as Pieces read in place: then a piece of a
+  /// stored chunk is not cut on its own rank first (one copy fewer), only when it is sent.
+  virtual bool reads_pieces_in_place() const { return false; }
+  /// compute() with every input as a Piece (a whole chunk is a piece of all of it), for nodes
+  /// that read_pieces_in_place().
+  virtual Block compute_pieces(const Shape& coords, std::span<const Piece> inputs) const;
 
  protected:
   using Expr::Expr;
