@@ -371,11 +371,6 @@ class TaskErrors : public ::testing::TestWithParam<int> {
   Scheduler& sched() const { return *all_schedulers()[static_cast<std::size_t>(GetParam())]; }
 };
 
-std::string scheduler_param_name(const ::testing::TestParamInfo<int>& info) {
-  const Scheduler& s = *all_schedulers()[static_cast<std::size_t>(info.param)];
-  return std::string(s.name()) + (s.name() == "synchronous" ? "" : std::to_string(s.num_threads()));
-}
-
 INSTANTIATE_TEST_SUITE_P(Schedulers, TaskErrors, ::testing::Range(0, num_schedulers()),
                          scheduler_param_name);
 

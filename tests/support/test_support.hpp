@@ -80,6 +80,13 @@ inline std::vector<std::string> gather_strings(const std::string& text) {
 /// instantiated before main: so it asks the launcher, not MPI).
 inline int num_schedulers() { return distributed_run() ? 5 : 4; }
 
+/// The test-name suffix of a suite parameterised by scheduler index (Range(0,
+/// num_schedulers())): "synchronous", "threaded2", "distributed1".
+inline std::string scheduler_param_name(const ::testing::TestParamInfo<int>& info) {
+  const Scheduler& s = *all_schedulers()[static_cast<std::size_t>(info.param)];
+  return std::string(s.name()) + (s.name() == "synchronous" ? "" : std::to_string(s.num_threads()));
+}
+
 /// The number of ranks running the test executable (1 unless it is a distributed run).
 inline int test_ranks() {
   int n = 1;
