@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <stdexcept>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -247,10 +246,8 @@ class Lowerer {
                          d.count == in->chunks().chunk_shape(in->chunks().chunk_coords(d.chunk));
       if (whole) {
         deps.push_back(chunk(in, d.chunk));
-      } else if (in_place && in->kind() == ExprKind::Data) {
-        deps.push_back(stored_piece(static_cast<const DataExpr*>(in), d.chunk, d.start, d.count));
       } else {
-        deps.push_back(piece(in, d.chunk, d.start, d.count));
+        deps.push_back(piece(in, d.chunk, d.start, d.count, in_place));
       }
     }
     const Expr* e = &b;
@@ -271,32 +268,17 @@ class Lowerer {
     });
   }
 
-  /// A region of stored chunk `c` of `d`, as a Piece that reads the chunk in place: nothing is
-  /// copied on the chunk's rank; a consumer on another rank receives the region alone. Like
-  /// piece()'s stored pieces, a root pinned where the chunk is.
-  TaskId stored_piece(const DataExpr* d, index_t c, const Shape& start, const Shape& count) {
-    auto key = std::tuple{static_cast<const Expr*>(d), c, start, count};
-    if (auto it = m_stored_pieces.find(key); it != m_stored_pieces.end()) return it->second;
-    Shape name = d->chunks().chunk_coords(c);
-    name.insert(name.end(), start.begin(), start.end());
-    const TaskId id =
-        m_graph.add(label(d, "region"), name, {}, [d, c, start, count](std::span<const Value>) {
-          return Value::make(Piece(d->block(c), start, count));
-        });
-    m_graph.set_content(id, d->token());
-    if (!d->owners().is_everywhere(c)) m_graph.pin(id, d->owners().owner(c));
-    m_graph.set_size_hint(id, static_cast<std::size_t>(shape_size(count)) * dtype_size(d->dtype()));
-    m_stored_pieces.emplace(std::move(key), id);
-    return id;
-  }
-
   /// The region (`start`, `count`, relative to the chunk's origin) of chunk `c` of `e`, as a
   /// Block of its own, made where the chunk is. A stored chunk is cut directly; a fused chain
   /// that only the blockwise node reads and that reads no file is evaluated for just the
   /// region (a transpose of random numbers never makes the row panels it cuts); anything else
-  /// is cut from the materialised chunk.
-  TaskId piece(const Expr* e, index_t c, const Shape& start, const Shape& count) {
-    auto key = std::tuple{e, c, start, count};
+  /// is cut from the materialised chunk. With `in_place` (a consumer that
+  /// reads_pieces_in_place()), a stored chunk's piece is a Piece instead: the block and the
+  /// region, copied only if it is sent to another rank.
+  TaskId piece(const Expr* e, index_t c, const Shape& start, const Shape& count,
+               bool in_place = false) {
+    in_place = in_place && e->kind() == ExprKind::Data;  // what else makes a piece is a Block
+    auto key = std::tuple{e, c, start, count, in_place};
     if (auto it = m_pieces.find(key); it != m_pieces.end()) return it->second;
     const Shape coords = e->chunks().chunk_coords(c);
     Shape name = coords;
@@ -313,9 +295,11 @@ class Lowerer {
       // chunk's task would make all of its pieces ready at once, and they would all be cut
       // long before the output chunks that read them could run).
       const auto* d = static_cast<const DataExpr*>(e);
-      id = m_graph.add(label(e, "piece"), name, {}, [d, c, start, count](std::span<const Value>) {
-        return Value::make(cut(d->block(c), start, count));
-      });
+      id = m_graph.add(label(e, in_place ? "region" : "piece"), name, {},
+                       [d, c, start, count, in_place](std::span<const Value>) {
+                         return in_place ? Value::make(Piece(d->block(c), start, count))
+                                         : Value::make(cut(d->block(c), start, count));
+                       });
       m_graph.set_content(id, d->token());
       if (!d->owners().is_everywhere(c)) m_graph.pin(id, d->owners().owner(c));
     } else if (prog) {
@@ -361,7 +345,17 @@ class Lowerer {
                    !static_cast<const ReduceExpr*>(e)->folds_whole_chunks();
           });
       if (all_reductions) {
-        for (const Expr* e : parents) it->second.push_back(static_cast<const ReduceExpr*>(e));
+        // The shared partial holds the group's fields in turn; a reduction's field count is
+        // that of its identity state.
+        const Shape empty(static_cast<std::size_t>(input->ndim()), 0);
+        std::size_t first = 0;
+        for (const Expr* e : parents) {
+          const auto* r = static_cast<const ReduceExpr*>(e);
+          const std::size_t count = r->init(empty).fields.size();
+          it->second.push_back(r);
+          m_group_fields.emplace(r, std::pair{first, count});
+          first += count;
+        }
       }
     }
     return it->second;
@@ -417,15 +411,8 @@ class Lowerer {
                        });
       m_partials.emplace(std::pair{input, c}, id);
     }
-    // The fields come in group order; a reduction's count is that of its identity state.
-    PartialRef ref{id};
-    const Shape empty(static_cast<std::size_t>(input->ndim()), 0);
-    for (const ReduceExpr* g : group) {
-      ref.count = g->init(empty).fields.size();
-      if (g == &r) return ref;
-      ref.first += ref.count;
-    }
-    throw std::logic_error("group_partial: the reduction is not in its input's group");
+    const auto [first, count] = m_group_fields.at(&r);
+    return {id, first, count};
   }
 
   TaskId reduce_chunk(const ReduceExpr& r, const Shape& out_coords) {
@@ -509,11 +496,11 @@ class Lowerer {
   std::map<std::pair<const Expr*, std::string>, std::uint32_t> m_suffix_labels;
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_memo;
   std::unordered_map<std::pair<const Expr*, index_t>, TaskId, PairHash> m_partials;
-  std::map<std::tuple<const Expr*, index_t, Shape, Shape>, TaskId> m_pieces;
-  std::map<std::tuple<const Expr*, index_t, Shape, Shape>, TaskId> m_stored_pieces;
+  std::map<std::tuple<const Expr*, index_t, Shape, Shape, bool>, TaskId> m_pieces;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_programs;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_read_programs;
   std::unordered_map<const Expr*, std::vector<const ReduceExpr*>> m_groups;
+  std::unordered_map<const ReduceExpr*, std::pair<std::size_t, std::size_t>> m_group_fields;
 };
 
 }  // namespace

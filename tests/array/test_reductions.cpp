@@ -38,7 +38,6 @@ const char* op_name(Op op) {
   return names[static_cast<int>(op)];
 }
 
-
 /// A reduction spec: all axes (`all`), or an explicit list (possibly negative).
 struct AxesCase {
   bool all;
