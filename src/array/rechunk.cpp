@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "tessera/core/copy_region.hpp"
 
@@ -85,6 +86,18 @@ class RechunkExpr final : public BlockwiseExpr {
 
   // Pieces of stored chunks are copied once, from the chunk straight into the output chunk.
   bool reads_pieces_in_place() const override { return true; }
+
+  // An output chunk is its pieces side by side: a reduction or elementwise chain over it reads
+  // them where they lie (rechunk(x).sum() reads x once and assembles nothing).
+  std::optional<std::vector<std::vector<index_t>>> piece_grid(const Shape& coords) const override {
+    if (ndim() == 0) return std::nullopt;
+    std::vector<std::vector<index_t>> starts(static_cast<std::size_t>(ndim()));
+    for (std::size_t a = 0; a < starts.size(); ++a) {
+      for (const AxisPiece& p : m_pieces[a][static_cast<std::size_t>(coords[a])])
+        starts[a].push_back(p.out_start);
+    }
+    return starts;
+  }
 
   Block compute_pieces(const Shape& coords, std::span<const Piece> in) const override {
     if (ndim() == 0) return in[0].region();

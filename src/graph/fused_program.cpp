@@ -22,6 +22,56 @@ void replicate(std::byte* out, std::size_t esize, index_t n) {
 /// axis, or -1 when the node has no such axis (it broadcasts along it).
 int node_axis(int a, int root_nd, int nd) { return a - (root_nd - nd); }
 
+/// A leaf read, a run at a time, from the pieces that tile its chunk.
+class GatheredLeaf {
+ public:
+  /// `offset`: where the evaluated region starts within the leaf's chunk.
+  GatheredLeaf(const PieceGrid& grid, Shape offset)
+      : m_grid(&grid), m_offset(std::move(offset)), m_at(m_offset.size()), m_k(m_offset.size()) {
+    m_strides.reserve(grid.pieces.size());
+    for (const Piece& p : grid.pieces) m_strides.push_back(row_major_strides(p.block().shape()));
+  }
+
+  /// Copies the `len` elements along the last axis from region index `at` into `out`: from
+  /// each piece the run crosses, in turn.
+  void copy_run(const index_t* at, index_t len, std::size_t es, std::byte* out) {
+    const auto& starts = m_grid->starts;
+    const std::size_t nd = m_offset.size(), last = nd - 1;
+    std::size_t lin = 0;  // the piece holding `at`, row-major over the grid
+    for (std::size_t a = 0; a < nd; ++a) {
+      m_at[a] = at[a] + m_offset[a];
+      const auto& s = starts[a];
+      m_k[a] =
+          static_cast<std::size_t>(std::upper_bound(s.begin(), s.end(), m_at[a]) - s.begin()) - 1;
+      lin = lin * s.size() + m_k[a];
+    }
+    for (;;) {
+      const Piece& p = m_grid->pieces[lin];
+      const Shape& stride = m_strides[lin];
+      index_t e = 0;
+      for (std::size_t a = 0; a < nd; ++a)
+        e += (p.start()[a] + m_at[a] - starts[a][m_k[a]]) * stride[a];
+      const index_t n = std::min(len, starts[last][m_k[last]] + p.count()[last] - m_at[last]);
+      std::memcpy(
+          out, static_cast<const std::byte*>(p.block().data()) + static_cast<std::size_t>(e) * es,
+          static_cast<std::size_t>(n) * es);
+      len -= n;
+      if (len == 0) return;
+      out += static_cast<std::size_t>(n) * es;
+      m_at[last] += n;
+      ++m_k[last];
+      ++lin;  // the next piece along the last axis
+    }
+  }
+
+ private:
+  const PieceGrid* m_grid;
+  Shape m_offset;
+  std::vector<Shape> m_strides;  // of each piece's block
+  Shape m_at;                    // scratch: the run's index in the chunk
+  std::vector<std::size_t> m_k;  // scratch: its piece along each axis
+};
+
 }  // namespace
 
 FusedProgram::FusedProgram(const Expr* root, const std::vector<const Expr*>& region,
@@ -115,6 +165,12 @@ void FusedProgram::find_chain() {
   m_chain = std::move(chain);
 }
 
+bool FusedProgram::can_gather(std::size_t k) const {
+  const Expr& leaf = *m_leaves[k];
+  return leaf.ndim() >= 1 && leaf.shape() == m_root->shape() && leaf.chunks() == m_root->chunks() &&
+         shape_size(m_root->shape()) > 1;
+}
+
 bool FusedProgram::reads_files() const {
   return std::any_of(m_nodes.begin(), m_nodes.end(), [](const Node& n) {
     return n.kind == Node::Kind::Source && static_cast<const SourceExpr*>(n.expr)->reads_regions();
@@ -141,7 +197,8 @@ struct FusedProgram::Run {
 
 template <class Sink>
 void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Shape& shape,
-                             std::span<const Block* const> leaf_blocks, Sink&& sink) const {
+                             std::span<const Block* const> leaf_blocks,
+                             std::span<const PieceGrid* const> grids, Sink&& sink) const {
   const int nd = m_root->ndim();
   const index_t total = shape_size(shape);
   if (total == 0) return;
@@ -204,6 +261,7 @@ void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Sha
   // Sources that read regions (files) read this chunk's region once, then act as leaves.
   std::vector<Block> regions;
   std::vector<char> as_block(nn, 0);
+  std::vector<std::optional<GatheredLeaf>> gathered(nn);
   regions.reserve(nn);
   std::vector<std::size_t> buf_offset(nn, 0);
   for (std::size_t i = 0; i < nn; ++i) {
@@ -213,12 +271,17 @@ void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Sha
       continue;
     }
     if (n.kind == Node::Kind::Leaf) {
-      const Block& b = *leaf_blocks[static_cast<std::size_t>(n.leaf)];
+      const auto k = static_cast<std::size_t>(n.leaf);
       const Expr& le = *n.expr;
-      const Shape lcoords =
-          le.chunks().chunk_coords(leaf_chunk(static_cast<std::size_t>(n.leaf), coords));
-      bind_block(i, b, le, le.chunks().chunk_offset(lcoords));
-      as_block[i] = 1;
+      const Shape loff = le.chunks().chunk_offset(le.chunks().chunk_coords(leaf_chunk(k, coords)));
+      if (k < grids.size() && grids[k]) {  // the leaf's shape is the root's (can_gather)
+        Shape offset(static_cast<std::size_t>(nd));
+        for (std::size_t a = 0; a < offset.size(); ++a) offset[a] = origin[a] - loff[a];
+        gathered[i].emplace(*grids[k], std::move(offset));
+      } else {
+        bind_block(i, *leaf_blocks[k], le, loff);
+        as_block[i] = 1;
+      }
     } else if (n.kind == Node::Kind::Source &&
                static_cast<const SourceExpr*>(n.expr)->reads_regions()) {
       const auto& src = static_cast<const SourceExpr&>(*n.expr);
@@ -348,7 +411,12 @@ void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Sha
         }
         continue;
       }
-      if (as_block[i]) {
+      if (gathered[i]) {
+        for (std::size_t r = 0; r < runs.size(); ++r) {
+          gathered[i]->copy_run(run_idx.data() + r * static_cast<std::size_t>(nd), runs[r].len, es,
+                                out + static_cast<std::size_t>(runs[r].pos) * es);
+        }
+      } else if (as_block[i]) {
         if (zero_copy[i]) {
           ptr[i] = leaf_base[i] + static_cast<std::size_t>(f) * es;
           if (out != buf[i]) std::memcpy(out, ptr[i], static_cast<std::size_t>(len) * es);
@@ -406,16 +474,18 @@ void FusedProgram::run_tiles(const Shape& coords, const Shape& origin, const Sha
   }
 }
 
-Block FusedProgram::evaluate(const Shape& coords, std::span<const Block* const> leaf_blocks) const {
-  if (m_nodes.size() == 1 && m_nodes[0].kind == Node::Kind::Leaf) {
+Block FusedProgram::evaluate(const Shape& coords, std::span<const Block* const> leaf_blocks,
+                             std::span<const PieceGrid* const> grids) const {
+  if (m_nodes.size() == 1 && m_nodes[0].kind == Node::Kind::Leaf && (grids.empty() || !grids[0])) {
     return *leaf_blocks[0];  // nothing to compute: the root is materialised already
   }
   return evaluate_region(coords, m_root->chunks().chunk_offset(coords),
-                         m_root->chunks().chunk_shape(coords), leaf_blocks);
+                         m_root->chunks().chunk_shape(coords), leaf_blocks, grids);
 }
 
 Block FusedProgram::evaluate_region(const Shape& coords, const Shape& start, const Shape& count,
-                                    std::span<const Block* const> leaf_blocks) const {
+                                    std::span<const Block* const> leaf_blocks,
+                                    std::span<const PieceGrid* const> grids) const {
   Block out(m_root->dtype(), count);
   if (m_nodes.size() == 1 && m_nodes[0].kind == Node::Kind::Source &&
       static_cast<const SourceExpr*>(m_root)->reads_regions()) {
@@ -439,12 +509,13 @@ Block FusedProgram::evaluate_region(const Shape& coords, const Shape& start, con
       if (root != target) std::memcpy(target, root, static_cast<std::size_t>(len) * es);
     }
   } sink{&out, es, root_constant};
-  run_tiles(coords, start, count, leaf_blocks, sink);
+  run_tiles(coords, start, count, leaf_blocks, grids, sink);
   return out;
 }
 
 Partial FusedProgram::reduce(std::span<const ReduceExpr* const> reductions, const Shape& coords,
-                             std::span<const Block* const> leaf_blocks) const {
+                             std::span<const Block* const> leaf_blocks,
+                             std::span<const PieceGrid* const> grids) const {
   const int nd = m_root->ndim();
   const Shape chunk_shape = m_root->chunks().chunk_shape(coords);
   // Per reduction: its partial, and the strides that map an input position to its element.
@@ -488,7 +559,7 @@ Partial FusedProgram::reduce(std::span<const ReduceExpr* const> reductions, cons
       }
     }
   } sink{targets, nd, es, {}};
-  run_tiles(coords, m_root->chunks().chunk_offset(coords), chunk_shape, leaf_blocks, sink);
+  run_tiles(coords, m_root->chunks().chunk_offset(coords), chunk_shape, leaf_blocks, grids, sink);
   Partial all = std::move(targets[0].p);
   for (std::size_t k = 1; k < targets.size(); ++k) {
     for (Block& b : targets[k].p.fields) all.fields.push_back(std::move(b));

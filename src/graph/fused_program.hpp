@@ -11,6 +11,13 @@
 
 namespace tessera::detail {
 
+/// A leaf chunk given as the pieces that tile it (BlockwiseExpr::piece_grid: a rechunk's
+/// output chunk). A program reads it where the pieces lie, and it is never assembled.
+struct PieceGrid {
+  std::vector<std::vector<index_t>> starts;  // per axis, where each piece starts in the chunk
+  std::vector<Piece> pieces;                 // row-major over that grid
+};
+
 class FusedProgram {
  public:
   /// `root` and every node in `region` are fusable; `leaves` are the materialised inputs the
@@ -26,16 +33,27 @@ class FusedProgram {
   /// The chunk of leaf `k` that holds output chunk `coords` of root().
   index_t leaf_chunk(std::size_t k, const Shape& coords) const;
 
+  /// Whether leaf `k` may come as a PieceGrid: it has the root's shape, so that its chunk is
+  /// the root chunk's.
+  bool can_gather(std::size_t k) const;
+
+  // The leaves' chunks come as `leaf_blocks`, in leaves() order; where `grids` has an entry
+  // for leaf k that is not null (can_gather(k) only), leaf k comes as those pieces instead and
+  // leaf_blocks[k] is not read.
+
   /// Evaluates root chunk `coords` into a new Block.
-  Block evaluate(const Shape& coords, std::span<const Block* const> leaf_blocks) const;
+  Block evaluate(const Shape& coords, std::span<const Block* const> leaf_blocks,
+                 std::span<const PieceGrid* const> grids = {}) const;
   /// Evaluates the region of root chunk `coords` that starts at global index `start` and has
   /// shape `count` (it lies inside the chunk) into a new Block of that shape.
   Block evaluate_region(const Shape& coords, const Shape& start, const Shape& count,
-                        std::span<const Block* const> leaf_blocks) const;
+                        std::span<const Block* const> leaf_blocks,
+                        std::span<const PieceGrid* const> grids = {}) const;
   /// Evaluates root chunk `coords` once and folds it into a partial of each of `reductions`
   /// (whose input is root()): one Partial with their fields in turn.
   Partial reduce(std::span<const ReduceExpr* const> reductions, const Shape& coords,
-                 std::span<const Block* const> leaf_blocks) const;
+                 std::span<const Block* const> leaf_blocks,
+                 std::span<const PieceGrid* const> grids = {}) const;
 
  private:
   struct Node {
@@ -63,7 +81,8 @@ class FusedProgram {
   void find_chain();
   template <class Sink>
   void run_tiles(const Shape& coords, const Shape& origin, const Shape& shape,
-                 std::span<const Block* const> leaf_blocks, Sink&& sink) const;
+                 std::span<const Block* const> leaf_blocks, std::span<const PieceGrid* const> grids,
+                 Sink&& sink) const;
 
   const Expr* m_root;
   std::vector<const Expr*> m_leaves;

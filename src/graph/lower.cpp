@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -33,6 +34,42 @@ Block cut(const Block& src, const Shape& start, const Shape& count) {
   copy_region(src, {start}, out, {Shape(count.size(), 0)}, count);
   return out;
 }
+
+/// Per leaf of a fused program, the grid of pieces a task reads it from
+/// (BlockwiseExpr::piece_grid), or empty when it reads the leaf's chunk.
+using LeafGrids = std::vector<std::vector<std::vector<index_t>>>;
+
+Piece as_piece(const Value& v) { return v.holds<Piece>() ? v.get<Piece>() : Piece(v.get<Block>()); }
+
+/// A fused program's leaf chunks, from the inputs of the task that runs it: a chunk per leaf,
+/// or the pieces that tile it (the leaf's entry in `grids` is not empty).
+class LeafChunks {
+ public:
+  LeafChunks(std::span<const Value> in, const LeafGrids& grids) {
+    m_grids.reserve(grids.size());  // m_grid_of points into it
+    std::size_t i = 0;
+    for (const auto& g : grids) {
+      if (g.empty()) {
+        m_blocks.push_back(&in[i++].get<Block>());
+        m_grid_of.push_back(nullptr);
+        continue;
+      }
+      detail::PieceGrid& pg = m_grids.emplace_back(detail::PieceGrid{g, {}});
+      std::size_t n = 1;
+      for (const auto& s : g) n *= s.size();
+      for (std::size_t j = 0; j < n; ++j) pg.pieces.push_back(as_piece(in[i++]));
+      m_blocks.push_back(nullptr);
+      m_grid_of.push_back(&pg);
+    }
+  }
+  std::span<const Block* const> blocks() const { return m_blocks; }
+  std::span<const detail::PieceGrid* const> grids() const { return m_grid_of; }
+
+ private:
+  std::vector<const Block*> m_blocks;
+  std::vector<detail::PieceGrid> m_grids;
+  std::vector<const detail::PieceGrid*> m_grid_of;
+};
 
 class Lowerer {
  public:
@@ -83,13 +120,13 @@ class Lowerer {
       case ExprKind::Source:
       case ExprKind::Elementwise: {
         auto prog = program(e);
-        std::vector<TaskId> deps = leaf_deps(*prog, coords);
-        id = m_graph.add(label(e), coords, deps, [prog, coords](std::span<const Value> in) {
-          std::vector<const Block*> blocks;
-          blocks.reserve(in.size());
-          for (const auto& v : in) blocks.push_back(&v.get<Block>());
-          return Value::make(prog->evaluate(coords, blocks));
-        });
+        auto [deps, grids] = leaf_reads(*prog, coords);
+        id = m_graph.add(
+            label(e), coords, deps,
+            [prog, coords, grids = std::move(grids)](std::span<const Value> in) {
+              const LeafChunks leaves(in, grids);
+              return Value::make(prog->evaluate(coords, leaves.blocks(), leaves.grids()));
+            });
         break;
       }
     }
@@ -215,6 +252,21 @@ class Lowerer {
     }
     auto prog =
         std::make_shared<detail::FusedProgram>(root, region, leaves, m_options.tile_elements);
+    // A leaf that only this program reads, and that is its pieces side by side, is read from
+    // them and never assembled. A root that is a leaf (a reduction over a rechunk) is read by
+    // the reductions only: partial_program() asks for this program only then.
+    std::vector<char> gather(leaves.size(), 0);
+    for (std::size_t k = 0; k < leaves.size(); ++k) {
+      const Expr* l = leaves[k];
+      if (!m_options.fuse || l->kind() != ExprKind::Blockwise || !prog->can_gather(k)) continue;
+      int readers = 0;
+      for (const Expr* e : region) {
+        readers += std::any_of(e->inputs().begin(), e->inputs().end(),
+                               [&](const ExprPtr& in) { return canonical(in.get()) == l; });
+      }
+      gather[k] = l == root || readers == m_consumers.at(l);
+    }
+    m_gather.emplace(prog.get(), std::move(gather));
     m_programs.emplace(root, prog);
     return prog;
   }
@@ -224,23 +276,45 @@ class Lowerer {
     if (auto it = m_read_programs.find(e); it != m_read_programs.end()) return it->second;
     auto prog = std::make_shared<detail::FusedProgram>(
         e, std::vector<const Expr*>{}, std::vector<const Expr*>{e}, m_options.tile_elements);
+    m_gather.emplace(prog.get(), std::vector<char>{0});
     m_read_programs.emplace(e, prog);
     return prog;
   }
 
-  std::vector<TaskId> leaf_deps(const detail::FusedProgram& prog, const Shape& coords) {
+  /// What a task that runs `prog` for root chunk `coords` reads: per leaf its chunk, or the
+  /// pieces that tile it (a leaf the program gathers).
+  struct LeafReads {
     std::vector<TaskId> deps;
+    LeafGrids grids;
+  };
+  LeafReads leaf_reads(const detail::FusedProgram& prog, const Shape& coords) {
+    LeafReads r;
+    const auto& gather = m_gather.at(&prog);
     for (std::size_t k = 0; k < prog.leaves().size(); ++k) {
-      deps.push_back(chunk(prog.leaves()[k], prog.leaf_chunk(k, coords)));
+      const Expr* leaf = prog.leaves()[k];
+      const index_t c = prog.leaf_chunk(k, coords);
+      std::optional<std::vector<std::vector<index_t>>> grid;
+      if (gather[k]) {
+        const auto& b = static_cast<const BlockwiseExpr&>(*leaf);
+        grid = b.piece_grid(leaf->chunks().chunk_coords(c));
+        if (grid) {
+          const auto pieces = blockwise_deps(b, leaf->chunks().chunk_coords(c));
+          r.deps.insert(r.deps.end(), pieces.begin(), pieces.end());
+          r.grids.push_back(std::move(*grid));
+          continue;
+        }
+      }
+      r.deps.push_back(chunk(leaf, c));
+      r.grids.emplace_back();
     }
-    return deps;
+    return r;
   }
 
-  TaskId blockwise_chunk(const BlockwiseExpr& b, const Shape& coords) {
-    const auto wanted = b.deps(coords);
+  /// The tasks that make the input chunks, or pieces, that chunk `coords` of `b` reads.
+  std::vector<TaskId> blockwise_deps(const BlockwiseExpr& b, const Shape& coords) {
     const bool in_place = b.reads_pieces_in_place();
     std::vector<TaskId> deps;
-    for (const auto& d : wanted) {
+    for (const auto& d : b.deps(coords)) {
       const Expr* in = canonical(b.inputs()[static_cast<std::size_t>(d.input)].get());
       const bool whole = d.count.empty() ||
                          d.count == in->chunks().chunk_shape(in->chunks().chunk_coords(d.chunk));
@@ -250,14 +324,17 @@ class Lowerer {
         deps.push_back(piece(in, d.chunk, d.start, d.count, in_place));
       }
     }
+    return deps;
+  }
+
+  TaskId blockwise_chunk(const BlockwiseExpr& b, const Shape& coords) {
+    const std::vector<TaskId> deps = blockwise_deps(b, coords);
     const Expr* e = &b;
-    if (in_place) {
+    if (b.reads_pieces_in_place()) {
       return m_graph.add(label(e), coords, deps, [e, coords](std::span<const Value> in) {
         std::vector<Piece> pieces;
         pieces.reserve(in.size());
-        for (const auto& v : in) {
-          pieces.push_back(v.holds<Piece>() ? v.get<Piece>() : Piece(v.get<Block>()));
-        }
+        for (const auto& v : in) pieces.push_back(as_piece(v));
         return Value::make(static_cast<const BlockwiseExpr*>(e)->compute_pieces(coords, pieces));
       });
     }
@@ -305,13 +382,14 @@ class Lowerer {
     } else if (prog) {
       Shape origin = e->chunks().chunk_offset(coords);
       for (std::size_t a = 0; a < origin.size(); ++a) origin[a] += start[a];
-      id = m_graph.add(label(e, "piece"), name, leaf_deps(*prog, coords),
-                       [prog, coords, origin, count](std::span<const Value> in) {
-                         std::vector<const Block*> blocks;
-                         blocks.reserve(in.size());
-                         for (const auto& v : in) blocks.push_back(&v.get<Block>());
-                         return Value::make(prog->evaluate_region(coords, origin, count, blocks));
-                       });
+      auto [deps, grids] = leaf_reads(*prog, coords);
+      id = m_graph.add(
+          label(e, "piece"), name, deps,
+          [prog, coords, origin, count, grids = std::move(grids)](std::span<const Value> in) {
+            const LeafChunks leaves(in, grids);
+            return Value::make(
+                prog->evaluate_region(coords, origin, count, leaves.blocks(), leaves.grids()));
+          });
     } else {
       const TaskId whole = chunk(e, c);
       id = m_graph.add(label(e, "piece"), name, std::span(&whole, 1),
@@ -379,15 +457,18 @@ class Lowerer {
     if (auto it = m_partials.find({key, c}); it != m_partials.end()) return {it->second};
     auto prog = partial_program(input, 1);
     const Shape coords = input->chunks().chunk_coords(c);
-    std::vector<TaskId> deps = leaf_deps(*prog, coords);
+    auto [deps, grids] = leaf_reads(*prog, coords);
     const ReduceExpr* rp = &r;
     TaskId id = m_graph.add(
-        label(&r, "partial"), coords, deps, [prog, rp, coords](std::span<const Value> in) {
-          std::vector<const Block*> blocks;
-          for (const auto& v : in) blocks.push_back(&v.get<Block>());
-          if (rp->folds_whole_chunks())
-            return Value::make(rp->chunk_partial(prog->evaluate(coords, blocks)));
-          return Value::make(prog->reduce(std::span(&rp, 1), coords, blocks));
+        label(&r, "partial"), coords, deps,
+        [prog, rp, coords, grids = std::move(grids)](std::span<const Value> in) {
+          const LeafChunks leaves(in, grids);
+          if (rp->folds_whole_chunks()) {
+            return Value::make(
+                rp->chunk_partial(prog->evaluate(coords, leaves.blocks(), leaves.grids())));
+          }
+          return Value::make(
+              prog->reduce(std::span(&rp, 1), coords, leaves.blocks(), leaves.grids()));
         });
     m_partials.emplace(std::pair{key, c}, id);
     return {id};
@@ -402,13 +483,13 @@ class Lowerer {
       id = it->second;
     } else {
       auto prog = partial_program(input, group.size());
-      std::vector<TaskId> deps = leaf_deps(*prog, coords);
-      id = m_graph.add(label(input, "partials"), coords, deps,
-                       [prog, group, coords](std::span<const Value> in) {
-                         std::vector<const Block*> blocks;
-                         for (const auto& v : in) blocks.push_back(&v.get<Block>());
-                         return Value::make(prog->reduce(group, coords, blocks));
-                       });
+      auto [deps, grids] = leaf_reads(*prog, coords);
+      id = m_graph.add(
+          label(input, "partials"), coords, deps,
+          [prog, group, coords, grids = std::move(grids)](std::span<const Value> in) {
+            const LeafChunks leaves(in, grids);
+            return Value::make(prog->reduce(group, coords, leaves.blocks(), leaves.grids()));
+          });
       m_partials.emplace(std::pair{input, c}, id);
     }
     const auto [first, count] = m_group_fields.at(&r);
@@ -499,6 +580,8 @@ class Lowerer {
   std::map<std::tuple<const Expr*, index_t, Shape, Shape, bool>, TaskId> m_pieces;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_programs;
   std::unordered_map<const Expr*, std::shared_ptr<detail::FusedProgram>> m_read_programs;
+  // Per program, per leaf: whether tasks read the leaf from its pieces (leaf_reads).
+  std::unordered_map<const detail::FusedProgram*, std::vector<char>> m_gather;
   std::unordered_map<const Expr*, std::vector<const ReduceExpr*>> m_groups;
   std::unordered_map<const ReduceExpr*, std::pair<std::size_t, std::size_t>> m_group_fields;
 };

@@ -294,6 +294,15 @@ class BlockwiseExpr : public Expr {
   /// compute() with every input as a Piece (a whole chunk is a piece of all of it), for nodes
   /// that read_pieces_in_place().
   virtual Block compute_pieces(const Shape& coords, std::span<const Piece> inputs) const;
+  /// For a node whose output chunk is nothing but its pieces side by side (rechunk): along
+  /// every axis, where the pieces of output chunk `coords` start within it, so that deps(),
+  /// in row-major order of that grid, tile the chunk. A consumer fused over the chunk may then
+  /// read the pieces where they lie, and the chunk is never assembled. nullopt for any other
+  /// node.
+  virtual std::optional<std::vector<std::vector<index_t>>> piece_grid(const Shape& coords) const {
+    (void)coords;
+    return std::nullopt;
+  }
 
  protected:
   using Expr::Expr;
