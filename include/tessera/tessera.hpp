@@ -12,6 +12,7 @@
 #include "tessera/array/indexing.hpp"
 #include "tessera/array/local.hpp"
 #include "tessera/array/manipulation.hpp"
+#include "tessera/array/map_blocks.hpp"
 #include "tessera/array/random.hpp"
 #include "tessera/array/rechunk.hpp"
 #include "tessera/array/reductions.hpp"

@@ -1,0 +1,165 @@
+// map_blocks: a user's kernel makes each output chunk from the inputs' chunks at the same place
+// in the chunk grid (Dask's map_blocks). The inputs' chunks are aligned first; dropped axes are
+// made whole, new axes are one chunk each. The kernel's result is checked where it runs.
+
+#include "tessera/array/map_blocks.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "tessera/array/rechunk.hpp"
+
+namespace tessera {
+
+namespace {
+
+class MapBlocksExpr final : public BlockwiseExpr {
+ public:
+  /// Output axis a reads input axis `source[a]`, or is a new axis (-1).
+  MapBlocksExpr(std::vector<ExprPtr> inputs, Shape shape, DType dtype, ChunkGrid grid,
+                std::vector<int> source, BlockKernel kernel, std::string name)
+      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), dtype, std::move(grid),
+                      std::move(inputs), unique_token(), name),
+        m_source(std::move(source)),
+        m_kernel(std::move(kernel)),
+        m_name(std::move(name)) {}
+
+  std::string_view op_name() const override { return m_name; }
+
+  std::vector<Dep> deps(const Shape& coords) const override {
+    std::vector<Dep> out;
+    const index_t c = inputs()[0]->chunks().chunk_linear(input_coords(coords));
+    for (std::size_t k = 0; k < inputs().size(); ++k) out.push_back({static_cast<int>(k), c});
+    return out;
+  }
+
+  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
+    BlockInfo info;
+    info.output = {coords, chunks().chunk_offset(coords), chunks().chunk_shape(coords)};
+    const Shape ic = input_coords(coords);
+    for (const auto& input : inputs()) {
+      info.inputs.push_back(
+          {ic, input->chunks().chunk_offset(ic), input->chunks().chunk_shape(ic)});
+    }
+    info.array_shape = shape();
+    for (int a = 0; a < ndim(); ++a) info.num_blocks.push_back(chunks().num_chunks(a));
+    std::vector<Block> blocks;
+    blocks.reserve(in.size());
+    for (const Block* b : in) blocks.push_back(*b);
+    Block out = m_kernel(info, blocks);
+    if (out.shape() != info.output.shape || out.dtype() != dtype()) {
+      throw value_error(fmt::format(
+          "map_blocks '{}': the kernel returned a {} block of shape {} for chunk {}; expected "
+          "{} of shape {}",
+          m_name, dtype_name(out.dtype()), shape_string(out.shape()), shape_string(coords),
+          dtype_name(dtype()), shape_string(info.output.shape)));
+    }
+    return out;
+  }
+
+ private:
+  /// The inputs' chunk that output chunk `coords` is made from (dropped axes: their one chunk).
+  Shape input_coords(const Shape& coords) const {
+    Shape ic(static_cast<std::size_t>(inputs()[0]->ndim()), 0);
+    for (std::size_t a = 0; a < m_source.size(); ++a) {
+      if (m_source[a] >= 0) ic[static_cast<std::size_t>(m_source[a])] = coords[a];
+    }
+    return ic;
+  }
+
+  std::vector<int> m_source;
+  BlockKernel m_kernel;
+  std::string m_name;
+};
+
+}  // namespace
+
+namespace detail {
+void check_map_blocks_dtypes(const std::vector<Array>& inputs, const std::vector<DType>& want,
+                             const std::string& name) {
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    if (inputs[k].dtype() != want[k]) {
+      throw dtype_error(
+          fmt::format("map_blocks '{}': input {} has dtype {}, but the kernel reads "
+                      "it as {} (astype() it, or name its element type)",
+                      name, k, dtype_name(inputs[k].dtype()), dtype_name(want[k])));
+    }
+  }
+}
+}  // namespace detail
+
+Array map_blocks(BlockKernel kernel, const std::vector<Array>& inputs, MapBlocksOptions options) {
+  const std::string& name = options.name;
+  if (inputs.empty()) throw value_error(fmt::format("map_blocks '{}': no input arrays", name));
+  if (!kernel) throw value_error(fmt::format("map_blocks '{}': no kernel", name));
+  const Shape& shape = inputs[0].shape();
+  for (std::size_t k = 1; k < inputs.size(); ++k) {
+    if (inputs[k].shape() != shape) {
+      throw shape_error(fmt::format(
+          "map_blocks '{}': input {} has shape {}, but input 0 has shape {} (the inputs' chunks "
+          "are matched one to one: broadcast_to() them first)",
+          name, k, shape_string(inputs[k].shape()), shape_string(shape)));
+    }
+  }
+  const int in_nd = static_cast<int>(shape.size());
+  const std::vector<int> dropped = normalize_axes(options.drop_axis, in_nd);
+  const int kept = in_nd - static_cast<int>(dropped.size());
+  const int out_nd = kept + static_cast<int>(options.new_axis.size());
+  const std::vector<int> added = normalize_axes(options.new_axis, out_nd);
+
+  // Align the inputs' chunks with the first's, dropped axes whole.
+  std::vector<AxisChunks> aligned;
+  for (int a = 0; a < in_nd; ++a) {
+    const bool drop = std::binary_search(dropped.begin(), dropped.end(), a);
+    aligned.emplace_back(drop ? AxisChunks(index_t{-1}) : AxisChunks(inputs[0].chunks().sizes(a)));
+  }
+  std::vector<ExprPtr> exprs;
+  for (const Array& x : inputs) exprs.push_back(rechunk(x, ChunkSpec(aligned)).expr());
+  const ChunkGrid& in_grid = exprs[0]->chunks();
+
+  // Output axes: the kept input axes in order, with the new ones inserted.
+  std::vector<int> source;
+  std::vector<std::vector<index_t>> sizes;
+  for (int a = 0, next = 0; a < out_nd; ++a) {
+    if (std::binary_search(added.begin(), added.end(), a)) {
+      source.push_back(-1);
+      sizes.push_back({1});
+      continue;
+    }
+    while (std::binary_search(dropped.begin(), dropped.end(), next)) ++next;
+    source.push_back(next);
+    sizes.push_back(in_grid.sizes(next));
+    ++next;
+  }
+  if (options.chunks) {
+    const auto& want = *options.chunks;
+    bool fits = static_cast<int>(want.size()) == out_nd;
+    for (std::size_t a = 0; fits && a < want.size(); ++a) {
+      fits = want[a].size() == sizes[a].size() &&
+             std::all_of(want[a].begin(), want[a].end(), [](index_t n) { return n >= 0; });
+    }
+    if (!fits) {
+      std::vector<std::size_t> counts;
+      for (const auto& s : sizes) counts.push_back(s.size());
+      throw shape_error(fmt::format(
+          "map_blocks '{}': chunks must give {} axes with [{}] chunks along them (the inputs' "
+          "chunk grid, one chunk along new axes); got {} axes",
+          name, out_nd, fmt::join(counts, ", "), want.size()));
+    }
+    sizes = want;
+  }
+  ChunkGrid grid(sizes);
+  Shape out_shape;
+  for (const auto& s : sizes) {
+    index_t n = 0;
+    for (index_t c : s) n += c;
+    out_shape.push_back(n);
+  }
+  const DType dtype = options.dtype.value_or(inputs[0].dtype());
+  return Array(std::make_shared<MapBlocksExpr>(std::move(exprs), std::move(out_shape), dtype,
+                                               std::move(grid), std::move(source),
+                                               std::move(kernel), options.name));
+}
+
+}  // namespace tessera
