@@ -13,6 +13,7 @@
 #include "tessera/array/local.hpp"
 #include "tessera/array/manipulation.hpp"
 #include "tessera/array/map_blocks.hpp"
+#include "tessera/array/map_overlap.hpp"
 #include "tessera/array/random.hpp"
 #include "tessera/array/rechunk.hpp"
 #include "tessera/array/reductions.hpp"

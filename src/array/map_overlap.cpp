@@ -1,0 +1,313 @@
+// map_overlap: the kernel of each output chunk reads its input chunk grown by a halo. Along
+// each axis the grown range splits into segments, each reading one input chunk forwards (inside
+// the array, or periodic), backwards (reflect), one element repeated (nearest), or nothing (a
+// constant). Every combination of segments across the axes that reads data is one piece of one
+// input chunk: a task of its own where that chunk lives (read in place there when it is
+// stored), so only halo slabs travel to other ranks.
+
+#include "tessera/array/map_overlap.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace tessera {
+
+namespace {
+
+/// A run of the grown range along one axis that one rule fills from one input chunk.
+struct Segment {
+  index_t out;    // where it starts in the grown block
+  index_t len;    // how many elements
+  index_t chunk;  // the input chunk along the axis it reads (-1: the constant)
+  index_t src;    // the source of its first element, local to that chunk
+  int step;       // +1 forwards, -1 backwards (reflect), 0 one element repeated (nearest)
+
+  /// The piece of the chunk it reads along this axis.
+  index_t piece_start() const { return step >= 0 ? src : src - len + 1; }
+  index_t piece_count() const { return step == 0 ? 1 : len; }
+};
+
+/// Where global index `g` (in [-n, 2n)) of an axis of extent `n` reads from.
+struct Source {
+  index_t index;
+  int step;
+  bool constant;
+};
+Source source_of(index_t g, index_t n, const Boundary& b) {
+  if (g >= 0 && g < n) return {g, 1, false};
+  switch (b.kind) {
+    case Boundary::Kind::periodic:
+      return {g < 0 ? g + n : g - n, 1, false};
+    case Boundary::Kind::reflect:
+      return {g < 0 ? -g - 1 : 2 * n - g - 1, -1, false};
+    case Boundary::Kind::nearest:
+      return {g < 0 ? 0 : n - 1, 0, false};
+    default:
+      return {0, 0, true};
+  }
+}
+
+/// The segments of global range [lo, hi) along `axis` of `grid`.
+std::vector<Segment> segments(const ChunkGrid& grid, int axis, index_t lo, index_t hi,
+                              const Boundary& b) {
+  const auto& off = grid.offsets(axis);
+  const index_t n = off.back();
+  std::vector<Segment> out;
+  for (index_t g = lo; g < hi;) {
+    const Source s = source_of(g, n, b);
+    index_t len = (g < 0 ? std::min<index_t>(0, hi) : g >= n ? hi : std::min(n, hi)) - g;
+    if (s.constant) {
+      out.push_back({g - lo, len, -1, 0, 0});
+      g += len;
+      continue;
+    }
+    const index_t c = grid.chunk_of(axis, s.index);
+    const index_t first = off[static_cast<std::size_t>(c)];
+    if (s.step > 0) len = std::min(len, off[static_cast<std::size_t>(c) + 1] - s.index);
+    if (s.step < 0) len = std::min(len, s.index - first + 1);
+    out.push_back({g - lo, len, c, s.index - first, s.step});
+    g += len;
+  }
+  return out;
+}
+
+/// Calls f(outer, dst, src) for every row (the last axis) of a region of `count` elements per
+/// axis, with the row's element offsets in the destination and the source: `dst_stride` and
+/// `src_stride` per axis (the source's may be negative or 0).
+template <class F>
+void for_each_row(const Shape& count, const Shape& dst_stride, const Shape& src_stride,
+                  index_t dst0, index_t src0, F&& f) {
+  const std::size_t nd = count.size();
+  for (index_t c : count) {
+    if (c == 0) return;
+  }
+  Shape idx(nd, 0);
+  for (;;) {
+    index_t d = dst0, s = src0;
+    for (std::size_t a = 0; a + 1 < nd; ++a) {
+      d += idx[a] * dst_stride[a];
+      s += idx[a] * src_stride[a];
+    }
+    f(d, s);
+    std::size_t a = nd - 1;
+    while (a > 0 && ++idx[a - 1] == count[a - 1]) idx[--a] = 0;
+    if (a == 0) return;
+  }
+}
+
+class OverlapExpr final : public BlockwiseExpr {
+ public:
+  OverlapExpr(const ExprPtr& x, DType dtype, std::vector<index_t> depth,
+              std::vector<Boundary> boundary, BlockKernel kernel, std::string name)
+      : BlockwiseExpr(ExprKind::Blockwise, x->shape(), dtype, x->chunks(), {x}, unique_token(),
+                      name),
+        m_boundary(std::move(boundary)),
+        m_kernel(std::move(kernel)),
+        m_name(std::move(name)) {
+    const ChunkGrid& g = x->chunks();
+    for (int a = 0; a < ndim(); ++a) {
+      const auto ua = static_cast<std::size_t>(a);
+      const auto& off = g.offsets(a);
+      const index_t n = off.back(), d = depth[ua];
+      const bool none = m_boundary[ua].kind == Boundary::Kind::none;
+      m_lo.emplace_back();
+      m_segments.emplace_back();
+      for (std::size_t c = 0; c + 1 < off.size(); ++c) {
+        const index_t lo = none ? std::max<index_t>(0, off[c] - d) : off[c] - d;
+        const index_t hi = none ? std::min(n, off[c + 1] + d) : off[c + 1] + d;
+        m_lo[ua].push_back(lo);
+        m_segments[ua].push_back(
+            segments(g, a, lo, off[c] == off[c + 1] ? lo : hi, m_boundary[ua]));
+      }
+    }
+  }
+
+  std::string_view op_name() const override { return m_name; }
+
+  std::vector<Dep> deps(const Shape& coords) const override {
+    if (ndim() == 0) return {{0, 0}};
+    std::vector<Dep> out;
+    const ChunkGrid& in = inputs()[0]->chunks();
+    for_each_combination(coords, [&](const std::vector<const Segment*>& seg) {
+      Dep d{0, 0, Shape(seg.size()), Shape(seg.size())};
+      Shape ic(seg.size());
+      for (std::size_t a = 0; a < seg.size(); ++a) {
+        if (seg[a]->chunk < 0) return;  // a constant: no data
+        ic[a] = seg[a]->chunk;
+        d.start[a] = seg[a]->piece_start();
+        d.count[a] = seg[a]->piece_count();
+      }
+      d.chunk = in.chunk_linear(ic);
+      out.push_back(std::move(d));
+    });
+    return out;
+  }
+
+  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
+    std::vector<Piece> pieces;
+    for (const Block* b : in) pieces.emplace_back(*b);
+    return compute_pieces(coords, pieces);
+  }
+
+  // Halo slabs of stored chunks on this rank are read where they lie.
+  bool reads_pieces_in_place() const override { return true; }
+
+  Block compute_pieces(const Shape& coords, std::span<const Piece> in) const override {
+    BlockInfo info;
+    info.output = {coords, chunks().chunk_offset(coords), chunks().chunk_shape(coords)};
+    info.array_shape = shape();
+    for (int a = 0; a < ndim(); ++a) info.num_blocks.push_back(chunks().num_chunks(a));
+    Block grown = ndim() == 0 ? in[0].region() : assemble(coords, in);
+    Shape lo(static_cast<std::size_t>(ndim()));
+    for (std::size_t a = 0; a < lo.size(); ++a)
+      lo[a] = m_lo[a][static_cast<std::size_t>(coords[a])];
+    info.inputs.push_back({coords, lo, grown.shape()});
+    Block out = m_kernel(info, std::span<const Block>(&grown, 1));
+    if (out.shape() != info.output.shape || out.dtype() != dtype()) {
+      throw value_error(fmt::format(
+          "map_overlap '{}': the kernel returned a {} block of shape {} for chunk {}; expected "
+          "{} of shape {} (the chunk without its halo)",
+          m_name, dtype_name(out.dtype()), shape_string(out.shape()), shape_string(coords),
+          dtype_name(dtype()), shape_string(info.output.shape)));
+    }
+    return out;
+  }
+
+ private:
+  /// Calls f with one Segment per axis for every combination along the axes, row-major.
+  template <class F>
+  void for_each_combination(const Shape& coords, F&& f) const {
+    const auto nd = static_cast<std::size_t>(ndim());
+    std::vector<const std::vector<Segment>*> lists(nd);
+    for (std::size_t a = 0; a < nd; ++a) {
+      lists[a] = &m_segments[a][static_cast<std::size_t>(coords[a])];
+      if (lists[a]->empty()) return;  // a size-0 block
+    }
+    std::vector<std::size_t> k(nd, 0);
+    std::vector<const Segment*> s(nd);
+    for (;;) {
+      for (std::size_t a = 0; a < nd; ++a) s[a] = &(*lists[a])[k[a]];
+      f(s);
+      std::size_t a = nd;
+      while (a > 0 && ++k[a - 1] == lists[a - 1]->size()) k[--a] = 0;
+      if (a == 0) return;
+    }
+  }
+
+  /// The input chunk `coords` grown by its halo, from the pieces deps() asked for.
+  Block assemble(const Shape& coords, std::span<const Piece> in) const {
+    const auto nd = static_cast<std::size_t>(ndim());
+    const DType t = inputs()[0]->dtype();
+    const std::size_t es = dtype_size(t);
+    Shape shape(nd, 0);
+    for (std::size_t a = 0; a < nd; ++a) {
+      for (const Segment& s : m_segments[a][static_cast<std::size_t>(coords[a])]) shape[a] += s.len;
+    }
+    Block grown(t, shape);
+    const Shape gstride = row_major_strides(shape);
+    auto* dst = static_cast<std::byte*>(grown.data());
+    std::size_t k = 0;
+    for_each_combination(coords, [&](const std::vector<const Segment*>& seg) {
+      Shape count(nd);
+      index_t dst0 = 0;
+      bool constant = false;
+      for (std::size_t a = 0; a < nd; ++a) {
+        count[a] = seg[a]->len;
+        dst0 += seg[a]->out * gstride[a];
+        constant |= seg[a]->chunk < 0;
+      }
+      const index_t row = count[nd - 1];
+      if (constant) {
+        std::uint64_t value = 0;  // one element of the input's dtype
+        visit_dtype(t, [&]<class T>() {
+          const T v = static_cast<T>(constant_of(seg));
+          std::memcpy(&value, &v, sizeof(T));
+        });
+        for_each_row(count, gstride, Shape(nd, 0), dst0, 0, [&](index_t d, index_t) {
+          for (index_t i = 0; i < row; ++i)
+            std::memcpy(dst + static_cast<std::size_t>(d + i) * es, &value, es);
+        });
+        return;
+      }
+      const Piece& p = in[k++];
+      const Shape pstride = row_major_strides(p.block().shape());
+      Shape sstride(nd);
+      index_t src0 = 0;
+      for (std::size_t a = 0; a < nd; ++a) {
+        const Segment& s = *seg[a];
+        src0 += (p.start()[a] + (s.src - s.piece_start())) * pstride[a];
+        sstride[a] = s.step * pstride[a];
+      }
+      const auto* src = static_cast<const std::byte*>(p.block().data());
+      const int step = seg[nd - 1]->step;
+      for_each_row(count, gstride, sstride, dst0, src0, [&](index_t d, index_t s) {
+        std::byte* o = dst + static_cast<std::size_t>(d) * es;
+        const std::byte* i0 = src + static_cast<std::size_t>(s) * es;
+        if (step > 0) {
+          std::memcpy(o, i0, static_cast<std::size_t>(row) * es);
+          return;
+        }
+        // Backwards (reflect) or one element repeated (nearest).
+        const auto back = step < 0 ? static_cast<std::ptrdiff_t>(es) : 0;
+        for (index_t i = 0; i < row; ++i) {
+          std::memcpy(o + static_cast<std::size_t>(i) * es, i0 - i * back, es);
+        }
+      });
+    });
+    return grown;
+  }
+
+  /// The constant a combination of segments fills with: that of the first constant axis.
+  double constant_of(const std::vector<const Segment*>& seg) const {
+    for (std::size_t a = 0; a < seg.size(); ++a) {
+      if (seg[a]->chunk < 0) return m_boundary[a].value;
+    }
+    return 0;
+  }
+
+  std::vector<Boundary> m_boundary;
+  BlockKernel m_kernel;
+  std::string m_name;
+  std::vector<std::vector<index_t>> m_lo;                     // [axis][chunk]: the grown start
+  std::vector<std::vector<std::vector<Segment>>> m_segments;  // [axis][chunk]
+};
+
+/// One value for every axis, or one per axis.
+template <class T>
+std::vector<T> per_axis(const std::vector<T>& v, int nd, std::string_view what,
+                        const std::string& name) {
+  if (v.size() == 1) return std::vector<T>(static_cast<std::size_t>(nd), v[0]);
+  if (static_cast<int>(v.size()) != nd) {
+    throw value_error(
+        fmt::format("map_overlap '{}': {} {} given for an array of {} axes (give "
+                    "one for every axis, or one per axis)",
+                    name, v.size(), what, nd));
+  }
+  return v;
+}
+
+}  // namespace
+
+Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>& depth,
+                  const std::vector<Boundary>& boundary, MapOverlapOptions options) {
+  const std::string& name = options.name;
+  if (!kernel) throw value_error(fmt::format("map_overlap '{}': no kernel", name));
+  const int nd = x.ndim();
+  const std::vector<index_t> d = per_axis(depth, nd, "depths", name);
+  const std::vector<Boundary> b = per_axis(boundary, nd, "boundaries", name);
+  for (int a = 0; a < nd; ++a) {
+    const auto ua = static_cast<std::size_t>(a);
+    const index_t n = x.shape()[ua];
+    if (d[ua] < 0 || d[ua] > n) {
+      throw value_error(fmt::format(
+          "map_overlap '{}': depth {} along axis {} of an array of shape {}: a depth must be "
+          "from 0 to the axis's extent",
+          name, d[ua], a, shape_string(x.shape())));
+    }
+  }
+  const DType dtype = options.dtype.value_or(x.dtype());
+  return Array(std::make_shared<OverlapExpr>(x.expr(), dtype, d, b, std::move(kernel), name));
+}
+
+}  // namespace tessera
