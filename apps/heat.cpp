@@ -3,6 +3,7 @@
 //   cmake --build --preset release --target tessera_heat
 //   mpirun -n 4 tessera_heat [--n 1024] [--steps 1000] [--every 100] [--alpha 1]
 //                            [--threshold 0.25] [--ranks-grid 2x2]
+//                            [--stepper tessera|mpi] [--persist-every 10]
 //   srun -n 4 tessera_heat --n 4096 --steps 2000 --every 200
 //
 // The simulation: the 2-D heat equation du/dt = alpha * laplacian(u) on the unit square,
@@ -13,16 +14,25 @@
 // u = 0 just outside the grid on all four edges. Initially u = 0 except a hot rectangle
 // (u = 1) off the centre: rows [N/4, N/2), columns [3N/8, 7N/8).
 //
-// What it shows: the data stays the simulation's own. The ranks form a 2-D process grid
-// (MPI_Dims_create, MPI_Cart_create, or --ranks-grid PxQ); each rank owns one block of the
-// grid (uneven when N is not divisible: N = 1000 on 3 ranks gives 334 + 333 + 333 rows) as ONE
-// contiguous row-major std::vector<double> without ghost cells, and exchanges separate halo
-// buffers with its four neighbours by plain MPI every step. Every --every steps (and at steps
-// 0 and --steps) it hands the blocks to Tessera without copying them (from_local, collective)
-// and computes the mean, min, max and standard deviation of the temperature and the fraction
-// of cells above --threshold; then it asks for the anomaly u - mean back into its own
-// diagnostics buffer (to_local) and checks it locally: sum(anomaly^2) over all ranks / N^2
-// must equal the variance that Tessera computed, and anomaly + mean must give back the block.
+// What it shows: the ranks form a 2-D process grid (MPI_Dims_create, MPI_Cart_create, or
+// --ranks-grid PxQ); each rank owns one block of the grid (uneven when N is not divisible: N =
+// 1000 on 3 ranks gives 334 + 333 + 333 rows) as ONE contiguous row-major std::vector<double>
+// without ghost cells. Who steps the field:
+// - --stepper tessera (the default): the blocks become a Tessera array (from_local: one chunk
+//   per rank, where it lives), and each step is a map_overlap of it with depth 1 and a constant
+//   0 past the edges. Tessera exchanges the halos: only the border rows and columns travel
+//   between ranks. The lazy steps run every --persist-every steps (persist), so neither the
+//   graph nor the memory grows with the steps.
+// - --stepper mpi: the app exchanges separate halo buffers with its four neighbours by plain
+//   MPI_Sendrecv every step, as simulation codes do by hand.
+// Both update every point with the same expression in the same order, so they give the same
+// field bit for bit (a ctest compares their `result` lines). Every --every steps (and at steps
+// 0 and --steps) it computes the mean, min, max and standard deviation of the temperature and
+// the fraction of cells above --threshold with Tessera (with --stepper mpi, on the app's own
+// blocks, handed over without copying: from_local, collective); then it asks for the anomaly
+// u - mean back into its own diagnostics buffer (to_local) and checks it locally: sum(anomaly^2)
+// over all ranks / N^2 must equal the variance that Tessera computed, and anomaly + mean must
+// give back the block.
 //
 // Output (rank 0 only): readable lines, and per statistics step one `result ` line that does
 // not depend on the number of ranks (every rank count computes the same field bit for bit;
@@ -38,6 +48,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -166,6 +177,69 @@ class HeatBlock {
   int m_west_rank = MPI_PROC_NULL, m_east_rank = MPI_PROC_NULL;
 };
 
+/// One explicit step of a block grown by one point on every side (map_overlap's kernel): the
+/// same expression, in the same order, as HeatBlock::step, so the field is the same bit for bit.
+tessera::BlockKernel heat_step(double r) {
+  return [r](const tessera::BlockInfo& info, std::span<const tessera::Block> in) {
+    const tessera::Block& grown = in[0];
+    const long width = grown.shape()[1];
+    tessera::Block out(tessera::DType::Float64, info.output.shape);
+    const long nr = out.shape()[0], nc = out.shape()[1];
+    const double* u = grown.data_as<double>();
+    double* next = out.data_as<double>();
+    for (long i = 0; i < nr; ++i) {
+      const double* up = u + i * width + 1;
+      const double* mid = u + (i + 1) * width;  // the row with its west and east halo values
+      const double* down = u + (i + 2) * width + 1;
+      double* row = next + i * nc;
+      for (long j = 0; j < nc; ++j) {
+        const double c = mid[j + 1];
+        row[j] = c + r * ((up[j] + down[j]) + (mid[j] + mid[j + 2]) - 4.0 * c);
+      }
+    }
+    return out;
+  };
+}
+
+/// The same simulation with Tessera doing the halo exchange: the field is a Tessera array whose
+/// chunks are the ranks' blocks, and each step is a map_overlap of it with a constant 0 beyond
+/// the edges (Dirichlet). Steps are lazy; every `persist_every` steps (and whenever the field
+/// is asked for) they run and only the newest field is kept, so neither the graph nor the
+/// memory grows with the steps.
+class TesseraHeat {
+ public:
+  TesseraHeat(const std::vector<double>& initial, Extent rows, Extent cols, double r,
+              int persist_every)
+      : m_u(tessera::from_local(std::span<const double>(initial), {rows.start, cols.start},
+                                {rows.size, cols.size})),
+        m_step(heat_step(r)),
+        m_persist_every(persist_every) {}
+
+  void step() {
+    m_u = tessera::map_overlap(m_step, m_u, {1}, {tessera::Boundary::constant(0)},
+                               {.name = "heat_step"});
+    if (++m_pending == m_persist_every) persist();
+  }
+
+  /// Collective: the field after every step so far.
+  const tessera::Array& field() {
+    persist();
+    return m_u;
+  }
+
+ private:
+  void persist() {
+    if (m_pending == 0) return;
+    m_u = m_u.persist();
+    m_pending = 0;
+  }
+
+  tessera::Array m_u;
+  tessera::BlockKernel m_step;
+  int m_persist_every;
+  int m_pending = 0;
+};
+
 struct Stats {
   double mean = 0, min = 0, max = 0, stdev = 0, hot = 0;
 };
@@ -184,6 +258,8 @@ int main(int argc, char** argv) {
   double alpha = 1.0;
   double threshold = 0.25;
   std::string ranks_grid;
+  std::string stepper = "tessera";
+  int persist_every = 10;
   constexpr int int_max = std::numeric_limits<int>::max();
   app.add_option("--n", n, "grid points per side (N x N)")->check(CLI::Range(1L, long{int_max}));
   app.add_option("--steps", steps, "time steps")->check(CLI::Range(0, int_max));
@@ -192,6 +268,12 @@ int main(int argc, char** argv) {
   app.add_option("--alpha", alpha, "thermal diffusivity (> 0)");
   app.add_option("--threshold", threshold, "'hot' means a temperature above this");
   app.add_option("--ranks-grid", ranks_grid, "process grid PxQ (default: MPI_Dims_create)");
+  app.add_option("--stepper", stepper,
+                 "who exchanges the halos: tessera (map_overlap) or mpi (the app, by hand)")
+      ->check(CLI::IsMember({"tessera", "mpi"}));
+  app.add_option("--persist-every", persist_every,
+                 "with --stepper tessera: run the lazy steps every this many steps")
+      ->check(CLI::Range(1, int_max));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -235,7 +317,11 @@ int main(int argc, char** argv) {
   const double r = 0.2;  // alpha * dt / h^2, below the stability limit 1/4
   const double dt = r * h * h / alpha;
   HeatBlock block(cart, n, rows, cols, r);
+  const bool by_tessera = stepper == "tessera";
+  std::optional<TesseraHeat> tessera_heat;
+  if (by_tessera) tessera_heat.emplace(block.field(), rows, cols, r, persist_every);
   std::vector<double> diag(block.field().size());  // the simulation's diagnostics buffer
+  std::vector<double> tessera_field;               // --stepper tessera: this rank's block
 
   if (rank == 0) {
     fmt::print(
@@ -247,8 +333,12 @@ int main(int argc, char** argv) {
                part(n, dims[1] - 1, dims[1]).size, part(n, 0, dims[1]).size);
     fmt::print(
         "  Dirichlet edges u = 0, hot rectangle u = 1; alpha {:g}, h {:.6g}, dt {:.6g} "
-        "(alpha dt / h^2 = {:g}); {} steps, statistics every {}\n\n",
+        "(alpha dt / h^2 = {:g}); {} steps, statistics every {}\n",
         alpha, h, dt, r, steps, every);
+    fmt::print("  halo exchange: {}\n\n",
+               by_tessera
+                   ? fmt::format("Tessera's map_overlap, the steps run every {}", persist_every)
+                   : std::string("by hand, with MPI_Sendrecv"));
   }
 
   const double n2 = static_cast<double>(n) * static_cast<double>(n);
@@ -260,9 +350,17 @@ int main(int argc, char** argv) {
   // Collective: Tessera's statistics of the current field, and the local checks.
   auto statistics = [&](int step) {
     const double t0 = MPI_Wtime();
-    const std::vector<double>& local = block.field();
-    const tessera::Array u = tessera::from_local(std::span<const double>(local),
-                                                 {rows.start, cols.start}, {rows.size, cols.size});
+    tessera::Array u;
+    if (by_tessera) {
+      u = tessera_heat->field();
+      tessera_field.resize(diag.size());
+      tessera::to_local(u, std::span<double>(tessera_field), {rows.start, cols.start},
+                        {rows.size, cols.size});
+    } else {
+      u = tessera::from_local(std::span<const double>(block.field()), {rows.start, cols.start},
+                              {rows.size, cols.size});
+    }
+    const std::vector<double>& local = by_tessera ? tessera_field : block.field();
     Stats s;
     s.mean = u.mean().item<double>();
     s.min = u.min().item<double>();
@@ -309,7 +407,11 @@ int main(int argc, char** argv) {
     statistics(0);
     for (int step = 1; step <= steps; ++step) {
       const double t0 = MPI_Wtime();
-      block.step();
+      if (by_tessera) {
+        tessera_heat->step();
+      } else {
+        block.step();
+      }
       sim_seconds += MPI_Wtime() - t0;
       if (step % every == 0 || step == steps) statistics(step);
     }
