@@ -131,6 +131,43 @@ def rechunk_transpose():
     return best_of(lambda: float(x.rechunk((16000, 500)).sum().compute()), 3)
 
 
+def _laplacian_step(keep, rate):
+    """The block grown by map_overlap, with its interior replaced by keep * u + rate * the
+    5-point Laplacian (Dask trims the halo afterwards)."""
+    def f(u):
+        out = u.copy()
+        c = u[1:-1, 1:-1]
+        out[1:-1, 1:-1] = keep * c + rate * (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2]
+                                            + u[1:-1, 2:] - 4 * c)
+        return out
+    return f
+
+
+def stencil():
+    """The periodic 5-point Laplacian of random((10000, 10000)) in 1000 x 1000 chunks (persisted,
+    not timed) by map_overlap with depth 1, summed."""
+    x = da.random.random((10000, 10000), chunks=(1000, 1000)).persist()
+    lap = _laplacian_step(0.0, 1.0)
+    return best_of(lambda: float(x.map_overlap(lap, depth=1, boundary="periodic").sum().compute()),
+                   3)
+
+
+def stencil_steps():
+    """100 steps u = u + 0.2 laplacian(u) by map_overlap (periodic) of stencil's x, persisted
+    every 10 steps; the sum of the last u."""
+    x = da.random.random((10000, 10000), chunks=(1000, 1000)).persist()
+    step = _laplacian_step(1.0, 0.2)
+
+    def run():
+        u = x
+        for k in range(1, 101):
+            u = u.map_overlap(step, depth=1, boundary="periodic")
+            if k % 10 == 0:
+                u = u.persist()
+        return float(u.sum().compute())
+    return best_of(run, 1)
+
+
 def multi_stats():
     """mean, std, min and max of random((8000, 8000)) in 1000 x 1000 chunks, in one
     dask.compute; the result is their sum, as Tessera's."""
@@ -151,7 +188,8 @@ def sort_1e8():
 
 WORKLOADS = {f.__name__: f for f in (linspace_sum, normal_mean_axis0, poly_sum, delayed_tree,
                                      hdf5_mean, hdf5_anomaly_ooc, hdf5_gzip_write,
-                                     hdf5_gzip_mean, rechunk_transpose, multi_stats, sort_1e8)}
+                                     hdf5_gzip_mean, rechunk_transpose, multi_stats, sort_1e8,
+                                     stencil, stencil_steps)}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(WORKLOADS)

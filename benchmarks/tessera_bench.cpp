@@ -475,6 +475,80 @@ Workload rechunk_transpose() {
   };
 }
 
+/// The periodic 5-point Laplacian of a chunk grown by one element (map_overlap's kernel), plus
+/// `u` times `keep` (0: the Laplacian alone; 1 with rate r: one explicit diffusion step).
+tessera::BlockKernel laplacian_kernel(double keep, double rate) {
+  return [keep, rate](const tessera::BlockInfo& info, std::span<const tessera::Block> in) {
+    const tessera::Block& u = in[0];
+    const auto width = u.shape()[1];
+    tessera::Block out(tessera::DType::Float64, info.output.shape);
+    const auto rows = out.shape()[0], cols = out.shape()[1];
+    const double* p = u.data_as<double>();
+    double* o = out.data_as<double>();
+    for (tessera::index_t i = 0; i < rows; ++i) {
+      const double* c = p + (i + 1) * width + 1;
+      double* row = o + i * cols;
+      for (tessera::index_t j = 0; j < cols; ++j) {
+        row[j] = keep * c[j] + rate * (c[j - width] + c[j + width] + c[j - 1] + c[j + 1] - 4 * c[j]);
+      }
+    }
+    return out;
+  };
+}
+
+/// stencil: a periodic 5-point Laplacian by map_overlap (depth 1) of a persisted 10000 x 10000
+/// uniform array in 1000 x 1000 chunks, summed; the persist is not timed.
+Workload stencil() {
+  return {
+      .description =
+          "x = uniform(0, 1, (10000, 10000), chunks 1000), persisted (800 MB); "
+          "map_overlap(laplacian, x, depth 1, periodic).sum() timed",
+      .default_repeat = 5,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(10000, std::sqrt(ctx.settings.scale));
+        out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        const Array x = default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000).persist(ctx.on);
+        return [x, on = ctx.on] {
+          return map_overlap(laplacian_kernel(0, 1), x, {1}, {Boundary::periodic()})
+              .sum()
+              .item<double>(on);
+        };
+      },
+      .finish = report_bandwidth_and_memory,
+  };
+}
+
+/// stencil_steps: 100 explicit diffusion steps u += 0.2 laplacian(u) (periodic) of stencil's x,
+/// each a map_overlap, u persisted every 10 steps (so the graph and the memory do not grow
+/// with the steps); the sum of the last u (which the periodic Laplacian conserves).
+Workload stencil_steps() {
+  return {
+      .description =
+          "100 steps u = map_overlap(u + 0.2 laplacian(u), depth 1, periodic) of stencil's x, "
+          "persisted every 10 steps; u.sum() at the end",
+      .default_repeat = 1,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(10000, std::sqrt(ctx.settings.scale));
+        // Per step: u read (with its halo) and the new u written.
+        out["bytes"] = 100 * 2 * static_cast<double>(n) * static_cast<double>(n) * 8.0;
+        const Array x = default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000).persist(ctx.on);
+        return [x, on = ctx.on] {
+          Array u = x;
+          for (int step = 1; step <= 100; ++step) {
+            u = map_overlap(laplacian_kernel(1, 0.2), u, {1}, {Boundary::periodic()});
+            if (step % 10 == 0) u = u.persist(on);
+          }
+          return u.sum().item<double>(on);
+        };
+      },
+      .finish = report_bandwidth_and_memory,
+  };
+}
+
 /// multi_stats: mean, std, min and max of one random array in one compute (dask.compute of
 /// the four), beside the mean alone (single_s) in the same process.
 Workload multi_stats() {
@@ -1021,6 +1095,8 @@ std::map<std::string, Workload> workloads() {
 
   w["rechunk_transpose"] = rechunk_transpose();
   w["multi_stats"] = multi_stats();
+  w["stencil"] = stencil();
+  w["stencil_steps"] = stencil_steps();
 
   w["delayed_tree"] = delayed_tree();
   w["scheduler_trivial"] = scheduler_trivial(false);
