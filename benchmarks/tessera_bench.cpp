@@ -489,7 +489,8 @@ tessera::BlockKernel laplacian_kernel(double keep, double rate) {
       const double* c = p + (i + 1) * width + 1;
       double* row = o + i * cols;
       for (tessera::index_t j = 0; j < cols; ++j) {
-        row[j] = keep * c[j] + rate * (c[j - width] + c[j + width] + c[j - 1] + c[j + 1] - 4 * c[j]);
+        row[j] =
+            keep * c[j] + rate * (c[j - width] + c[j + width] + c[j - 1] + c[j + 1] - 4 * c[j]);
       }
     }
     return out;

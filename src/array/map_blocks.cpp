@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "tessera/array/rechunk.hpp"
+#include "user_kernels.hpp"
 
 namespace tessera {
 
@@ -35,27 +36,16 @@ class MapBlocksExpr final : public BlockwiseExpr {
   }
 
   Block compute(const Shape& coords, std::span<const Block* const> in) const override {
-    BlockInfo info;
-    info.output = {coords, chunks().chunk_offset(coords), chunks().chunk_shape(coords)};
+    BlockInfo info = detail::output_block_info(*this, coords);
     const Shape ic = input_coords(coords);
     for (const auto& input : inputs()) {
       info.inputs.push_back(
           {ic, input->chunks().chunk_offset(ic), input->chunks().chunk_shape(ic)});
     }
-    info.array_shape = shape();
-    for (int a = 0; a < ndim(); ++a) info.num_blocks.push_back(chunks().num_chunks(a));
     std::vector<Block> blocks;
     blocks.reserve(in.size());
     for (const Block* b : in) blocks.push_back(*b);
-    Block out = m_kernel(info, blocks);
-    if (out.shape() != info.output.shape || out.dtype() != dtype()) {
-      throw value_error(fmt::format(
-          "map_blocks '{}': the kernel returned a {} block of shape {} for chunk {}; expected "
-          "{} of shape {}",
-          m_name, dtype_name(out.dtype()), shape_string(out.shape()), shape_string(coords),
-          dtype_name(dtype()), shape_string(info.output.shape)));
-    }
-    return out;
+    return detail::run_user_kernel(m_kernel, info, blocks, *this, "map_blocks", m_name);
   }
 
  private:
@@ -76,6 +66,30 @@ class MapBlocksExpr final : public BlockwiseExpr {
 }  // namespace
 
 namespace detail {
+
+BlockInfo output_block_info(const Expr& node, const Shape& coords) {
+  BlockInfo info;
+  info.output = {coords, node.chunks().chunk_offset(coords), node.chunks().chunk_shape(coords)};
+  info.array_shape = node.shape();
+  for (int a = 0; a < node.ndim(); ++a) info.num_blocks.push_back(node.chunks().num_chunks(a));
+  return info;
+}
+
+Block run_user_kernel(const BlockKernel& kernel, const BlockInfo& info,
+                      std::span<const Block> inputs, const Expr& node, std::string_view op,
+                      std::string_view name, std::string_view expected) {
+  Block out = kernel(info, inputs);
+  if (out.shape() != info.output.shape || out.dtype() != node.dtype()) {
+    throw value_error(fmt::format(
+        "{} '{}': the kernel returned a {} block of shape {} for chunk {}; expected {} of shape "
+        "{}{}",
+        op, name, dtype_name(out.dtype()), shape_string(out.shape()),
+        shape_string(info.output.index), dtype_name(node.dtype()), shape_string(info.output.shape),
+        expected));
+  }
+  return out;
+}
+
 void check_map_blocks_dtypes(const std::vector<Array>& inputs, const std::vector<DType>& want,
                              const std::string& name) {
   for (std::size_t k = 0; k < inputs.size(); ++k) {

@@ -11,6 +11,9 @@
 
 #include <fmt/format.h>
 
+#include "grid_combinations.hpp"
+#include "user_kernels.hpp"
+
 namespace tessera {
 
 namespace {
@@ -144,55 +147,28 @@ class OverlapExpr final : public BlockwiseExpr {
     return out;
   }
 
-  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
-    std::vector<Piece> pieces;
-    for (const Block* b : in) pieces.emplace_back(*b);
-    return compute_pieces(coords, pieces);
-  }
-
   // Halo slabs of stored chunks on this rank are read where they lie.
   bool reads_pieces_in_place() const override { return true; }
 
   Block compute_pieces(const Shape& coords, std::span<const Piece> in) const override {
-    BlockInfo info;
-    info.output = {coords, chunks().chunk_offset(coords), chunks().chunk_shape(coords)};
-    info.array_shape = shape();
-    for (int a = 0; a < ndim(); ++a) info.num_blocks.push_back(chunks().num_chunks(a));
+    BlockInfo info = detail::output_block_info(*this, coords);
     Block grown = ndim() == 0 ? in[0].region() : assemble(coords, in);
     Shape lo(static_cast<std::size_t>(ndim()));
     for (std::size_t a = 0; a < lo.size(); ++a)
       lo[a] = m_lo[a][static_cast<std::size_t>(coords[a])];
     info.inputs.push_back({coords, lo, grown.shape()});
-    Block out = m_kernel(info, std::span<const Block>(&grown, 1));
-    if (out.shape() != info.output.shape || out.dtype() != dtype()) {
-      throw value_error(fmt::format(
-          "map_overlap '{}': the kernel returned a {} block of shape {} for chunk {}; expected "
-          "{} of shape {} (the chunk without its halo)",
-          m_name, dtype_name(out.dtype()), shape_string(out.shape()), shape_string(coords),
-          dtype_name(dtype()), shape_string(info.output.shape)));
-    }
-    return out;
+    return detail::run_user_kernel(m_kernel, info, std::span<const Block>(&grown, 1), *this,
+                                   "map_overlap", m_name, " (the chunk without its halo)");
   }
 
  private:
   /// Calls f with one Segment per axis for every combination along the axes, row-major.
   template <class F>
   void for_each_combination(const Shape& coords, F&& f) const {
-    const auto nd = static_cast<std::size_t>(ndim());
-    std::vector<const std::vector<Segment>*> lists(nd);
-    for (std::size_t a = 0; a < nd; ++a) {
-      lists[a] = &m_segments[a][static_cast<std::size_t>(coords[a])];
-      if (lists[a]->empty()) return;  // a size-0 block
-    }
-    std::vector<std::size_t> k(nd, 0);
-    std::vector<const Segment*> s(nd);
-    for (;;) {
-      for (std::size_t a = 0; a < nd; ++a) s[a] = &(*lists[a])[k[a]];
-      f(s);
-      std::size_t a = nd;
-      while (a > 0 && ++k[a - 1] == lists[a - 1]->size()) k[--a] = 0;
-      if (a == 0) return;
-    }
+    std::vector<const std::vector<Segment>*> lists;
+    for (std::size_t a = 0; a < m_segments.size(); ++a)
+      lists.push_back(&m_segments[a][static_cast<std::size_t>(coords[a])]);
+    detail::for_each_combination(lists, f);
   }
 
   /// The input chunk `coords` grown by its halo, from the pieces deps() asked for.

@@ -11,6 +11,8 @@
 
 #include "tessera/core/copy_region.hpp"
 
+#include "grid_combinations.hpp"
+
 namespace tessera {
 
 namespace {
@@ -78,12 +80,6 @@ class RechunkExpr final : public BlockwiseExpr {
     return out;
   }
 
-  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
-    std::vector<Piece> pieces;
-    for (const Block* b : in) pieces.emplace_back(*b);
-    return compute_pieces(coords, pieces);
-  }
-
   // Pieces of stored chunks are copied once, from the chunk straight into the output chunk.
   bool reads_pieces_in_place() const override { return true; }
 
@@ -116,25 +112,14 @@ class RechunkExpr final : public BlockwiseExpr {
   }
 
  private:
-  /// Calls f with one AxisPiece per axis for every piece of output chunk `coords`, row-major.
+  /// Calls f with one AxisPiece per axis for every piece of output chunk `coords`, row-major
+  /// (none for a size-0 chunk, or a 0-d one).
   template <class F>
   void for_each_piece(const Shape& coords, F&& f) const {
-    const auto nd = static_cast<std::size_t>(ndim());
-    if (nd == 0) return;
-    std::vector<const std::vector<AxisPiece>*> lists(nd);
-    for (std::size_t a = 0; a < nd; ++a) {
-      lists[a] = &m_pieces[a][static_cast<std::size_t>(coords[a])];
-      if (lists[a]->empty()) return;  // a size-0 chunk: nothing to gather
-    }
-    std::vector<std::size_t> k(nd, 0);
-    std::vector<const AxisPiece*> p(nd);
-    for (;;) {
-      for (std::size_t a = 0; a < nd; ++a) p[a] = &(*lists[a])[k[a]];
-      f(p);
-      std::size_t a = nd;
-      while (a > 0 && ++k[a - 1] == lists[a - 1]->size()) k[--a] = 0;
-      if (a == 0) return;
-    }
+    std::vector<const std::vector<AxisPiece>*> lists;
+    for (std::size_t a = 0; a < m_pieces.size(); ++a)
+      lists.push_back(&m_pieces[a][static_cast<std::size_t>(coords[a])]);
+    detail::for_each_combination(lists, f);
   }
 
   std::vector<std::vector<std::vector<AxisPiece>>> m_pieces;  // [axis][output chunk]

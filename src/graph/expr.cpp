@@ -227,6 +227,13 @@ void Serializer<Piece>::write(const Piece& p, WireWriter& w) {
 }
 Piece Serializer<Piece>::read(WireReader& r) { return Piece(Serializer<Block>::read(r)); }
 
+Block BlockwiseExpr::compute(const Shape& coords, std::span<const Block* const> inputs) const {
+  std::vector<Piece> pieces;
+  pieces.reserve(inputs.size());
+  for (const Block* b : inputs) pieces.emplace_back(*b);
+  return compute_pieces(coords, pieces);
+}
+
 Block BlockwiseExpr::compute_pieces(const Shape&, std::span<const Piece>) const {
   throw std::logic_error(fmt::format("{}: does not read pieces in place", label()));
 }

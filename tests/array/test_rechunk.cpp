@@ -90,11 +90,13 @@ TEST(Rechunk, ReductionsAndChainsReadThePiecesWhereTheyLie) {
       for (const ChunkSpec& to : specs) {
         const Array y = rechunk(x, to);
         const Array chain = 2 * y + 1;
-        std::vector<std::vector<Array>> computes{
-            {y.sum()},          {y.sum(last)},          {chain},
-            {chain.sum(0)},     {rechunk(chain, from)},  // pieces of the chain, each reading y's
-                                                         // pieces
-            {y.mean(), y.std()}};
+        std::vector<std::vector<Array>> computes{{y.sum()},
+                                                 {y.sum(last)},
+                                                 {chain},
+                                                 {chain.sum(0)},
+                                                 {rechunk(chain, from)},  // pieces of the chain,
+                                                                          // each reading y's pieces
+                                                 {y.mean(), y.std()}};
         if (x.size() > 0) computes.push_back({y.max(0), y.min(), y.max(), y.var(0)});
         if (x.chunks() != y.chunks() && x.size() > 1) {
           EXPECT_EQ(count_label(y.sum().lower(), "rechunk"), 0u)

@@ -287,7 +287,9 @@ class BlockwiseExpr : public Expr {
   /// The input chunks, or pieces, output chunk `coords` needs, in the order compute()
   /// receives them (a piece arrives as a Block of its own `count` shape).
   virtual std::vector<Dep> deps(const Shape& coords) const = 0;
-  virtual Block compute(const Shape& coords, std::span<const Block* const> inputs) const = 0;
+  /// The output chunk from its inputs. Nodes that reads_pieces_in_place() may leave it: the
+  /// default sees each Block as a piece of all of it and calls compute_pieces().
+  virtual Block compute(const Shape& coords, std::span<const Block* const> inputs) const;
   /// Whether compute_pieces() takes the inputs as Pieces read in place: then a piece of a
   /// stored chunk is not cut on its own rank first (one copy fewer), only when it is sent.
   virtual bool reads_pieces_in_place() const { return false; }
