@@ -167,8 +167,8 @@ void FusedProgram::find_chain() {
 
 bool FusedProgram::can_gather(std::size_t k) const {
   const Expr& leaf = *m_leaves[k];
-  return leaf.ndim() >= 1 && leaf.shape() == m_root->shape() && leaf.chunks() == m_root->chunks() &&
-         shape_size(m_root->shape()) > 1;
+  // The same chunk grid is the same shape (and the leaf is not a constant of the program).
+  return leaf.ndim() >= 1 && leaf.chunks() == m_root->chunks() && shape_size(m_root->shape()) > 1;
 }
 
 bool FusedProgram::reads_files() const {

@@ -33,8 +33,8 @@ class FusedProgram {
   /// The chunk of leaf `k` that holds output chunk `coords` of root().
   index_t leaf_chunk(std::size_t k, const Shape& coords) const;
 
-  /// Whether leaf `k` may come as a PieceGrid: it has the root's shape, so that its chunk is
-  /// the root chunk's.
+  /// Whether leaf `k` may come as a PieceGrid: it has the root's chunk grid, so that its
+  /// chunk is the root chunk's.
   bool can_gather(std::size_t k) const;
 
   // The leaves' chunks come as `leaf_blocks`, in leaves() order; where `grids` has an entry

@@ -293,12 +293,11 @@ class Lowerer {
     for (std::size_t k = 0; k < prog.leaves().size(); ++k) {
       const Expr* leaf = prog.leaves()[k];
       const index_t c = prog.leaf_chunk(k, coords);
-      std::optional<std::vector<std::vector<index_t>>> grid;
       if (gather[k]) {
         const auto& b = static_cast<const BlockwiseExpr&>(*leaf);
-        grid = b.piece_grid(leaf->chunks().chunk_coords(c));
-        if (grid) {
-          const auto pieces = blockwise_deps(b, leaf->chunks().chunk_coords(c));
+        const Shape leaf_coords = leaf->chunks().chunk_coords(c);
+        if (auto grid = b.piece_grid(leaf_coords)) {
+          const auto pieces = blockwise_deps(b, leaf_coords);
           r.deps.insert(r.deps.end(), pieces.begin(), pieces.end());
           r.grids.push_back(std::move(*grid));
           continue;
