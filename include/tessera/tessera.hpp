@@ -10,6 +10,7 @@
 #include "tessera/array/delayed_conversion.hpp"
 #include "tessera/array/elementwise.hpp"
 #include "tessera/array/indexing.hpp"
+#include "tessera/array/linalg.hpp"
 #include "tessera/array/local.hpp"
 #include "tessera/array/manipulation.hpp"
 #include "tessera/array/map_blocks.hpp"

@@ -1,0 +1,485 @@
+// linalg: TSQR (and qr, svd, solve, inv, lstsq on it), blocked Cholesky, and norm. The dense
+// steps are nodes of their own: a block's QR where its rows live, a factorisation of one small
+// block, a triangular solve; everything between them is matmul, slicing and rechunk.
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "dense_blocks.hpp"
+#include "tessera/array/creation.hpp"
+#include "tessera/array/elementwise.hpp"
+#include "tessera/array/linalg.hpp"
+#include "tessera/array/manipulation.hpp"
+#include "tessera/array/rechunk.hpp"
+#include "tessera/array/reductions.hpp"
+
+namespace tessera::linalg {
+
+namespace {
+
+constexpr std::size_t u(index_t i) { return static_cast<std::size_t>(i); }
+
+/// The R factors TSQR stacks and factors at once: at most this many bytes (and at least two).
+constexpr std::size_t kStackBytes = std::size_t{256} << 20;
+
+ChunkGrid one_chunk(const Shape& shape) {
+  std::vector<std::vector<index_t>> sizes;
+  for (index_t n : shape) sizes.push_back({n});
+  return ChunkGrid(sizes);
+}
+
+Array with_dtype(const Array& x, DType dtype) { return x.dtype() == dtype ? x : x.astype(dtype); }
+
+/// The dtype linalg returns for `x` (float32 stays float32; everything else is float64).
+DType result_dtype(const Array& x) {
+  return x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64;
+}
+
+using DenseKernel = std::function<Block(std::span<const Block* const>)>;
+
+/// One small dense step as one task: `kernel` makes the single chunk of a float64 array of
+/// `shape` from the single chunks of its inputs.
+class DenseStepExpr final : public BlockwiseExpr {
+ public:
+  DenseStepExpr(std::vector<ExprPtr> inputs, Shape shape, DenseKernel kernel, std::string name)
+      : BlockwiseExpr(ExprKind::Blockwise, shape, DType::Float64, one_chunk(shape),
+                      std::move(inputs), unique_token(), name),
+        m_kernel(std::move(kernel)),
+        m_name(std::move(name)) {}
+  std::string_view op_name() const override { return m_name; }
+  std::vector<Dep> deps(const Shape&) const override {
+    std::vector<Dep> out;
+    for (std::size_t k = 0; k < inputs().size(); ++k) out.push_back({static_cast<int>(k), 0});
+    return out;
+  }
+  Block compute(const Shape&, std::span<const Block* const> in) const override {
+    Block out = m_kernel(in);
+    if (out.shape() != shape() || out.dtype() != DType::Float64) {
+      throw value_error(fmt::format("linalg {}: a block of shape {} where {} was due", m_name,
+                                    shape_string(out.shape()), shape_string(shape())));
+    }
+    return out;
+  }
+
+ private:
+  DenseKernel m_kernel;
+  std::string m_name;
+};
+
+/// `kernel` on the inputs made float64 and one chunk each.
+Array dense_step(std::string name, Shape shape, const std::vector<Array>& inputs,
+                 DenseKernel kernel) {
+  std::vector<ExprPtr> exprs;
+  for (const Array& x : inputs)
+    exprs.push_back(rechunk(with_dtype(x, DType::Float64), index_t{-1}).expr());
+  return Array(std::make_shared<DenseStepExpr>(std::move(exprs), std::move(shape),
+                                               std::move(kernel), std::move(name)));
+}
+
+/// Rows `starts[i]` .. `starts[i] + counts[i]` and columns 0 .. `cols` of chunk i of a 2-d
+/// array with one chunk along its columns, stacked: the factors packed in one chunk, unpacked
+/// where they are read (a piece of a chunk on another rank travels alone).
+class ChunkRowsExpr final : public BlockwiseExpr {
+ public:
+  ChunkRowsExpr(ExprPtr input, std::vector<index_t> starts, std::vector<index_t> counts,
+                index_t cols)
+      : BlockwiseExpr(ExprKind::Blockwise, Shape{total(counts), cols}, input->dtype(),
+                      ChunkGrid({counts, {cols}}), {input},
+                      Tokenizer().add_range(starts).add_range(counts).add(cols).finish(),
+                      "chunk_rows"),
+        m_starts(std::move(starts)) {}
+  std::string_view op_name() const override { return "chunk_rows"; }
+  std::vector<Dep> deps(const Shape& coords) const override {
+    const Shape count = chunks().chunk_shape(coords);
+    return {{0, coords[0], {m_starts[u(coords[0])], 0}, count}};
+  }
+  Block compute(const Shape&, std::span<const Block* const> in) const override { return *in[0]; }
+
+ private:
+  static index_t total(const std::vector<index_t>& v) {
+    index_t t = 0;
+    for (index_t n : v) t += n;
+    return t;
+  }
+  std::vector<index_t> m_starts;
+};
+
+/// The QR factors of each row chunk of a 2-d float64 array with one chunk along its columns,
+/// packed: chunk i holds q_i (m_i, r_i) in its first m_i rows (columns past r_i zero) and r_i
+/// (r_i, n) in the r_i rows after them, with r_i = n (`stacked`: every r_i of one shape, zero
+/// rows added, for stacking) or min(m_i, n).
+class PanelQrExpr final : public BlockwiseExpr {
+ public:
+  PanelQrExpr(ExprPtr input, bool stacked)
+      : BlockwiseExpr(ExprKind::Blockwise, packed_shape(*input, stacked), DType::Float64,
+                      packed_grid(*input, stacked), {input}, Tokenizer().add(stacked).finish(),
+                      "panel_qr"),
+        m_stacked(stacked) {}
+  std::string_view op_name() const override { return "panel_qr"; }
+  std::vector<Dep> deps(const Shape& coords) const override { return {{0, coords[0]}}; }
+  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
+    const Block& a = *in[0];
+    const index_t m = a.shape()[0], n = a.shape()[1];
+    const index_t r_rows = r_rows_of(m, n, m_stacked);
+    const auto [q, r] = detail::qr_block(a, r_rows);
+    Block out = Block::zeros(DType::Float64, chunks().chunk_shape(coords));
+    double* o = out.data_as<double>();
+    const double* pq = q.data_as<double>();
+    for (index_t i = 0; i < m; ++i) std::copy_n(pq + i * r_rows, r_rows, o + i * n);
+    std::copy_n(r.data_as<double>(), r_rows * n, o + m * n);
+    return out;
+  }
+  static index_t r_rows_of(index_t m, index_t n, bool stacked) {
+    return stacked ? n : std::min(m, n);
+  }
+
+ private:
+  static ChunkGrid packed_grid(const Expr& in, bool stacked) {
+    const index_t n = in.shape()[1];
+    std::vector<index_t> rows;
+    for (index_t m : in.chunks().sizes(0)) rows.push_back(m + r_rows_of(m, n, stacked));
+    return ChunkGrid({rows, {n}});
+  }
+  static Shape packed_shape(const Expr& in, bool stacked) {
+    return packed_grid(in, stacked).shape();
+  }
+  bool m_stacked;
+};
+
+/// Chunk i of q1 (rows m_i) times chunk i of q2 (rows n): the TSQR Q, panel by panel.
+class PanelProductExpr final : public BlockwiseExpr {
+ public:
+  PanelProductExpr(ExprPtr q1, ExprPtr q2)
+      : BlockwiseExpr(ExprKind::Blockwise, Shape{q1->shape()[0], q2->shape()[1]}, DType::Float64,
+                      ChunkGrid({q1->chunks().sizes(0), {q2->shape()[1]}}), {q1, q2}, Token{0},
+                      "panel_product") {}
+  std::string_view op_name() const override { return "panel_product"; }
+  std::vector<Dep> deps(const Shape& coords) const override {
+    return {{0, coords[0]}, {1, coords[0]}};
+  }
+  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
+    Block out(DType::Float64, chunks().chunk_shape(coords));
+    detail::batched_gemm(*in[0], *in[1], out, false);
+    return out;
+  }
+};
+
+struct Factors {
+  Array q, r;
+};
+
+/// TSQR of a float64 (m, n) array with one chunk along its columns: q keeps its row chunks, r
+/// is one chunk; k = min(m, n) when there is one row chunk, n otherwise (then m >= n).
+Factors tsqr(const Array& a) {
+  const std::vector<index_t>& rows = a.chunks().sizes(0);
+  const index_t m = a.shape()[0], n = a.shape()[1];
+  if (rows.size() == 1) {
+    const index_t k = std::min(m, n);
+    const Array packed(std::make_shared<PanelQrExpr>(a.expr(), false));
+    return {Array(std::make_shared<ChunkRowsExpr>(packed.expr(), std::vector<index_t>{0},
+                                                  std::vector<index_t>{m}, k)),
+            Array(std::make_shared<ChunkRowsExpr>(packed.expr(), std::vector<index_t>{m},
+                                                  std::vector<index_t>{k}, n))};
+  }
+  const Array packed(std::make_shared<PanelQrExpr>(a.expr(), true));
+  const std::vector<index_t> zeros(rows.size(), 0), ns(rows.size(), n);
+  const Array q1(std::make_shared<ChunkRowsExpr>(packed.expr(), zeros, rows, n));
+  const Array rs(std::make_shared<ChunkRowsExpr>(packed.expr(), rows, ns, n));
+  const auto fan = static_cast<index_t>(std::max<std::size_t>(
+      2, kStackBytes / std::max<std::size_t>(1, u(n) * u(n) * sizeof(double))));
+  const Factors upper = tsqr(rechunk(rs, ChunkSpec{fan * n, index_t{-1}}));
+  const Array q2 = rechunk(upper.q, ChunkSpec{n, index_t{-1}});
+  return {Array(std::make_shared<PanelProductExpr>(q1.expr(), q2.expr())), upper.r};
+}
+
+void check_matrix(const Array& a, std::string_view op) {
+  if (a.ndim() != 2) {
+    throw value_error(fmt::format("linalg.{}: expected a 2-d array, got shape {}", op,
+                                  shape_string(a.shape())));
+  }
+}
+
+/// a as float64 with one chunk along its columns (its rows as chunked).
+Array panels(const Array& a) {
+  return rechunk(with_dtype(a, DType::Float64), ChunkSpec({AxisChunks(a.chunks().sizes(0)),
+                                                           AxisChunks(index_t{-1})}));
+}
+
+/// The thin SVD of a one-chunk (k, n) matrix, k <= n, packed as one (2k + 1, n) chunk: u
+/// (columns 0..k of the first k rows), s (row k), vt (the last k rows).
+Array packed_svd(const Array& r) {
+  const index_t k = r.shape()[0], n = r.shape()[1];
+  return dense_step("svd", Shape{2 * k + 1, n}, {r}, [k, n](std::span<const Block* const> in) {
+    const auto [su, ss, svt] = detail::svd_block(*in[0]);
+    Block out = Block::zeros(DType::Float64, {2 * k + 1, n});
+    double* o = out.data_as<double>();
+    const index_t ks = ss.shape()[0];  // min(k, n) = k
+    for (index_t i = 0; i < k; ++i) std::copy_n(su.data_as<double>() + i * ks, ks, o + i * n);
+    std::copy_n(ss.data_as<double>(), ks, o + k * n);
+    std::copy_n(svt.data_as<double>(), ks * n, o + (k + 1) * n);
+    return out;
+  });
+}
+
+/// Slices of a one-chunk packed SVD (see packed_svd).
+SVD unpack_svd(const Array& packed, index_t k) {
+  return {packed[{Slice{0, k}, Slice{0, k}}], packed[{k, Slice{0, k}}],
+          packed[{Slice{k + 1, 2 * k + 1}, Slice{}}]};
+}
+
+}  // namespace
+
+QR qr(const Array& a) {
+  check_matrix(a, "qr");
+  const DType dtype = result_dtype(a);
+  const Array x = panels(a);
+  const index_t m = a.shape()[0], n = a.shape()[1];
+  Factors f = m >= n ? tsqr(x) : tsqr(rechunk(x, index_t{-1}));
+  return {with_dtype(f.q, dtype), with_dtype(f.r, dtype)};
+}
+
+SVD svd(const Array& a) {
+  check_matrix(a, "svd");
+  const DType dtype = result_dtype(a);
+  const index_t m = a.shape()[0], n = a.shape()[1];
+  if (m < n) {
+    const SVD t = svd(transpose(a));
+    return {transpose(t.vh), t.s, transpose(t.u)};
+  }
+  const Factors f = tsqr(panels(a));
+  const index_t k = f.r.shape()[0];  // n, or min(m, n) for one row chunk: both n here
+  const SVD small = unpack_svd(packed_svd(f.r), k);
+  return {with_dtype(matmul(f.q, small.u), dtype), with_dtype(small.s, dtype),
+          with_dtype(small.vh, dtype)};
+}
+
+Array cholesky(const Array& a_in) {
+  check_matrix(a_in, "cholesky");
+  const index_t n = a_in.shape()[0];
+  if (a_in.shape()[1] != n) {
+    throw value_error(fmt::format("linalg.cholesky: the matrix of shape {} is not square",
+                                  shape_string(a_in.shape())));
+  }
+  const DType dtype = result_dtype(a_in);
+  // Square blocks: the columns cut where the rows are.
+  const std::vector<index_t>& sizes = a_in.chunks().sizes(0);
+  const Array a = rechunk(with_dtype(a_in, DType::Float64), ChunkSpec::explicit_sizes({sizes, sizes}));
+  const auto nb = sizes.size();
+  const std::vector<index_t>& off = a.chunks().offsets(0);
+  const auto block = [&](std::size_t i, std::size_t j) {
+    return a[{Slice{off[i], off[i + 1]}, Slice{off[j], off[j + 1]}}];
+  };
+  std::vector<std::vector<Array>> l(nb, std::vector<Array>(nb));
+  for (std::size_t k = 0; k < nb; ++k) {
+    for (std::size_t i = k; i < nb; ++i) {
+      // a_ik less the products of the factor's blocks left of column k.
+      Array s = block(i, k);
+      for (std::size_t j = 0; j < k; ++j) s = s - matmul(l[i][j], transpose(l[k][j]));
+      const Shape shape{sizes[i], sizes[k]};
+      if (i == k) {
+        const index_t row = off[k];
+        l[k][k] = dense_step("cholesky", shape, {s}, [row](std::span<const Block* const> in) {
+          return detail::cholesky_block(*in[0], row);
+        });
+      } else {
+        l[i][k] = dense_step("solve_triangular", shape, {s, l[k][k]},
+                             [](std::span<const Block* const> in) {
+                               return detail::solve_triangular_block(*in[1], *in[0], true, true,
+                                                                     false);
+                             });
+      }
+    }
+  }
+  std::vector<Array> rows;
+  for (std::size_t i = 0; i < nb; ++i) {
+    std::vector<Array> row;
+    for (std::size_t j = 0; j < nb; ++j)
+      row.push_back(j <= i ? l[i][j] : zeros({sizes[i], sizes[j]}, index_t{-1}));
+    rows.push_back(nb == 1 ? row[0] : concatenate(row, 1));
+  }
+  if (nb == 0) return zeros({0, 0}, index_t{-1}, dtype);
+  return with_dtype(nb == 1 ? rows[0] : concatenate(rows, 0), dtype);
+}
+
+namespace {
+
+/// The upper triangular solve r^-1 y as one task (y 2-d).
+Array solve_upper(const Array& r, const Array& y) {
+  return dense_step("solve_triangular", y.shape(), {r, y}, [](std::span<const Block* const> in) {
+    return detail::solve_triangular_block(*in[0], *in[1], false, false, true);
+  });
+}
+
+}  // namespace
+
+Array solve(const Array& a, const Array& b) {
+  check_matrix(a, "solve");
+  const index_t n = a.shape()[0];
+  if (a.shape()[1] != n) {
+    throw value_error(fmt::format("linalg.solve: the matrix of shape {} is not square",
+                                  shape_string(a.shape())));
+  }
+  if ((b.ndim() != 1 && b.ndim() != 2) || b.shape()[0] != n) {
+    throw shape_error(fmt::format(
+        "linalg.solve: b of shape {} does not fit a of shape {} (b must be (n,) or (n, k))",
+        shape_string(b.shape()), shape_string(a.shape())));
+  }
+  const DType dtype = promote(result_dtype(a), result_dtype(b));
+  const Factors f = tsqr(panels(a));
+  const Array b2 = b.ndim() == 1 ? expand_dims(b, 1) : b;
+  Array x = solve_upper(f.r, matmul(transpose(f.q), with_dtype(b2, DType::Float64)));
+  if (b.ndim() == 1) x = squeeze(x, 1);
+  return with_dtype(x, dtype);
+}
+
+Array inv(const Array& a) {
+  check_matrix(a, "inv");
+  const index_t n = a.shape()[0];
+  const Array identity = eye(n, ChunkSpec::explicit_sizes({a.chunks().sizes(0), {n}}), n, 0,
+                             result_dtype(a));
+  return solve(a, identity);
+}
+
+Lstsq lstsq(const Array& a, const Array& b, std::optional<double> rcond) {
+  check_matrix(a, "lstsq");
+  const index_t m = a.shape()[0], n = a.shape()[1];
+  if ((b.ndim() != 1 && b.ndim() != 2) || b.shape()[0] != m) {
+    throw shape_error(fmt::format(
+        "linalg.lstsq: b of shape {} does not fit a of shape {} (b must be (m,) or (m, k))",
+        shape_string(b.shape()), shape_string(a.shape())));
+  }
+  const DType dtype = promote(result_dtype(a), result_dtype(b));
+  const double cutoff =
+      rcond.value_or(std::numeric_limits<double>::epsilon() * static_cast<double>(std::max(m, n)));
+  const Array b2 = with_dtype(b.ndim() == 1 ? expand_dims(b, 1) : b, DType::Float64);
+  // a = u diag(s) vh, with u = q ur for a tall a: then u^T b = ur^T (q^T b), and q's rows never
+  // meet ur's columns.
+  Array s, vh, utb;
+  if (m >= n) {
+    const Factors f = tsqr(panels(a));
+    const SVD small = unpack_svd(packed_svd(f.r), f.r.shape()[0]);
+    s = small.s, vh = small.vh;
+    utb = matmul(transpose(small.u), matmul(transpose(f.q), b2));
+  } else {
+    const SVD full = svd(with_dtype(a, DType::Float64));
+    s = full.s, vh = full.vh;
+    utb = matmul(transpose(full.u), b2);
+  }
+  const Array kept = s > s.max() * cutoff;
+  const Array inverse = where(kept, 1.0 / s, 0.0);
+  Array x = matmul(transpose(vh), utb * expand_dims(inverse, 1));
+  const Array residual = matmul(with_dtype(a, DType::Float64), x) - b2;
+  Array residuals = sum(residual * residual, 0);
+  if (b.ndim() == 1) x = squeeze(x, 1);
+  return {with_dtype(x, dtype), with_dtype(residuals, dtype), sum(kept), with_dtype(s, dtype)};
+}
+
+// --- norm -------------------------------------------------------------------------------------
+
+namespace {
+
+Array float_abs(const Array& x) {
+  return abs(with_dtype(x, x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64));
+}
+
+Array vector_norm(const Array& x, std::optional<double> ord, Axes axes, bool keepdims) {
+  const ReduceOptions o{.keepdims = keepdims};
+  const Array ax = float_abs(x);
+  const double p = ord.value_or(2.0);
+  if (p == std::numeric_limits<double>::infinity()) return max(ax, axes, o);
+  if (p == -std::numeric_limits<double>::infinity()) return min(ax, axes, o);
+  if (p == 0) return with_dtype(sum(ax != 0, axes, o), ax.dtype());
+  if (p == 1) return sum(ax, axes, o);
+  if (p == 2) return sqrt(sum(ax * ax, axes, o));
+  return pow(sum(pow(ax, p), axes, o), 1.0 / p);
+}
+
+std::pair<int, int> two_axes(const Array& x, const Axes& axes, std::string_view what) {
+  const std::vector<int> list = axes.all() ? std::vector<int>{0, 1} : axes.list();
+  if (list.size() != 2) throw value_error(fmt::format("linalg.norm: {} needs two axes", what));
+  const int a0 = normalize_axis(list[0], x.ndim()), a1 = normalize_axis(list[1], x.ndim());
+  if (a0 == a1) throw value_error("linalg.norm: the two axes are the same");
+  return {a0, a1};
+}
+
+/// The singular values of a 2-d array, for the 2-norm and nuclear norms.
+Array singular_values(const Array& x, std::pair<int, int> axes, std::string_view what) {
+  if (x.ndim() != 2) {
+    throw value_error(fmt::format("linalg.norm: the {} norm is supported for 2-d arrays only (got "
+                                  "shape {})",
+                                  what, shape_string(x.shape())));
+  }
+  (void)axes;  // the singular values do not depend on the order of the two axes
+  return svd(x).s;
+}
+
+Array keep_matrix_dims(Array r, const Array& x, std::pair<int, int> axes, bool keepdims) {
+  if (!keepdims) return r;
+  std::vector<int> both{std::min(axes.first, axes.second), std::max(axes.first, axes.second)};
+  (void)x;
+  return expand_dims(r, Axes(both));
+}
+
+Array matrix_norm(const Array& x, double ord, std::pair<int, int> axes, bool keepdims) {
+  const auto [row_axis, col_axis] = axes;
+  const Array ax = float_abs(x);
+  const ReduceOptions keep{.keepdims = true};
+  const auto reduce_twice = [&](int sum_axis, int other, bool largest) {
+    const Array sums = sum(ax, sum_axis, keep);
+    Array r = largest ? max(sums, other, keep) : min(sums, other, keep);
+    return keepdims ? r : squeeze(r, Axes{row_axis, col_axis});
+  };
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  if (ord == 1) return reduce_twice(row_axis, col_axis, true);
+  if (ord == -1) return reduce_twice(row_axis, col_axis, false);
+  if (ord == inf) return reduce_twice(col_axis, row_axis, true);
+  if (ord == -inf) return reduce_twice(col_axis, row_axis, false);
+  if (ord == 2 || ord == -2) {
+    const Array s = with_dtype(singular_values(x, axes, "2"), ax.dtype());
+    return keep_matrix_dims(ord == 2 ? max(s) : min(s), x, axes, keepdims);
+  }
+  throw value_error(fmt::format("linalg.norm: invalid order {} for a matrix norm", ord));
+}
+
+}  // namespace
+
+Array norm(const Array& x, std::optional<double> ord, Axes axes, bool keepdims) {
+  if (axes.all()) {
+    if (!ord) {
+      std::vector<int> every(static_cast<std::size_t>(x.ndim()));
+      for (int d = 0; d < x.ndim(); ++d) every[static_cast<std::size_t>(d)] = d;
+      return vector_norm(x, std::nullopt, Axes(every), keepdims);
+    }
+    if (x.ndim() == 1) return vector_norm(x, ord, Axes{0}, keepdims);
+    if (x.ndim() == 2) return matrix_norm(x, *ord, {0, 1}, keepdims);
+    throw value_error(fmt::format(
+        "linalg.norm: an order for all axes needs a 1-d or 2-d array (got shape {})",
+        shape_string(x.shape())));
+  }
+  if (axes.list().size() == 1) return vector_norm(x, ord, std::move(axes), keepdims);
+  const auto two = two_axes(x, axes, "a matrix norm");
+  if (!ord) return norm(x, "fro", axes, keepdims);
+  return matrix_norm(x, *ord, two, keepdims);
+}
+
+Array norm(const Array& x, std::string_view ord, Axes axes, bool keepdims) {
+  if (axes.all() && x.ndim() != 2) {
+    throw value_error(fmt::format("linalg.norm: the '{}' norm needs a 2-d array or two axes", ord));
+  }
+  const auto two = two_axes(x, axes, fmt::format("the '{}' norm", ord));
+  if (ord == "fro") {
+    const Array ax = float_abs(x);
+    return sqrt(sum(ax * ax, Axes{two.first, two.second}, {.keepdims = keepdims}));
+  }
+  if (ord == "nuc") {
+    const Array s = with_dtype(singular_values(x, two, "nuclear"), float_abs(x).dtype());
+    return keep_matrix_dims(sum(s), x, two, keepdims);
+  }
+  throw value_error(fmt::format("linalg.norm: unknown norm '{}' (use 'fro' or 'nuc')", ord));
+}
+
+}  // namespace tessera::linalg
