@@ -168,6 +168,25 @@ def stencil_steps():
     return best_of(run, 1)
 
 
+def matmul():
+    """x @ y of two random((8000, 8000)) in 2000 x 2000 chunks (persisted, not timed), summed."""
+    x = da.random.random((8000, 8000), chunks=(2000, 2000)).persist()
+    y = da.random.random((8000, 8000), chunks=(2000, 2000)).persist()
+    return best_of(lambda: float((x @ y).sum().compute()), 2)
+
+
+def tsqr():
+    """np.linalg.qr of random((2000000, 100)) in one process (the issue's peer: NumPy, with
+    OpenBLAS's threads); the draw is not timed. The result is the sum of the squares of r, which
+    is the sum of the squares of x, as Tessera's."""
+    x = np.random.default_rng(42).random((2_000_000, 100))
+
+    def run():
+        q, r = np.linalg.qr(x)
+        return float((r * r).sum())
+    return best_of(run, 2)
+
+
 def multi_stats():
     """mean, std, min and max of random((8000, 8000)) in 1000 x 1000 chunks, in one
     dask.compute; the result is their sum, as Tessera's."""
@@ -189,7 +208,7 @@ def sort_1e8():
 WORKLOADS = {f.__name__: f for f in (linspace_sum, normal_mean_axis0, poly_sum, delayed_tree,
                                      hdf5_mean, hdf5_anomaly_ooc, hdf5_gzip_write,
                                      hdf5_gzip_mean, rechunk_transpose, multi_stats, sort_1e8,
-                                     stencil, stencil_steps)}
+                                     stencil, stencil_steps, matmul, tsqr)}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(WORKLOADS)

@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include <cblas.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -544,6 +545,89 @@ Workload stencil_steps() {
             if (step % 10 == 0) u = u.persist(on);
           }
           return u.sum().item<double>(on);
+        };
+      },
+      .finish = report_bandwidth_and_memory,
+  };
+}
+
+/// Seconds of one single-process OpenBLAS dgemm of two n x n matrices on rank 0, with as many
+/// BLAS threads as the job has workers (the others wait): the hardware bound matmul is held to.
+double reference_dgemm_seconds(const Context& ctx, tessera::index_t n) {
+  double seconds = 0;
+  if (ctx.rank == 0) {
+    const auto size = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
+    std::vector<double> a(size), b(size), c(size);
+    for (std::size_t i = 0; i < size; ++i) {
+      a[i] = static_cast<double>(i % 1009) / 1009.0;
+      b[i] = static_cast<double>(i % 997) / 997.0;
+    }
+    openblas_set_num_threads(ctx.scheduler.num_threads() * ctx.ranks);
+    const auto bi = static_cast<blasint>(n);
+    const auto start = Clock::now();
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bi, bi, bi, 1.0, a.data(), bi,
+                b.data(), bi, 0.0, c.data(), bi);
+    seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    openblas_set_num_threads(1);  // Tessera's block products run one per worker
+  }
+  MPI_Bcast(&seconds, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  return seconds;
+}
+
+/// matmul: x @ y of two persisted 8000 x 8000 uniform float64 arrays in 2000 x 2000 chunks,
+/// summed; beside one single-process dgemm of the same size (dgemm_s, the same run) and the
+/// untimed generation of x and y (generate_s).
+Workload matmul_8000() {
+  return {
+      .description =
+          "x, y = uniform(0, 1, (8000, 8000), chunks 2000), persisted (generate_s); "
+          "matmul(x, y).sum() timed; dgemm_s: one single-process OpenBLAS dgemm of 8000^2",
+      .default_repeat = 3,
+      .warmup = 0,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto n = scaled(8000, std::cbrt(ctx.settings.scale));
+        const index_t chunk = std::max<index_t>(1, n / 4);
+        out["flop"] = 2.0 * std::pow(static_cast<double>(n), 3);
+        const auto start = Clock::now();
+        auto rng = default_rng(ctx.settings.seed);
+        const Array x = rng.uniform(0, 1, {n, n}, chunk).persist(ctx.on);
+        const Array y = rng.uniform(0, 1, {n, n}, chunk).persist(ctx.on);
+        out["generate_s"] = std::chrono::duration<double>(Clock::now() - start).count();
+        out["dgemm_s"] = reference_dgemm_seconds(ctx, n);
+        return [x, y, on = ctx.on] { return matmul(x, y).sum().item<double>(on); };
+      },
+      .finish =
+          [](const Context& ctx, double median_s, json& out) {
+            out["gflop_per_s"] = out["flop"].get<double>() / median_s / 1e9;
+            out["dgemm_fraction"] = out["dgemm_s"].get<double>() / median_s;
+            report_memory(ctx, out);
+          },
+  };
+}
+
+/// tsqr: the QR factorisation of a persisted 2,000,000 x 100 uniform float64 array in panels of
+/// 100,000 rows: q and r both computed (q summed, r's squares summed: the checksum, which is
+/// the sum of the squares of x).
+Workload tsqr() {
+  return {
+      .description =
+          "x = uniform(0, 1, (2000000, 100), chunks (100000, 100)), persisted (1.6 GB); "
+          "q, r = linalg.qr(x); compute(q.sum(), (r * r).sum()) timed",
+      .default_repeat = 3,
+      .warmup = 1,
+      .prepare = [](Context& ctx, json& out) -> std::function<double()> {
+        using namespace tessera;
+        const auto m = scaled(2000000, ctx.settings.scale);
+        out["bytes"] = static_cast<double>(m) * 100 * 8.0;
+        const Array x = default_rng(ctx.settings.seed)
+                            .uniform(0, 1, {m, 100}, ChunkSpec{std::min<index_t>(m, 100000), 100})
+                            .persist(ctx.on);
+        return [x, on = ctx.on] {
+          const auto [q, r] = linalg::qr(x);
+          const auto [qs, rs] = compute(on, q.sum(), (r * r).sum());
+          (void)qs;  // q is computed in full; its sum is no checksum (its signs are arbitrary)
+          return rs.data_as<double>()[0];
         };
       },
       .finish = report_bandwidth_and_memory,
@@ -1098,6 +1182,8 @@ std::map<std::string, Workload> workloads() {
   w["multi_stats"] = multi_stats();
   w["stencil"] = stencil();
   w["stencil_steps"] = stencil_steps();
+  w["matmul"] = matmul_8000();
+  w["tsqr"] = tsqr();
 
   w["delayed_tree"] = delayed_tree();
   w["scheduler_trivial"] = scheduler_trivial(false);

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "dense_blocks.hpp"
+#include "tsqr.hpp"
 #include "tessera/array/creation.hpp"
 #include "tessera/array/elementwise.hpp"
 #include "tessera/array/linalg.hpp"
@@ -25,6 +26,7 @@ constexpr std::size_t u(index_t i) { return static_cast<std::size_t>(i); }
 
 /// The R factors TSQR stacks and factors at once: at most this many bytes (and at least two).
 constexpr std::size_t kStackBytes = std::size_t{256} << 20;
+
 
 ChunkGrid one_chunk(const Shape& shape) {
   std::vector<std::vector<index_t>> sizes;
@@ -109,48 +111,43 @@ class ChunkRowsExpr final : public BlockwiseExpr {
 };
 
 /// The QR factors of each row chunk of a 2-d float64 array with one chunk along its columns,
-/// packed: chunk i holds q_i (m_i, r_i) in its first m_i rows (columns past r_i zero) and r_i
-/// (r_i, n) in the r_i rows after them, with r_i = n (`stacked`: every r_i of one shape, zero
-/// rows added, for stacking) or min(m_i, n).
+/// packed: chunk i holds q_i (m_i, k_i) in its first m_i rows (columns past k_i zero) and r_i
+/// (k_i, n) in the k_i rows after them, k_i = min(m_i, n).
 class PanelQrExpr final : public BlockwiseExpr {
  public:
-  PanelQrExpr(ExprPtr input, bool stacked)
-      : BlockwiseExpr(ExprKind::Blockwise, packed_shape(*input, stacked), DType::Float64,
-                      packed_grid(*input, stacked), {input}, Tokenizer().add(stacked).finish(),
-                      "panel_qr"),
-        m_stacked(stacked) {}
+  explicit PanelQrExpr(ExprPtr input)
+      : BlockwiseExpr(ExprKind::Blockwise, packed_grid(*input).shape(), DType::Float64,
+                      packed_grid(*input), {input}, Token{0}, "panel_qr") {}
   std::string_view op_name() const override { return "panel_qr"; }
   std::vector<Dep> deps(const Shape& coords) const override { return {{0, coords[0]}}; }
   Block compute(const Shape& coords, std::span<const Block* const> in) const override {
     const Block& a = *in[0];
-    const index_t m = a.shape()[0], n = a.shape()[1];
-    const index_t r_rows = r_rows_of(m, n, m_stacked);
-    const auto [q, r] = detail::qr_block(a, r_rows);
+    const index_t m = a.shape()[0], n = a.shape()[1], k = std::min(m, n);
+    const auto [q, r] = tessera::detail::qr_block(a, k);
     Block out = Block::zeros(DType::Float64, chunks().chunk_shape(coords));
     double* o = out.data_as<double>();
     const double* pq = q.data_as<double>();
-    for (index_t i = 0; i < m; ++i) std::copy_n(pq + i * r_rows, r_rows, o + i * n);
-    std::copy_n(r.data_as<double>(), r_rows * n, o + m * n);
+    for (index_t i = 0; i < m; ++i) std::copy_n(pq + i * k, k, o + i * n);
+    std::copy_n(r.data_as<double>(), k * n, o + m * n);
     return out;
   }
-  static index_t r_rows_of(index_t m, index_t n, bool stacked) {
-    return stacked ? n : std::min(m, n);
+  /// The rows of chunk i's r.
+  static std::vector<index_t> r_rows(const Expr& in) {
+    std::vector<index_t> out;
+    for (index_t m : in.chunks().sizes(0)) out.push_back(std::min(m, in.shape()[1]));
+    return out;
   }
 
  private:
-  static ChunkGrid packed_grid(const Expr& in, bool stacked) {
-    const index_t n = in.shape()[1];
-    std::vector<index_t> rows;
-    for (index_t m : in.chunks().sizes(0)) rows.push_back(m + r_rows_of(m, n, stacked));
-    return ChunkGrid({rows, {n}});
+  static ChunkGrid packed_grid(const Expr& in) {
+    std::vector<index_t> rows = r_rows(in);
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] += in.chunks().sizes(0)[i];
+    return ChunkGrid({rows, {in.shape()[1]}});
   }
-  static Shape packed_shape(const Expr& in, bool stacked) {
-    return packed_grid(in, stacked).shape();
-  }
-  bool m_stacked;
 };
 
-/// Chunk i of q1 (rows m_i) times chunk i of q2 (rows n): the TSQR Q, panel by panel.
+/// Chunk i of q1 (m_i rows, of which the first k_i columns count) times chunk i of q2 (k_i
+/// rows): the TSQR Q, panel by panel.
 class PanelProductExpr final : public BlockwiseExpr {
  public:
   PanelProductExpr(ExprPtr q1, ExprPtr q2)
@@ -163,7 +160,17 @@ class PanelProductExpr final : public BlockwiseExpr {
   }
   Block compute(const Shape& coords, std::span<const Block* const> in) const override {
     Block out(DType::Float64, chunks().chunk_shape(coords));
-    detail::batched_gemm(*in[0], *in[1], out, false);
+    const Block& q1 = *in[0];
+    const index_t m = q1.shape()[0], n = q1.shape()[1], k = in[1]->shape()[0];
+    if (k == n) {
+      tessera::detail::batched_gemm(q1, *in[1], out, false);
+      return out;
+    }
+    // A panel shorter than the matrix is wide: its q has k < n columns.
+    Block left(DType::Float64, {m, k});
+    for (index_t i = 0; i < m; ++i)
+      std::copy_n(q1.data_as<double>() + i * n, k, left.data_as<double>() + i * k);
+    tessera::detail::batched_gemm(left, *in[1], out, false);
     return out;
   }
 };
@@ -172,27 +179,26 @@ struct Factors {
   Array q, r;
 };
 
-/// TSQR of a float64 (m, n) array with one chunk along its columns: q keeps its row chunks, r
-/// is one chunk; k = min(m, n) when there is one row chunk, n otherwise (then m >= n).
-Factors tsqr(const Array& a) {
+/// TSQR of a float64 (m, n) array with one chunk along its columns: q (m, k) keeps its row
+/// chunks, r (k, n) is one chunk, k = min(m, n). Each panel i contributes k_i = min(m_i, n) rows
+/// to the stack of R factors, so that q's columns stay orthonormal for any rank.
+Factors tsqr(const Array& a, std::size_t stack_bytes = kStackBytes) {
   const std::vector<index_t>& rows = a.chunks().sizes(0);
-  const index_t m = a.shape()[0], n = a.shape()[1];
+  const index_t n = a.shape()[1];
+  const Array packed(std::make_shared<PanelQrExpr>(a.expr()));
+  const std::vector<index_t> ks = PanelQrExpr::r_rows(*a.expr());
   if (rows.size() == 1) {
-    const index_t k = std::min(m, n);
-    const Array packed(std::make_shared<PanelQrExpr>(a.expr(), false));
-    return {Array(std::make_shared<ChunkRowsExpr>(packed.expr(), std::vector<index_t>{0},
-                                                  std::vector<index_t>{m}, k)),
-            Array(std::make_shared<ChunkRowsExpr>(packed.expr(), std::vector<index_t>{m},
-                                                  std::vector<index_t>{k}, n))};
+    return {Array(std::make_shared<ChunkRowsExpr>(packed.expr(), std::vector<index_t>{0}, rows,
+                                                  ks[0])),
+            Array(std::make_shared<ChunkRowsExpr>(packed.expr(), rows, ks, n))};
   }
-  const Array packed(std::make_shared<PanelQrExpr>(a.expr(), true));
-  const std::vector<index_t> zeros(rows.size(), 0), ns(rows.size(), n);
+  const std::vector<index_t> zeros(rows.size(), 0);
   const Array q1(std::make_shared<ChunkRowsExpr>(packed.expr(), zeros, rows, n));
-  const Array rs(std::make_shared<ChunkRowsExpr>(packed.expr(), rows, ns, n));
+  const Array rs(std::make_shared<ChunkRowsExpr>(packed.expr(), rows, ks, n));
   const auto fan = static_cast<index_t>(std::max<std::size_t>(
-      2, kStackBytes / std::max<std::size_t>(1, u(n) * u(n) * sizeof(double))));
-  const Factors upper = tsqr(rechunk(rs, ChunkSpec{fan * n, index_t{-1}}));
-  const Array q2 = rechunk(upper.q, ChunkSpec{n, index_t{-1}});
+      2, stack_bytes / std::max<std::size_t>(1, u(n) * u(n) * sizeof(double))));
+  const Factors upper = tsqr(rechunk(rs, ChunkSpec{fan * n, index_t{-1}}), stack_bytes);
+  const Array q2 = rechunk(upper.q, ChunkSpec::explicit_sizes({ks, {upper.q.shape()[1]}}));
   return {Array(std::make_shared<PanelProductExpr>(q1.expr(), q2.expr())), upper.r};
 }
 
@@ -214,7 +220,7 @@ Array panels(const Array& a) {
 Array packed_svd(const Array& r) {
   const index_t k = r.shape()[0], n = r.shape()[1];
   return dense_step("svd", Shape{2 * k + 1, n}, {r}, [k, n](std::span<const Block* const> in) {
-    const auto [su, ss, svt] = detail::svd_block(*in[0]);
+    const auto [su, ss, svt] = tessera::detail::svd_block(*in[0]);
     Block out = Block::zeros(DType::Float64, {2 * k + 1, n});
     double* o = out.data_as<double>();
     const index_t ks = ss.shape()[0];  // min(k, n) = k
@@ -233,14 +239,16 @@ SVD unpack_svd(const Array& packed, index_t k) {
 
 }  // namespace
 
-QR qr(const Array& a) {
+QR detail::qr(const Array& a, std::size_t stack_bytes) {
   check_matrix(a, "qr");
   const DType dtype = result_dtype(a);
   const Array x = panels(a);
   const index_t m = a.shape()[0], n = a.shape()[1];
-  Factors f = m >= n ? tsqr(x) : tsqr(rechunk(x, index_t{-1}));
+  const Factors f = m >= n ? tsqr(x, stack_bytes) : tsqr(rechunk(x, index_t{-1}));
   return {with_dtype(f.q, dtype), with_dtype(f.r, dtype)};
 }
+
+QR qr(const Array& a) { return detail::qr(a, kStackBytes); }
 
 SVD svd(const Array& a) {
   check_matrix(a, "svd");
@@ -283,12 +291,12 @@ Array cholesky(const Array& a_in) {
       if (i == k) {
         const index_t row = off[k];
         l[k][k] = dense_step("cholesky", shape, {s}, [row](std::span<const Block* const> in) {
-          return detail::cholesky_block(*in[0], row);
+          return tessera::detail::cholesky_block(*in[0], row);
         });
       } else {
         l[i][k] = dense_step("solve_triangular", shape, {s, l[k][k]},
                              [](std::span<const Block* const> in) {
-                               return detail::solve_triangular_block(*in[1], *in[0], true, true,
+                               return tessera::detail::solve_triangular_block(*in[1], *in[0], true, true,
                                                                      false);
                              });
       }
@@ -310,7 +318,7 @@ namespace {
 /// The upper triangular solve r^-1 y as one task (y 2-d).
 Array solve_upper(const Array& r, const Array& y) {
   return dense_step("solve_triangular", y.shape(), {r, y}, [](std::span<const Block* const> in) {
-    return detail::solve_triangular_block(*in[0], *in[1], false, false, true);
+    return tessera::detail::solve_triangular_block(*in[0], *in[1], false, false, true);
   });
 }
 
