@@ -20,6 +20,9 @@ struct QrBlocks {
   Block q, r;
 };
 QrBlocks qr_block(const Block& a, index_t r_rows);
+/// qr_block's factors written in place: q (m, k) into the first k columns of the row-major `q`
+/// (ldq elements a row), r (k, n) row-major at `r`, k = min(m, n); nothing else is written.
+void qr_block_into(const Block& a, double* q, index_t ldq, double* r);
 
 /// The lower Cholesky factor of a float64 symmetric positive definite block; value_error naming
 /// the leading minor (plus `row_offset`, the block's global first row) that is not positive.

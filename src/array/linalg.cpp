@@ -99,7 +99,11 @@ class ChunkRowsExpr final : public BlockwiseExpr {
     const Shape count = chunks().chunk_shape(coords);
     return {{0, coords[0], {m_starts[u(coords[0])], 0}, count}};
   }
-  Block compute(const Shape&, std::span<const Block* const> in) const override { return *in[0]; }
+  /// A range of whole rows is read where it lies (a view of the packed chunk, no copy).
+  bool reads_pieces_in_place() const override { return true; }
+  Block compute_pieces(const Shape&, std::span<const Piece> in) const override {
+    return in[0].region();
+  }
 
  private:
   static index_t total(const std::vector<index_t>& v) {
@@ -122,13 +126,12 @@ class PanelQrExpr final : public BlockwiseExpr {
   std::vector<Dep> deps(const Shape& coords) const override { return {{0, coords[0]}}; }
   Block compute(const Shape& coords, std::span<const Block* const> in) const override {
     const Block& a = *in[0];
-    const index_t m = a.shape()[0], n = a.shape()[1], k = std::min(m, n);
-    const auto [q, r] = tessera::detail::qr_block(a, k);
-    Block out = Block::zeros(DType::Float64, chunks().chunk_shape(coords));
+    const index_t m = a.shape()[0], n = a.shape()[1];
+    // Columns past k = min(m, n) of a panel shorter than wide stay zero.
+    Block out = m < n ? Block::zeros(DType::Float64, chunks().chunk_shape(coords))
+                      : Block(DType::Float64, chunks().chunk_shape(coords));
     double* o = out.data_as<double>();
-    const double* pq = q.data_as<double>();
-    for (index_t i = 0; i < m; ++i) std::copy_n(pq + i * k, k, o + i * n);
-    std::copy_n(r.data_as<double>(), k * n, o + m * n);
+    tessera::detail::qr_block_into(a, o, n, o + m * n);
     return out;
   }
   /// The rows of chunk i's r.
