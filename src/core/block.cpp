@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
 
 #if defined(__linux__)
@@ -18,6 +20,47 @@ namespace {
 constexpr std::size_t huge_page_threshold = std::size_t{4} << 20;
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 
+/// Recently freed large buffers, kept for the next allocation of the same size. A new buffer's
+/// pages are faulted in and zeroed by the kernel on first touch, which costs about as much as
+/// writing it: a step of map_overlap or an elementwise chain over 8 MB chunks allocates and
+/// frees blocks of one size over and over, and halves its time by reusing them. At most
+/// `capacity` bytes are kept (outside the memory budget: the budget counts values, not this).
+class BufferCache {
+ public:
+  static constexpr std::size_t capacity = std::size_t{64} << 20;
+
+  static BufferCache& instance() {
+    static auto* cache = new BufferCache;  // never destroyed: buffers are freed to it at exit
+    return *cache;
+  }
+  void* take(std::size_t bytes) {
+    const std::lock_guard lock(m_mutex);
+    auto it = m_free.find(bytes);
+    if (it == m_free.end()) return nullptr;
+    void* p = it->second;
+    m_free.erase(it);
+    m_held -= bytes;
+    return p;
+  }
+  /// Keeps `p` (of `bytes`) when there is room, else frees it.
+  void give(void* p, std::size_t bytes) {
+    {
+      const std::lock_guard lock(m_mutex);
+      if (m_held + bytes <= capacity) {
+        m_free.emplace(bytes, p);
+        m_held += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::multimap<std::size_t, void*> m_free;
+  std::size_t m_held = 0;
+};
+
 }  // namespace
 
 namespace detail {
@@ -30,12 +73,20 @@ std::shared_ptr<void> allocate_buffer(std::size_t nbytes) {
   const std::size_t align = huge ? huge_page : Block::alignment;
   // aligned_alloc requires a multiple of the alignment; never ask for 0 bytes.
   const std::size_t rounded = (std::max<std::size_t>(nbytes, 1) + align - 1) / align * align;
-  void* p = std::aligned_alloc(align, rounded);
-  if (p == nullptr) throw std::bad_alloc();
+  if (!huge) {
+    void* p = std::aligned_alloc(align, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+    return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  }
+  void* p = BufferCache::instance().take(rounded);
+  if (p == nullptr) {
+    p = std::aligned_alloc(align, rounded);
+    if (p == nullptr) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
-  if (huge) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure only costs speed
+    madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure only costs speed
 #endif
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  }
+  return std::shared_ptr<void>(p, [rounded](void* q) { BufferCache::instance().give(q, rounded); });
 }
 
 }  // namespace detail
