@@ -5,6 +5,7 @@
 #include "tessera/array/map_blocks.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -59,6 +60,55 @@ class MapBlocksExpr final : public BlockwiseExpr {
   }
 
   std::vector<int> m_source;
+  BlockKernel m_kernel;
+  std::string m_name;
+};
+
+/// blockwise(): input k's axis a reads output axis m_axis_of[k][a], or its only chunk (-1: a
+/// contracted letter).
+class IndexedBlockwiseExpr final : public BlockwiseExpr {
+ public:
+  IndexedBlockwiseExpr(std::vector<ExprPtr> inputs, Shape shape, DType dtype, ChunkGrid grid,
+                       std::vector<std::vector<int>> axis_of, BlockKernel kernel,
+                       std::string name)
+      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), dtype, std::move(grid),
+                      std::move(inputs), unique_token(), name),
+        m_axis_of(std::move(axis_of)),
+        m_kernel(std::move(kernel)),
+        m_name(std::move(name)) {}
+
+  std::string_view op_name() const override { return m_name; }
+
+  std::vector<Dep> deps(const Shape& coords) const override {
+    std::vector<Dep> out;
+    for (std::size_t k = 0; k < inputs().size(); ++k)
+      out.push_back({static_cast<int>(k), inputs()[k]->chunks().chunk_linear(input_coords(k, coords))});
+    return out;
+  }
+
+  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
+    BlockInfo info = detail::output_block_info(*this, coords);
+    for (std::size_t k = 0; k < inputs().size(); ++k) {
+      const Shape ic = input_coords(k, coords);
+      const ChunkGrid& g = inputs()[k]->chunks();
+      info.inputs.push_back({ic, g.chunk_offset(ic), g.chunk_shape(ic)});
+    }
+    std::vector<Block> blocks;
+    blocks.reserve(in.size());
+    for (const Block* b : in) blocks.push_back(*b);
+    return detail::run_user_kernel(m_kernel, info, blocks, *this, "blockwise", m_name);
+  }
+
+ private:
+  Shape input_coords(std::size_t k, const Shape& coords) const {
+    const auto& axes = m_axis_of[k];
+    Shape ic(axes.size(), 0);
+    for (std::size_t a = 0; a < axes.size(); ++a)
+      if (axes[a] >= 0) ic[a] = coords[static_cast<std::size_t>(axes[a])];
+    return ic;
+  }
+
+  std::vector<std::vector<int>> m_axis_of;
   BlockKernel m_kernel;
   std::string m_name;
 };
@@ -174,6 +224,81 @@ Array map_blocks(BlockKernel kernel, const std::vector<Array>& inputs, MapBlocks
   return Array(std::make_shared<MapBlocksExpr>(std::move(exprs), std::move(out_shape), dtype,
                                                std::move(grid), std::move(source),
                                                std::move(kernel), options.name));
+}
+
+Array blockwise(BlockKernel kernel, std::string_view out_index,
+                const std::vector<IndexedArray>& inputs, BlockwiseOptions options) {
+  const std::string& name = options.name;
+  if (inputs.empty()) throw value_error(fmt::format("blockwise '{}': no input arrays", name));
+  if (!kernel) throw value_error(fmt::format("blockwise '{}': no kernel", name));
+  const auto repeated = [](std::string_view index) {
+    for (std::size_t i = 0; i < index.size(); ++i)
+      if (index.find(index[i], i + 1) != std::string_view::npos) return true;
+    return false;
+  };
+  if (repeated(out_index)) {
+    throw value_error(fmt::format("blockwise '{}': a letter is repeated in the output index '{}'",
+                                  name, out_index));
+  }
+  // Each letter's length and chunks: those of its first appearance.
+  std::map<char, std::pair<index_t, std::vector<index_t>>> letters;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const auto& [x, index] = inputs[k];
+    if (static_cast<int>(index.size()) != x.ndim() || repeated(index)) {
+      throw value_error(fmt::format(
+          "blockwise '{}': input {} of shape {} has the index '{}' (one distinct letter per "
+          "axis)",
+          name, k, shape_string(x.shape()), index));
+    }
+    for (std::size_t a = 0; a < index.size(); ++a) {
+      const index_t n = x.shape()[a];
+      auto [it, fresh] = letters.emplace(index[a], std::pair{n, x.chunks().sizes(static_cast<int>(a))});
+      if (!fresh && it->second.first != n) {
+        throw shape_error(fmt::format(
+            "blockwise '{}': letter '{}' has length {} in input {} (shape {}) but {} before",
+            name, index[a], n, k, shape_string(x.shape()), it->second.first));
+      }
+    }
+  }
+  for (const auto& [letter, n] : options.new_axes) {
+    if (n < 0) throw value_error(fmt::format("blockwise '{}': new axis '{}' of length {}", name, letter, n));
+    if (letters.contains(letter)) {
+      throw value_error(
+          fmt::format("blockwise '{}': new axis '{}' is a letter of an input", name, letter));
+    }
+    letters.emplace(letter, std::pair{n, std::vector<index_t>{n}});
+  }
+  Shape shape;
+  std::vector<std::vector<index_t>> sizes;
+  for (char c : out_index) {
+    auto it = letters.find(c);
+    if (it == letters.end()) {
+      throw value_error(fmt::format(
+          "blockwise '{}': output letter '{}' is in no input (give its length in new_axes)", name,
+          c));
+    }
+    shape.push_back(it->second.first);
+    sizes.push_back(it->second.second);
+  }
+  // Align every input: its letters' chunks, contracted letters whole.
+  std::vector<ExprPtr> exprs;
+  std::vector<std::vector<int>> axis_of;
+  for (const auto& [x, index] : inputs) {
+    std::vector<AxisChunks> spec;
+    std::vector<int> axes;
+    for (char c : index) {
+      const auto pos = out_index.find(c);
+      axes.push_back(pos == std::string_view::npos ? -1 : static_cast<int>(pos));
+      spec.emplace_back(pos == std::string_view::npos ? AxisChunks(index_t{-1})
+                                                      : AxisChunks(letters.at(c).second));
+    }
+    exprs.push_back((x.ndim() == 0 ? x : rechunk(x, ChunkSpec(spec))).expr());
+    axis_of.push_back(std::move(axes));
+  }
+  const DType dtype = options.dtype.value_or(inputs[0].array.dtype());
+  return Array(std::make_shared<IndexedBlockwiseExpr>(std::move(exprs), std::move(shape), dtype,
+                                                      ChunkGrid(sizes), std::move(axis_of),
+                                                      std::move(kernel), name));
 }
 
 }  // namespace tessera

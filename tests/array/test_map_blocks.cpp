@@ -217,5 +217,76 @@ TEST(MapBlocks, AFailingKernelFailsTheComputeOnEveryRank) {
   }
 }
 
+TEST(Blockwise, IndexStringsAlignContractTransposeAndBroadcast) {
+  const xt::xarray<double> da = distinct_values({5, 7}), db = distinct_values({7, 4});
+  const xt::xarray<double> dy = distinct_values({7, 5}), dv = distinct_values({7});
+  xt::xarray<double> prod = xt::zeros<double>({5, 4});
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t k = 0; k < 4; ++k)
+      for (std::size_t j = 0; j < 7; ++j) prod(i, k) += da(i, j) * db(j, k);
+  // A kernel that multiplies its row panel of a by its column panel of b, by loops.
+  const BlockKernel block_product = [](const BlockInfo& info, std::span<const Block> in) {
+    const auto a = in[0].view<double>();
+    const auto b = in[1].view<double>();
+    Block out = Block::zeros(DType::Float64, info.output.shape);
+    auto c = out.view<double>();
+    for (std::size_t i = 0; i < c.shape()[0]; ++i)
+      for (std::size_t k = 0; k < c.shape()[1]; ++k)
+        for (std::size_t j = 0; j < a.shape()[1]; ++j) c(i, k) += a(i, j) * b(j, k);
+    return out;
+  };
+  const BlockKernel plus_transposed = [](const BlockInfo& info, std::span<const Block> in) {
+    Block out(DType::Float64, info.output.shape);
+    out.view<double>() = in[0].view<double>() + xt::transpose(in[1].view<double>());
+    return out;
+  };
+  const BlockKernel times_row = [](const BlockInfo& info, std::span<const Block> in) {
+    Block out(DType::Float64, info.output.shape);
+    out.view<double>() = in[0].view<double>() * in[1].view<double>();
+    return out;
+  };
+  const BlockKernel sign_pair = [](const BlockInfo& info, std::span<const Block> in) {
+    Block out(DType::Float64, info.output.shape);
+    auto o = out.view<double>();
+    xt::view(o, xt::all(), xt::all(), 0) = in[0].view<double>();
+    xt::view(o, xt::all(), xt::all(), 1) = -in[0].view<double>();
+    return out;
+  };
+  xt::xarray<double> pair = xt::zeros<double>({7, 5, 2});
+  xt::view(pair, xt::all(), xt::all(), 0) = dy;
+  xt::view(pair, xt::all(), xt::all(), 1) = -dy;
+  for (const ChunkSpec& sa : chunkings({5, 7})) {
+    for (const ChunkSpec& sb : chunkings({7, 4})) {
+      const Array a = from_xtensor(da, sa), b = from_xtensor(db, sb);
+      const Array p = blockwise(block_product, "ik", {{a, "ij"}, {b, "jk"}});
+      EXPECT_EQ(p.chunks().sizes(0), a.chunks().sizes(0));
+      EXPECT_EQ(p.chunks().sizes(1), b.chunks().sizes(1));
+      const Array y = from_xtensor(dy, ChunkSpec(index_t{3}));
+      const Array t = blockwise(plus_transposed, "ij", {{a, "ij"}, {y, "ji"}});
+      const Array r = blockwise(times_row, "ij", {{a, "ij"}, {from_xtensor(dv, 2), "j"}});
+      const Array n = blockwise(sign_pair, "jin", {{y, "ji"}}, {.new_axes = {{'n', 2}}});
+      for (const auto& s : all_schedulers()) {
+        ASSERT_TRUE(matches<double>(p, prod, *s, 1e-12));
+        ASSERT_TRUE(matches<double>(t, xt::xarray<double>(da + xt::transpose(dy)), *s));
+        ASSERT_TRUE(matches<double>(r, xt::xarray<double>(da * dv), *s));
+        ASSERT_TRUE(matches<double>(n, pair, *s));
+      }
+    }
+  }
+}
+
+TEST(Blockwise, BadIndicesRaiseWhenBuilt) {
+  const Array x = zeros({4, 5}, 2), y = zeros({4, 4}, 2);
+  const BlockKernel k = [](const BlockInfo& info, std::span<const Block>) {
+    return Block::zeros(DType::Float64, info.output.shape);
+  };
+  EXPECT_THROW((void)blockwise(k, "ij", {{x, "ij"}, {y, "ij"}}), shape_error);  // j: 5 and 4
+  EXPECT_THROW((void)blockwise(k, "ii", {{y, "ii"}}), value_error);
+  EXPECT_THROW((void)blockwise(k, "ij", {{x, "i"}}), value_error);
+  EXPECT_THROW((void)blockwise(k, "ijk", {{x, "ij"}}), value_error);  // k: no input, no length
+  EXPECT_THROW((void)blockwise(k, "ij", {}), value_error);
+  EXPECT_THROW((void)blockwise(BlockKernel{}, "ij", {{x, "ij"}}), value_error);
+}
+
 }  // namespace
 }  // namespace tessera::testing

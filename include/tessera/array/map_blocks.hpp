@@ -26,6 +26,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -87,6 +88,34 @@ requires(!std::same_as<Kernel, MapBlocksOptions> && sizeof...(Arrays) > 0 &&
     map_blocks(Kernel kernel, const Arrays&... inputs) {
   return map_blocks<Out, In...>(MapBlocksOptions{}, std::move(kernel), inputs...);
 }
+
+/// One input of blockwise(): an array and the index letters of its axes ("ij").
+struct IndexedArray {
+  Array array;
+  std::string index;
+};
+
+struct BlockwiseOptions {
+  /// The output's dtype (default: the first input's).
+  std::optional<DType> dtype = {};
+  /// The lengths of output letters that no input has (Dask's new_axes), one chunk each.
+  std::vector<std::pair<char, index_t>> new_axes = {};
+  /// Names the node in graphs and messages.
+  std::string name = "blockwise";
+};
+
+/// Dask's blockwise with index strings: output chunk `out_index` (one letter per output axis)
+/// is `kernel(info, blocks)` of the inputs' chunks whose letters match it. A letter shared by
+/// inputs must have one length in all of them (shape_error), and its chunks are aligned to those
+/// of its first appearance; a letter that the output lacks is contracted: it is made one chunk
+/// in every input, so the kernel sees it whole (Dask's concatenate=True). So
+///     blockwise(k, "ik", {{a, "ij"}, {b, "jk"}})   // k sees a's row panel and b's column panel
+///     blockwise(k, "ij", {{x, "ij"}, {y, "ji"}})   // y's chunk at the transposed place
+///     blockwise(k, "ij", {{x, "ij"}, {v, "j"}})    // v's chunk along x's columns
+/// value_error for a letter repeated within one index, an index whose length is not its
+/// array's ndim, or an output letter that is in no input and not in new_axes.
+Array blockwise(BlockKernel kernel, std::string_view out_index,
+                const std::vector<IndexedArray>& inputs, BlockwiseOptions options = {});
 
 // --- implementation ---------------------------------------------------------------------------
 
