@@ -567,8 +567,8 @@ double reference_dgemm_seconds(const Context& ctx, tessera::index_t n) {
     openblas_set_num_threads(ctx.scheduler.num_threads() * ctx.ranks);
     const auto bi = static_cast<blasint>(n);
     const auto start = Clock::now();
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bi, bi, bi, 1.0, a.data(), bi,
-                b.data(), bi, 0.0, c.data(), bi);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bi, bi, bi, 1.0, a.data(), bi, b.data(),
+                bi, 0.0, c.data(), bi);
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
     openblas_set_num_threads(1);  // Tessera's block products run one per worker
   }

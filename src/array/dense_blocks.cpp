@@ -17,12 +17,12 @@
 extern "C" {
 void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
              const int* lwork, int* info);
-void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda,
-             const double* tau, double* work, const int* lwork, int* info);
+void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
+             double* work, const int* lwork, int* info);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s,
-             double* u, const int* ldu, double* vt, const int* ldvt, double* work,
-             const int* lwork, int* iwork, int* info);
+             double* u, const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork,
+             int* iwork, int* info);
 }
 
 namespace tessera::detail {
@@ -288,8 +288,8 @@ SvdBlocks svd_block(const Block& a) {
   std::vector<int> iwork(static_cast<std::size_t>(8 * k));
   int info = 0, lwork = -1;
   double query = 0;
-  dgesdd_("S", &im, &in, w.data(), &im, s.data_as<double>(), u.data(), &im, vt.data(), &ik,
-          &query, &lwork, iwork.data(), &info);
+  dgesdd_("S", &im, &in, w.data(), &im, s.data_as<double>(), u.data(), &im, vt.data(), &ik, &query,
+          &lwork, iwork.data(), &info);
   lwork = std::max(1, static_cast<int>(query));
   std::vector<double> work(static_cast<std::size_t>(lwork));
   dgesdd_("S", &im, &in, w.data(), &im, s.data_as<double>(), u.data(), &im, vt.data(), &ik,

@@ -30,8 +30,7 @@ Block cholesky_block(const Block& a, index_t row_offset = 0);
 
 /// op(t)^-1 b (`left`) or b op(t)^-1: t a float64 square triangular block (`lower` or upper),
 /// op(t) = t or t^T (`transpose`). value_error when t has a zero on its diagonal.
-Block solve_triangular_block(const Block& t, const Block& b, bool lower, bool transpose,
-                             bool left);
+Block solve_triangular_block(const Block& t, const Block& b, bool lower, bool transpose, bool left);
 
 /// The thin SVD of a float64 block (m, n): u (m, k), s (k,) descending, vt (k, n), k = min(m, n).
 struct SvdBlocks {

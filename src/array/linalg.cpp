@@ -10,13 +10,13 @@
 #include <fmt/format.h>
 
 #include "dense_blocks.hpp"
-#include "tsqr.hpp"
 #include "tessera/array/creation.hpp"
 #include "tessera/array/elementwise.hpp"
 #include "tessera/array/linalg.hpp"
 #include "tessera/array/manipulation.hpp"
 #include "tessera/array/rechunk.hpp"
 #include "tessera/array/reductions.hpp"
+#include "tsqr.hpp"
 
 namespace tessera::linalg {
 
@@ -26,7 +26,6 @@ constexpr std::size_t u(index_t i) { return static_cast<std::size_t>(i); }
 
 /// The R factors TSQR stacks and factors at once: at most this many bytes (and at least two).
 constexpr std::size_t kStackBytes = std::size_t{256} << 20;
-
 
 ChunkGrid one_chunk(const Shape& shape) {
   std::vector<std::vector<index_t>> sizes;
@@ -191,9 +190,9 @@ Factors tsqr(const Array& a, std::size_t stack_bytes = kStackBytes) {
   const Array packed(std::make_shared<PanelQrExpr>(a.expr()));
   const std::vector<index_t> ks = PanelQrExpr::r_rows(*a.expr());
   if (rows.size() == 1) {
-    return {Array(std::make_shared<ChunkRowsExpr>(packed.expr(), std::vector<index_t>{0}, rows,
-                                                  ks[0])),
-            Array(std::make_shared<ChunkRowsExpr>(packed.expr(), rows, ks, n))};
+    return {
+        Array(std::make_shared<ChunkRowsExpr>(packed.expr(), std::vector<index_t>{0}, rows, ks[0])),
+        Array(std::make_shared<ChunkRowsExpr>(packed.expr(), rows, ks, n))};
   }
   const std::vector<index_t> zeros(rows.size(), 0);
   const Array q1(std::make_shared<ChunkRowsExpr>(packed.expr(), zeros, rows, n));
@@ -207,15 +206,15 @@ Factors tsqr(const Array& a, std::size_t stack_bytes = kStackBytes) {
 
 void check_matrix(const Array& a, std::string_view op) {
   if (a.ndim() != 2) {
-    throw value_error(fmt::format("linalg.{}: expected a 2-d array, got shape {}", op,
-                                  shape_string(a.shape())));
+    throw value_error(
+        fmt::format("linalg.{}: expected a 2-d array, got shape {}", op, shape_string(a.shape())));
   }
 }
 
 /// a as float64 with one chunk along its columns (its rows as chunked).
 Array panels(const Array& a) {
-  return rechunk(with_dtype(a, DType::Float64), ChunkSpec({AxisChunks(a.chunks().sizes(0)),
-                                                           AxisChunks(index_t{-1})}));
+  return rechunk(with_dtype(a, DType::Float64),
+                 ChunkSpec({AxisChunks(a.chunks().sizes(0)), AxisChunks(index_t{-1})}));
 }
 
 /// The thin SVD of a one-chunk (k, n) matrix, k <= n, packed as one (2k + 1, n) chunk: u
@@ -278,7 +277,8 @@ Array cholesky(const Array& a_in) {
   const DType dtype = result_dtype(a_in);
   // Square blocks: the columns cut where the rows are.
   const std::vector<index_t>& sizes = a_in.chunks().sizes(0);
-  const Array a = rechunk(with_dtype(a_in, DType::Float64), ChunkSpec::explicit_sizes({sizes, sizes}));
+  const Array a =
+      rechunk(with_dtype(a_in, DType::Float64), ChunkSpec::explicit_sizes({sizes, sizes}));
   const auto nb = sizes.size();
   const std::vector<index_t>& off = a.chunks().offsets(0);
   const auto block = [&](std::size_t i, std::size_t j) {
@@ -297,11 +297,10 @@ Array cholesky(const Array& a_in) {
           return tessera::detail::cholesky_block(*in[0], row);
         });
       } else {
-        l[i][k] = dense_step("solve_triangular", shape, {s, l[k][k]},
-                             [](std::span<const Block* const> in) {
-                               return tessera::detail::solve_triangular_block(*in[1], *in[0], true, true,
-                                                                     false);
-                             });
+        l[i][k] = dense_step(
+            "solve_triangular", shape, {s, l[k][k]}, [](std::span<const Block* const> in) {
+              return tessera::detail::solve_triangular_block(*in[1], *in[0], true, true, false);
+            });
       }
     }
   }
@@ -331,8 +330,8 @@ Array solve(const Array& a, const Array& b) {
   check_matrix(a, "solve");
   const index_t n = a.shape()[0];
   if (a.shape()[1] != n) {
-    throw value_error(fmt::format("linalg.solve: the matrix of shape {} is not square",
-                                  shape_string(a.shape())));
+    throw value_error(
+        fmt::format("linalg.solve: the matrix of shape {} is not square", shape_string(a.shape())));
   }
   if ((b.ndim() != 1 && b.ndim() != 2) || b.shape()[0] != n) {
     throw shape_error(fmt::format(
@@ -350,8 +349,8 @@ Array solve(const Array& a, const Array& b) {
 Array inv(const Array& a) {
   check_matrix(a, "inv");
   const index_t n = a.shape()[0];
-  const Array identity = eye(n, ChunkSpec::explicit_sizes({a.chunks().sizes(0), {n}}), n, 0,
-                             result_dtype(a));
+  const Array identity =
+      eye(n, ChunkSpec::explicit_sizes({a.chunks().sizes(0), {n}}), n, 0, result_dtype(a));
   return solve(a, identity);
 }
 
@@ -420,9 +419,10 @@ std::pair<int, int> two_axes(const Array& x, const Axes& axes, std::string_view 
 /// The singular values of a 2-d array, for the 2-norm and nuclear norms.
 Array singular_values(const Array& x, std::pair<int, int> axes, std::string_view what) {
   if (x.ndim() != 2) {
-    throw value_error(fmt::format("linalg.norm: the {} norm is supported for 2-d arrays only (got "
-                                  "shape {})",
-                                  what, shape_string(x.shape())));
+    throw value_error(
+        fmt::format("linalg.norm: the {} norm is supported for 2-d arrays only (got "
+                    "shape {})",
+                    what, shape_string(x.shape())));
   }
   (void)axes;  // the singular values do not depend on the order of the two axes
   return svd(x).s;
@@ -442,7 +442,7 @@ Array matrix_norm(const Array& x, double ord, std::pair<int, int> axes, bool kee
   const auto reduce_twice = [&](int sum_axis, int other, bool largest) {
     const Array sums = sum(ax, sum_axis, keep);
     Array r = largest ? max(sums, other, keep) : min(sums, other, keep);
-    return keepdims ? r : squeeze(r, Axes{row_axis, col_axis});
+    return keepdims ? r : squeeze(r, Axes{axes.first, axes.second});
   };
   constexpr double inf = std::numeric_limits<double>::infinity();
   if (ord == 1) return reduce_twice(row_axis, col_axis, true);
@@ -467,9 +467,9 @@ Array norm(const Array& x, std::optional<double> ord, Axes axes, bool keepdims) 
     }
     if (x.ndim() == 1) return vector_norm(x, ord, Axes{0}, keepdims);
     if (x.ndim() == 2) return matrix_norm(x, *ord, {0, 1}, keepdims);
-    throw value_error(fmt::format(
-        "linalg.norm: an order for all axes needs a 1-d or 2-d array (got shape {})",
-        shape_string(x.shape())));
+    throw value_error(
+        fmt::format("linalg.norm: an order for all axes needs a 1-d or 2-d array (got shape {})",
+                    shape_string(x.shape())));
   }
   if (axes.list().size() == 1) return vector_norm(x, ord, std::move(axes), keepdims);
   const auto two = two_axes(x, axes, "a matrix norm");

@@ -69,8 +69,7 @@ class MapBlocksExpr final : public BlockwiseExpr {
 class IndexedBlockwiseExpr final : public BlockwiseExpr {
  public:
   IndexedBlockwiseExpr(std::vector<ExprPtr> inputs, Shape shape, DType dtype, ChunkGrid grid,
-                       std::vector<std::vector<int>> axis_of, BlockKernel kernel,
-                       std::string name)
+                       std::vector<std::vector<int>> axis_of, BlockKernel kernel, std::string name)
       : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), dtype, std::move(grid),
                       std::move(inputs), unique_token(), name),
         m_axis_of(std::move(axis_of)),
@@ -82,7 +81,8 @@ class IndexedBlockwiseExpr final : public BlockwiseExpr {
   std::vector<Dep> deps(const Shape& coords) const override {
     std::vector<Dep> out;
     for (std::size_t k = 0; k < inputs().size(); ++k)
-      out.push_back({static_cast<int>(k), inputs()[k]->chunks().chunk_linear(input_coords(k, coords))});
+      out.push_back(
+          {static_cast<int>(k), inputs()[k]->chunks().chunk_linear(input_coords(k, coords))});
     return out;
   }
 
@@ -252,16 +252,18 @@ Array blockwise(BlockKernel kernel, std::string_view out_index,
     }
     for (std::size_t a = 0; a < index.size(); ++a) {
       const index_t n = x.shape()[a];
-      auto [it, fresh] = letters.emplace(index[a], std::pair{n, x.chunks().sizes(static_cast<int>(a))});
+      auto [it, fresh] =
+          letters.emplace(index[a], std::pair{n, x.chunks().sizes(static_cast<int>(a))});
       if (!fresh && it->second.first != n) {
         throw shape_error(fmt::format(
-            "blockwise '{}': letter '{}' has length {} in input {} (shape {}) but {} before",
-            name, index[a], n, k, shape_string(x.shape()), it->second.first));
+            "blockwise '{}': letter '{}' has length {} in input {} (shape {}) but {} before", name,
+            index[a], n, k, shape_string(x.shape()), it->second.first));
       }
     }
   }
   for (const auto& [letter, n] : options.new_axes) {
-    if (n < 0) throw value_error(fmt::format("blockwise '{}': new axis '{}' of length {}", name, letter, n));
+    if (n < 0)
+      throw value_error(fmt::format("blockwise '{}': new axis '{}' of length {}", name, letter, n));
     if (letters.contains(letter)) {
       throw value_error(
           fmt::format("blockwise '{}': new axis '{}' is a letter of an input", name, letter));

@@ -37,8 +37,8 @@ index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 class MatmulExpr final : public BlockwiseExpr {
  public:
   MatmulExpr(ExprPtr a, ExprPtr b, Shape shape, ChunkGrid grid, index_t group, index_t groups)
-      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), a->dtype(), std::move(grid),
-                      {a, b}, Tokenizer().add(group).add(groups).finish(), "matmul"),
+      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), a->dtype(), std::move(grid), {a, b},
+                      Tokenizer().add(group).add(groups).finish(), "matmul"),
         m_group(group),
         m_lead(groups > 1 ? 1 : 0) {}
 
@@ -99,8 +99,8 @@ Array matmul(const Array& a_in, const Array& b_in) {
     throw shape_error(fmt::format(
         "matmul: shapes {} and {} do not align: the contracted axis has {} elements in a "
         "(its last axis) and {} in b ({})",
-        shape_string(a_in.shape()), shape_string(b_in.shape()), k,
-        b.shape()[b.shape().size() - 2], b_in.ndim() == 1 ? "its only axis" : "its axis -2"));
+        shape_string(a_in.shape()), shape_string(b_in.shape()), k, b.shape()[b.shape().size() - 2],
+        b_in.ndim() == 1 ? "its only axis" : "its axis -2"));
   }
   const int nd = std::max(a.ndim(), b.ndim());
   while (a.ndim() < nd) a = expand_dims(a, 0);
@@ -109,9 +109,9 @@ Array matmul(const Array& a_in, const Array& b_in) {
   for (int d = 0; d < nd - 2; ++d) {
     const index_t da = a.shape()[u(d)], db = b.shape()[u(d)];
     if (da != db && da != 1 && db != 1) {
-      throw shape_error(fmt::format(
-          "matmul: the batch axes of shapes {} and {} do not broadcast ({} against {})",
-          shape_string(a_in.shape()), shape_string(b_in.shape()), da, db));
+      throw shape_error(
+          fmt::format("matmul: the batch axes of shapes {} and {} do not broadcast ({} against {})",
+                      shape_string(a_in.shape()), shape_string(b_in.shape()), da, db));
     }
     out_shape[u(d)] = da == 1 ? db : da;
   }
@@ -140,16 +140,17 @@ Array matmul(const Array& a_in, const Array& b_in) {
   index_t outputs = 1;
   for (const auto& s : sizes) outputs *= static_cast<index_t>(s.size());
   const index_t nk = a.chunks().num_chunks(nd - 1);
-  index_t groups = outputs >= kParallelOutputChunks || nk <= 1
-                       ? 1
-                       : std::min(nk, ceil_div(kParallelOutputChunks, std::max<index_t>(outputs, 1)));
+  index_t groups =
+      outputs >= kParallelOutputChunks || nk <= 1
+          ? 1
+          : std::min(nk, ceil_div(kParallelOutputChunks, std::max<index_t>(outputs, 1)));
   const index_t group = groups > 1 ? ceil_div(nk, groups) : std::max<index_t>(nk, 1);
   groups = groups > 1 ? ceil_div(nk, group) : 1;
 
   Array out;
   if (groups == 1) {
-    out = Array(std::make_shared<MatmulExpr>(a.expr(), b.expr(), out_shape, ChunkGrid(sizes),
-                                             group, 1));
+    out = Array(
+        std::make_shared<MatmulExpr>(a.expr(), b.expr(), out_shape, ChunkGrid(sizes), group, 1));
   } else {
     Shape parts_shape = out_shape;
     parts_shape.insert(parts_shape.begin(), groups);
@@ -168,8 +169,8 @@ Array matmul(const Array& a_in, const Array& b_in) {
 Array tensordot(const Array& a, const Array& b, const std::vector<int>& a_axes_in,
                 const std::vector<int>& b_axes_in) {
   if (a_axes_in.size() != b_axes_in.size()) {
-    throw value_error(fmt::format("tensordot: {} axes of a against {} axes of b",
-                                  a_axes_in.size(), b_axes_in.size()));
+    throw value_error(fmt::format("tensordot: {} axes of a against {} axes of b", a_axes_in.size(),
+                                  b_axes_in.size()));
   }
   std::vector<int> a_axes, b_axes;
   for (std::size_t i = 0; i < a_axes_in.size(); ++i) {
@@ -206,8 +207,8 @@ Array tensordot(const Array& a, const Array& b, const std::vector<int>& a_axes_i
 
 Array tensordot(const Array& a, const Array& b, int axes) {
   if (axes < 0 || axes > a.ndim() || axes > b.ndim()) {
-    throw value_error(fmt::format("tensordot: {} axes for operands of {} and {} axes", axes,
-                                  a.ndim(), b.ndim()));
+    throw value_error(
+        fmt::format("tensordot: {} axes for operands of {} and {} axes", axes, a.ndim(), b.ndim()));
   }
   std::vector<int> a_axes, b_axes;
   for (int i = 0; i < axes; ++i) {
@@ -240,8 +241,8 @@ Array outer(const Array& a, const Array& b) {
 
 Array trace(const Array& a, index_t offset, int axis1, int axis2) {
   if (a.ndim() < 2) {
-    throw value_error(fmt::format("trace: an array of shape {} has fewer than 2 axes",
-                                  shape_string(a.shape())));
+    throw value_error(
+        fmt::format("trace: an array of shape {} has fewer than 2 axes", shape_string(a.shape())));
   }
   const int a1 = normalize_axis(axis1, a.ndim()), a2 = normalize_axis(axis2, a.ndim());
   if (a1 == a2) throw value_error(fmt::format("trace: axis1 and axis2 are both {}", a1));
@@ -289,8 +290,9 @@ Subscripts parse_subscripts(std::string_view spec, const std::vector<const Array
     const std::string& in = out.inputs[i];
     const Array& x = *operands[i];
     if (static_cast<int>(in.size()) != x.ndim()) {
-      throw value_error(fmt::format("einsum '{}': operand {} has {} axes (shape {}) but '{}' names {}",
-                                    spec, i, x.ndim(), shape_string(x.shape()), in, in.size()));
+      throw value_error(
+          fmt::format("einsum '{}': operand {} has {} axes (shape {}) but '{}' names {}", spec, i,
+                      x.ndim(), shape_string(x.shape()), in, in.size()));
     }
     for (std::size_t d = 0; d < in.size(); ++d) {
       const char c = in[d];
@@ -299,8 +301,8 @@ Subscripts parse_subscripts(std::string_view spec, const std::vector<const Array
       ++count[c];
       const index_t n = x.shape()[d];
       if (auto [it, fresh] = length.emplace(c, n); !fresh && it->second != n) {
-        throw shape_error(fmt::format("einsum '{}': index '{}' has length {} and {}", spec, c,
-                                      it->second, n));
+        throw shape_error(
+            fmt::format("einsum '{}': index '{}' has length {} and {}", spec, c, it->second, n));
       }
     }
   }
@@ -398,8 +400,7 @@ Array einsum(std::string_view spec, const Array& a_in, const Array& b_in) {
   const auto product = [](const Shape& shape) { return shape_size(shape); };
   const Shape batch_shape = lengths(a, sa, batch), m_shape = lengths(a, sa, free_a),
               n_shape = lengths(b, sb, free_b);
-  const index_t m = product(m_shape), n = product(n_shape),
-                k = product(lengths(a, sa, contracted));
+  const index_t m = product(m_shape), n = product(n_shape), k = product(lengths(a, sa, contracted));
 
   Shape a_shape = batch_shape, b_shape = batch_shape;
   a_shape.insert(a_shape.end(), {m, k});

@@ -27,9 +27,9 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 Matrix values(std::size_t m, std::size_t n, int seed) {
   Matrix x = xt::zeros<double>({m, n});
   for (std::size_t i = 0; i < x.size(); ++i)
-    x.flat(i) = static_cast<double>((i * 7919 + static_cast<std::size_t>(seed) * 104729) % 263) /
-                    37.0 -
-                3.5;
+    x.flat(i) =
+        static_cast<double>((i * 7919 + static_cast<std::size_t>(seed) * 104729) % 263) / 37.0 -
+        3.5;
   return x;
 }
 
@@ -134,16 +134,16 @@ void expect_qr(const Matrix& a, const linalg::QR& f, Scheduler& s) {
 
 TEST(Linalg, QrOfTallShortAndSquareArraysOnAnyChunking) {
   const std::vector<std::tuple<std::size_t, std::size_t, ChunkSpec>> cases{
-      {60, 5, ChunkSpec{7, 5}},   {60, 5, ChunkSpec{7, 2}},  // columns made one chunk
-      {60, 5, ChunkSpec{3, 5}},                              // panels shorter than wide
-      {12, 12, ChunkSpec{5, 5}},  {5, 8, ChunkSpec{2, 3}},   {1, 1, ChunkSpec{1, 1}},
-      {40, 1, ChunkSpec{9, 1}},   {1, 6, ChunkSpec{1, 4}}};
+      {60, 5, ChunkSpec{7, 5}},  {60, 5, ChunkSpec{7, 2}},  // columns made one chunk
+      {60, 5, ChunkSpec{3, 5}},                             // panels shorter than wide
+      {12, 12, ChunkSpec{5, 5}}, {5, 8, ChunkSpec{2, 3}},  {1, 1, ChunkSpec{1, 1}},
+      {40, 1, ChunkSpec{9, 1}},  {1, 6, ChunkSpec{1, 4}}};
   for (const auto& [m, n, spec] : cases) {
     const Matrix d = values(m, n, static_cast<int>(m + n));
     const Array a = from_xtensor(d, spec);
     for (const auto& s : all_schedulers()) {
-      SCOPED_TRACE(::testing::Message() << m << "x" << n << " chunks " << a.chunks().to_string()
-                                        << " on " << s->name());
+      SCOPED_TRACE(::testing::Message()
+                   << m << "x" << n << " chunks " << a.chunks().to_string() << " on " << s->name());
       expect_qr(d, linalg::qr(a), *s);
     }
   }
@@ -172,8 +172,10 @@ TEST(Linalg, SvdReconstructsTheArrayWithOrthonormalFactors) {
         for (std::size_t j = 0; j < k; ++j) us(i, j) *= sv(j);
       const double tol = 100 * kEps * static_cast<double>(m + n) * sv(0);
       EXPECT_TRUE(near(product(us, vh), d, tol));
-      EXPECT_TRUE(near(product(transposed(uu), uu), identity(k), 100 * kEps * static_cast<double>(m)));
-      EXPECT_TRUE(near(product(vh, transposed(vh)), identity(k), 100 * kEps * static_cast<double>(n)));
+      EXPECT_TRUE(
+          near(product(transposed(uu), uu), identity(k), 100 * kEps * static_cast<double>(m)));
+      EXPECT_TRUE(
+          near(product(vh, transposed(vh)), identity(k), 100 * kEps * static_cast<double>(n)));
       for (std::size_t i = 1; i < k; ++i) EXPECT_GE(sv(i - 1), sv(i));
       EXPECT_GE(sv(k - 1), 0.0);
     }
@@ -208,9 +210,9 @@ TEST(Linalg, CholeskyMatchesTheSerialFactorOnEveryBlocking) {
   const Matrix a = spd(13);
   const Matrix want = reference_cholesky(a);
   const double tol = 100 * kEps * condition(a) * max_abs(want);
-  for (const ChunkSpec& spec : {ChunkSpec(index_t{-1}), ChunkSpec(index_t{4}),
-                                ChunkSpec({AxisChunks(std::vector<index_t>{1, 5, 7}), 13}),
-                                ChunkSpec(index_t{1})}) {
+  for (const ChunkSpec& spec :
+       {ChunkSpec(index_t{-1}), ChunkSpec(index_t{4}),
+        ChunkSpec({AxisChunks(std::vector<index_t>{1, 5, 7}), 13}), ChunkSpec(index_t{1})}) {
     const Array l = linalg::cholesky(from_xtensor(a, spec));
     for (const auto& s : all_schedulers()) {
       const Matrix got = compute(l, *s);
@@ -251,7 +253,8 @@ TEST(Linalg, SolveAndInvAgreeWithGaussianEliminationWithinTheConditionNumber) {
     const double tol = 100 * kEps * kappa * std::max(1.0, max_abs(want));
     for (const index_t c : {index_t{5}, index_t{3}, index_t{-1}}) {
       const Array x = linalg::solve(from_xtensor(a, c), from_xtensor(b, c));
-      const Array x1 = linalg::solve(from_xtensor(a, c), from_xtensor(Matrix(xt::view(b, xt::all(), 0)), c));
+      const Array x1 =
+          linalg::solve(from_xtensor(a, c), from_xtensor(Matrix(xt::view(b, xt::all(), 0)), c));
       const Array ainv = linalg::inv(from_xtensor(a, c));
       for (const auto& s : all_schedulers()) {
         SCOPED_TRACE(::testing::Message() << "n " << n << " chunks " << c << " on " << s->name());
@@ -273,7 +276,8 @@ TEST(Linalg, LstsqGivesTheMinimumNormSolutionAndTheRank) {
   // Rank-deficient: a column repeated; the minimum-norm solution splits its weight evenly.
   Matrix dup = xt::zeros<double>({30, 3});
   const Matrix base = values(30, 2, 19);
-  for (std::size_t i = 0; i < 30; ++i) dup(i, 0) = base(i, 0), dup(i, 1) = base(i, 1), dup(i, 2) = base(i, 1);
+  for (std::size_t i = 0; i < 30; ++i)
+    dup(i, 0) = base(i, 0), dup(i, 1) = base(i, 1), dup(i, 2) = base(i, 1);
   const Matrix bd = values(30, 1, 23);
   // Underdetermined (3, 6): a x = b exactly, with x in a's row space.
   const Matrix wide = values(3, 6, 29), bw = values(3, 1, 31);
@@ -293,7 +297,8 @@ TEST(Linalg, LstsqGivesTheMinimumNormSolutionAndTheRank) {
     const Matrix xd = compute(deficient.x, *s);
     EXPECT_NEAR(xd(1, 0), xd(2, 0), 1e-10 * std::max(1.0, std::abs(xd(1, 0))));
     // The residual is orthogonal to a's columns.
-    EXPECT_TRUE(near(product(transposed(dup), product(dup, xd) - bd), xt::zeros<double>({3, 1}), 1e-9));
+    EXPECT_TRUE(
+        near(product(transposed(dup), product(dup, xd) - bd), xt::zeros<double>({3, 1}), 1e-9));
     const linalg::Lstsq under = linalg::lstsq(from_xtensor(wide, 2), from_xtensor(bw, 2));
     const Matrix xu = compute(under.x, *s);
     EXPECT_TRUE(near(product(wide, xu), bw, 1e-10));
@@ -346,7 +351,8 @@ TEST(Linalg, NormsMatchTheirDefinitions) {
     const xt::xarray<double> s_values = linalg::svd(x).s.compute<double>({.scheduler = s.get()});
     EXPECT_NEAR(val(linalg::norm(x, "nuc")), xt::sum(s_values)(), 1e-12);
     // Along an axis, and keeping the reduced axes.
-    const xt::xarray<double> rows2 = linalg::norm(x, std::nullopt, 1).compute<double>({.scheduler = s.get()});
+    const xt::xarray<double> rows2 =
+        linalg::norm(x, std::nullopt, 1).compute<double>({.scheduler = s.get()});
     for (std::size_t i = 0; i < 7; ++i) {
       double r2 = 0;
       for (std::size_t j = 0; j < 5; ++j) r2 += d(i, j) * d(i, j);

@@ -21,9 +21,9 @@ xt::xarray<double> values(const Shape& shape, int seed) {
   xt::xarray<double> x =
       xt::xarray<double>::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
   for (std::size_t i = 0; i < x.size(); ++i)
-    x.flat(i) = static_cast<double>((i * 7919 + static_cast<std::size_t>(seed) * 104729) % 263) /
-                    37.0 -
-                3.0;
+    x.flat(i) =
+        static_cast<double>((i * 7919 + static_cast<std::size_t>(seed) * 104729) % 263) / 37.0 -
+        3.0;
   return x;
 }
 
@@ -98,11 +98,14 @@ TEST(Matmul, BatchAxesBroadcastAndOneDimensionalOperandsDropTheirAxis) {
     }
   }
   const xt::xarray<double> dv = values({4}, 6), dm = values({4, 3}, 7);
-  const xt::xarray<double> row = xt::view(reference_matmul(xt::view(dv, xt::newaxis(), xt::all()), dm), 0, xt::all());
-  const xt::xarray<double> col = xt::view(reference_matmul(xt::transpose(dm), xt::view(dv, xt::all(), xt::newaxis())), xt::all(), 0);
+  const xt::xarray<double> row =
+      xt::view(reference_matmul(xt::view(dv, xt::newaxis(), xt::all()), dm), 0, xt::all());
+  const xt::xarray<double> col = xt::view(
+      reference_matmul(xt::transpose(dm), xt::view(dv, xt::all(), xt::newaxis())), xt::all(), 0);
   double inner = 0;
   for (std::size_t i = 0; i < 4; ++i) inner += dv(i) * dv(i);
-  for (const ChunkSpec& spec : {ChunkSpec(index_t{1}), ChunkSpec(index_t{2}), ChunkSpec(index_t{-1})}) {
+  for (const ChunkSpec& spec :
+       {ChunkSpec(index_t{1}), ChunkSpec(index_t{2}), ChunkSpec(index_t{-1})}) {
     const Array a = from_xtensor(da, spec), b = from_xtensor(db, spec);
     const Array v = from_xtensor(dv, spec), m = from_xtensor(dm, spec);
     for (const auto& s : all_schedulers()) {
@@ -133,7 +136,8 @@ TEST(Matmul, DtypesPromoteAsInNumPy) {
 }
 
 TEST(Matmul, DotTensordotVdotOuterAndTrace) {
-  const xt::xarray<double> d3 = values({3, 4, 5}, 8), d2 = values({5, 2}, 9), dsq = values({6, 6}, 10);
+  const xt::xarray<double> d3 = values({3, 4, 5}, 8), d2 = values({5, 2}, 9),
+                           dsq = values({6, 6}, 10);
   const xt::xarray<double> d45 = values({4, 5, 2}, 11);
   // dot of 3-d by 2-d: sum over a's last axis and b's first (b's second-to-last).
   xt::xarray<double> dot_want = xt::zeros<double>({3, 4, 2});
@@ -205,9 +209,11 @@ TEST(Matmul, EinsumCoversTheCommonTwoOperandForms) {
     ASSERT_TRUE(matches<double>(einsum("ij->ji", ij), xt::xarray<double>(xt::transpose(dij)), *s));
     EXPECT_NEAR(einsum("ij->", ij).item<double>({.scheduler = s.get()}), total, 1e-12);
     EXPECT_NEAR(einsum("ii", from_xtensor(dsq, 2)).item<double>({.scheduler = s.get()}), tr, 1e-12);
-    const Array rs = from_xtensor(rowsums, 3), cs = from_xtensor(xt::xarray<double>{1.0, 2.0, 3.0}, 2);
+    const Array rs = from_xtensor(rowsums, 3),
+                cs = from_xtensor(xt::xarray<double>{1.0, 2.0, 3.0}, 2);
     for (std::size_t i = 0; i < 4; ++i)
-      for (std::size_t k = 0; k < 3; ++k) outer_want(i, k) = rowsums(i) * static_cast<double>(k + 1);
+      for (std::size_t k = 0; k < 3; ++k)
+        outer_want(i, k) = rowsums(i) * static_cast<double>(k + 1);
     ASSERT_TRUE(matches<double>(einsum("i,k->ik", rs, cs), outer_want, *s, kTol));
   }
 }
