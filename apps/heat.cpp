@@ -217,7 +217,7 @@ class TesseraHeat {
 
   void step() {
     m_u = tessera::map_overlap(m_step, m_u, {1}, {tessera::Boundary::constant(0)},
-                               {.name = "heat_step"});
+                               {.stencil = true, .name = "heat_step"});
     if (++m_pending == m_persist_every) persist();
   }
 

@@ -504,7 +504,7 @@ Workload stencil() {
   return {
       .description =
           "x = uniform(0, 1, (10000, 10000), chunks 1000), persisted (800 MB); "
-          "map_overlap(laplacian, x, depth 1, periodic).sum() timed",
+          "map_overlap(laplacian, x, depth 1, periodic, stencil).sum() timed",
       .default_repeat = 5,
       .warmup = 1,
       .prepare = [](Context& ctx, json& out) -> std::function<double()> {
@@ -513,7 +513,8 @@ Workload stencil() {
         out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
         const Array x = default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000).persist(ctx.on);
         return [x, on = ctx.on] {
-          return map_overlap(laplacian_kernel(0, 1), x, {1}, {Boundary::periodic()})
+          return map_overlap(laplacian_kernel(0, 1), x, {1}, {Boundary::periodic()},
+                             {.stencil = true})
               .sum()
               .item<double>(on);
         };
@@ -528,7 +529,8 @@ Workload stencil() {
 Workload stencil_steps() {
   return {
       .description =
-          "100 steps u = map_overlap(u + 0.2 laplacian(u), depth 1, periodic) of stencil's x, "
+          "100 steps u = map_overlap(u + 0.2 laplacian(u), depth 1, periodic, stencil) of "
+          "stencil's x, "
           "persisted every 10 steps; u.sum() at the end",
       .default_repeat = 1,
       .warmup = 0,
@@ -541,7 +543,8 @@ Workload stencil_steps() {
         return [x, on = ctx.on] {
           Array u = x;
           for (int step = 1; step <= 100; ++step) {
-            u = map_overlap(laplacian_kernel(1, 0.2), u, {1}, {Boundary::periodic()});
+            u = map_overlap(laplacian_kernel(1, 0.2), u, {1}, {Boundary::periodic()},
+                            {.stencil = true});
             if (step % 10 == 0) u = u.persist(on);
           }
           return u.sum().item<double>(on);

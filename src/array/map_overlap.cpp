@@ -8,6 +8,7 @@
 #include "tessera/array/map_overlap.hpp"
 
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -102,9 +103,13 @@ void for_each_row(const Shape& count, const Shape& dst_stride, const Shape& src_
 class OverlapExpr final : public BlockwiseExpr {
  public:
   OverlapExpr(const ExprPtr& x, DType dtype, std::vector<index_t> depth,
-              std::vector<Boundary> boundary, BlockKernel kernel, std::string name)
+              std::vector<Boundary> boundary, BlockKernel kernel, std::string name, bool stencil,
+              std::size_t band_bytes)
       : BlockwiseExpr(ExprKind::Blockwise, x->shape(), dtype, x->chunks(), {x}, unique_token(),
                       name),
+        m_depth(depth),
+        m_stencil(stencil),
+        m_band_bytes(band_bytes),
         m_boundary(std::move(boundary)),
         m_kernel(std::move(kernel)),
         m_name(std::move(name)) {
@@ -152,13 +157,42 @@ class OverlapExpr final : public BlockwiseExpr {
 
   Block compute_pieces(const Shape& coords, std::span<const Piece> in) const override {
     BlockInfo info = detail::output_block_info(*this, coords);
-    Block grown = ndim() == 0 ? in[0].region() : assemble(coords, in);
     Shape lo(static_cast<std::size_t>(ndim()));
     for (std::size_t a = 0; a < lo.size(); ++a)
       lo[a] = m_lo[a][static_cast<std::size_t>(coords[a])];
-    info.inputs.push_back({coords, lo, grown.shape()});
-    return detail::run_user_kernel(m_kernel, info, std::span<const Block>(&grown, 1), *this,
-                                   "map_overlap", m_name, " (the chunk without its halo)");
+    const index_t rows = ndim() == 0 ? 0 : info.output.shape[0];
+    const index_t band = band_rows(coords);
+    if (band >= rows) {
+      Block grown = ndim() == 0 ? in[0].region() : assemble(coords, in);
+      info.inputs.push_back({coords, lo, grown.shape()});
+      return detail::run_user_kernel(m_kernel, info, std::span<const Block>(&grown, 1), *this,
+                                     "map_overlap", m_name, " (the chunk without its halo)");
+    }
+    // A stencil, band by band: output rows [r, r + n) read the grown rows within the depth of
+    // them (the grown chunk starts `above` rows before the chunk: the depth, or fewer at an edge
+    // with Boundary::none).
+    Block out(dtype(), info.output.shape);
+    const std::size_t row_bytes = out.nbytes() / static_cast<std::size_t>(rows);
+    const index_t grown_rows = grown_extent(coords, 0);
+    const index_t above = info.output.offset[0] - lo[0], depth = m_depth[0];
+    for (index_t r = 0; r < rows; r += band) {
+      const index_t n = std::min(band, rows - r);
+      const index_t first = std::max<index_t>(0, r + above - depth);
+      const index_t last = std::min(grown_rows, r + n + above + depth);
+      Block grown = assemble(coords, in, first, last);
+      BlockInfo b = info;
+      b.output.offset[0] += r;
+      b.output.shape[0] = n;
+      Shape band_lo = lo;
+      band_lo[0] += first;
+      b.inputs.push_back({coords, band_lo, grown.shape()});
+      const Block part =
+          detail::run_user_kernel(m_kernel, b, std::span<const Block>(&grown, 1), *this,
+                                  "map_overlap", m_name, " (the band of rows without its halo)");
+      std::memcpy(static_cast<std::byte*>(out.data()) + static_cast<std::size_t>(r) * row_bytes,
+                  part.data(), part.nbytes());
+    }
+    return out;
   }
 
  private:
@@ -171,15 +205,35 @@ class OverlapExpr final : public BlockwiseExpr {
     detail::for_each_combination(lists, f);
   }
 
-  /// The input chunk `coords` grown by its halo, from the pieces deps() asked for.
-  Block assemble(const Shape& coords, std::span<const Piece> in) const {
+  /// The grown chunk's extent along `axis`.
+  index_t grown_extent(const Shape& coords, int axis) const {
+    index_t n = 0;
+    const auto ua = static_cast<std::size_t>(axis);
+    for (const Segment& s : m_segments[ua][static_cast<std::size_t>(coords[ua])]) n += s.len;
+    return n;
+  }
+
+  /// Output rows per kernel call: a band whose grown copy holds about m_band_bytes (a
+  /// stencil's, of at least 4 depths along axis 0), or all of the chunk's rows.
+  index_t band_rows(const Shape& coords) const {
+    if (!m_stencil || ndim() == 0) return std::numeric_limits<index_t>::max();
+    std::size_t row_bytes = dtype_size(inputs()[0]->dtype());
+    for (int a = 1; a < ndim(); ++a) row_bytes *= static_cast<std::size_t>(grown_extent(coords, a));
+    const auto fit = static_cast<index_t>(m_band_bytes / std::max<std::size_t>(row_bytes, 1));
+    return std::max({index_t{1}, 4 * m_depth[0], fit});
+  }
+
+  /// The input chunk `coords` grown by its halo, from the pieces deps() asked for: its rows
+  /// (along axis 0) from `row_lo` to `row_hi` (all of them by default).
+  Block assemble(const Shape& coords, std::span<const Piece> in, index_t row_lo = 0,
+                 index_t row_hi = std::numeric_limits<index_t>::max()) const {
     const auto nd = static_cast<std::size_t>(ndim());
     const DType t = inputs()[0]->dtype();
     const std::size_t es = dtype_size(t);
     Shape shape(nd, 0);
-    for (std::size_t a = 0; a < nd; ++a) {
-      for (const Segment& s : m_segments[a][static_cast<std::size_t>(coords[a])]) shape[a] += s.len;
-    }
+    for (std::size_t a = 0; a < nd; ++a) shape[a] = grown_extent(coords, static_cast<int>(a));
+    row_hi = std::min(row_hi, shape[0]);
+    shape[0] = row_hi - row_lo;
     Block grown(t, shape);
     const Shape gstride = row_major_strides(shape);
     auto* dst = static_cast<std::byte*>(grown.data());
@@ -193,6 +247,17 @@ class OverlapExpr final : public BlockwiseExpr {
         dst0 += seg[a]->out * gstride[a];
         constant |= seg[a]->chunk < 0;
       }
+      // Rows of the segment along axis 0 inside the window [row_lo, row_hi).
+      const index_t first = std::max(seg[0]->out, row_lo);
+      const index_t last = std::min(seg[0]->out + seg[0]->len, row_hi);
+      const bool data = !constant;
+      if (last <= first) {
+        k += data ? 1 : 0;  // its piece is skipped
+        return;
+      }
+      const index_t skip = first - seg[0]->out;
+      count[0] = last - first;
+      dst0 = (first - row_lo) * gstride[0] + (dst0 - seg[0]->out * gstride[0]);
       const index_t row = count[nd - 1];
       if (constant) {
         std::uint64_t value = 0;  // one element of the input's dtype
@@ -215,6 +280,7 @@ class OverlapExpr final : public BlockwiseExpr {
         src0 += (p.start()[a] + (s.src - s.piece_start())) * pstride[a];
         sstride[a] = s.step * pstride[a];
       }
+      src0 += skip * sstride[0];
       const auto* src = static_cast<const std::byte*>(p.block().data());
       const int step = seg[nd - 1]->step;
       for_each_row(count, gstride, sstride, dst0, src0, [&](index_t d, index_t s) {
@@ -242,6 +308,9 @@ class OverlapExpr final : public BlockwiseExpr {
     return 0;
   }
 
+  std::vector<index_t> m_depth;
+  bool m_stencil;
+  std::size_t m_band_bytes;
   std::vector<Boundary> m_boundary;
   BlockKernel m_kernel;
   std::string m_name;
@@ -283,7 +352,8 @@ Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>
     }
   }
   const DType dtype = options.dtype.value_or(x.dtype());
-  return Array(std::make_shared<OverlapExpr>(x.expr(), dtype, d, b, std::move(kernel), name));
+  return Array(std::make_shared<OverlapExpr>(x.expr(), dtype, d, b, std::move(kernel), name,
+                                             options.stencil, options.band_bytes));
 }
 
 }  // namespace tessera

@@ -59,6 +59,14 @@ struct Boundary {
 struct MapOverlapOptions {
   /// The output's dtype (default x's; the typed form sets it).
   std::optional<DType> dtype = {};
+  /// The kernel is a stencil: each output element depends only on the input within `depth` of
+  /// it (and on the block info). Tessera may then call it on bands of rows of a chunk (along
+  /// axis 0), each grown by the halo and small enough to stay in cache, instead of once on the
+  /// whole grown chunk: the grown copy is never written to memory, about half the traffic of a
+  /// step. The block info describes the band (its offset and shape).
+  bool stencil = false;
+  /// With `stencil`: the size a band's grown copy aims at (bands hold at least 4 depths of rows).
+  std::size_t band_bytes = std::size_t{256} << 10;
   /// Names the node in graphs and messages.
   std::string name = "map_overlap";
 };
