@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "grid_combinations.hpp"
+#include "tessera/array/rechunk.hpp"
 #include "user_kernels.hpp"
 
 namespace tessera {
@@ -102,18 +103,19 @@ void for_each_row(const Shape& count, const Shape& dst_stride, const Shape& src_
 
 class OverlapExpr final : public BlockwiseExpr {
  public:
-  OverlapExpr(const ExprPtr& x, DType dtype, std::vector<index_t> depth,
+  /// `inputs` have one shape and chunk grid.
+  OverlapExpr(std::vector<ExprPtr> inputs, DType dtype, std::vector<index_t> depth,
               std::vector<Boundary> boundary, BlockKernel kernel, std::string name, bool stencil,
               std::size_t band_bytes)
-      : BlockwiseExpr(ExprKind::Blockwise, x->shape(), dtype, x->chunks(), {x}, unique_token(),
-                      name),
+      : BlockwiseExpr(ExprKind::Blockwise, inputs[0]->shape(), dtype, inputs[0]->chunks(), inputs,
+                      unique_token(), name),
         m_depth(depth),
         m_stencil(stencil),
         m_band_bytes(band_bytes),
         m_boundary(std::move(boundary)),
         m_kernel(std::move(kernel)),
         m_name(std::move(name)) {
-    const ChunkGrid& g = x->chunks();
+    const ChunkGrid& g = chunks();
     for (int a = 0; a < ndim(); ++a) {
       const auto ua = static_cast<std::size_t>(a);
       const auto& off = g.offsets(a);
@@ -133,22 +135,27 @@ class OverlapExpr final : public BlockwiseExpr {
 
   std::string_view op_name() const override { return m_name; }
 
+  /// Every input's pieces in turn, each input's in the order of the combinations.
   std::vector<Dep> deps(const Shape& coords) const override {
-    if (ndim() == 0) return {{0, 0}};
     std::vector<Dep> out;
-    const ChunkGrid& in = inputs()[0]->chunks();
-    for_each_combination(coords, [&](const std::vector<const Segment*>& seg) {
-      Dep d{0, 0, Shape(seg.size()), Shape(seg.size())};
-      Shape ic(seg.size());
-      for (std::size_t a = 0; a < seg.size(); ++a) {
-        if (seg[a]->chunk < 0) return;  // a constant: no data
-        ic[a] = seg[a]->chunk;
-        d.start[a] = seg[a]->piece_start();
-        d.count[a] = seg[a]->piece_count();
+    for (int k = 0; k < static_cast<int>(inputs().size()); ++k) {
+      if (ndim() == 0) {
+        out.push_back({k, 0});
+        continue;
       }
-      d.chunk = in.chunk_linear(ic);
-      out.push_back(std::move(d));
-    });
+      for_each_combination(coords, [&](const std::vector<const Segment*>& seg) {
+        Dep d{k, 0, Shape(seg.size()), Shape(seg.size())};
+        Shape ic(seg.size());
+        for (std::size_t a = 0; a < seg.size(); ++a) {
+          if (seg[a]->chunk < 0) return;  // a constant: no data
+          ic[a] = seg[a]->chunk;
+          d.start[a] = seg[a]->piece_start();
+          d.count[a] = seg[a]->piece_count();
+        }
+        d.chunk = chunks().chunk_linear(ic);
+        out.push_back(std::move(d));
+      });
+    }
     return out;
   }
 
@@ -160,13 +167,24 @@ class OverlapExpr final : public BlockwiseExpr {
     Shape lo(static_cast<std::size_t>(ndim()));
     for (std::size_t a = 0; a < lo.size(); ++a)
       lo[a] = m_lo[a][static_cast<std::size_t>(coords[a])];
+    const std::size_t arity = inputs().size(), per_input = in.size() / arity;
+    // Input k's blocks grown over rows [first, last) of the grown chunk.
+    const auto grow = [&](index_t first, index_t last) {
+      std::vector<Block> grown;
+      for (std::size_t k = 0; k < arity; ++k) {
+        const auto pieces = in.subspan(k * per_input, per_input);
+        grown.push_back(ndim() == 0 ? pieces[0].region()
+                                    : assemble(k, coords, pieces, first, last));
+      }
+      return grown;
+    };
     const index_t rows = ndim() == 0 ? 0 : info.output.shape[0];
     const index_t band = band_rows(coords);
     if (band >= rows) {
-      Block grown = ndim() == 0 ? in[0].region() : assemble(coords, in);
-      info.inputs.push_back({coords, lo, grown.shape()});
-      return detail::run_user_kernel(m_kernel, info, std::span<const Block>(&grown, 1), *this,
-                                     "map_overlap", m_name, " (the chunk without its halo)");
+      const std::vector<Block> grown = grow(0, std::numeric_limits<index_t>::max());
+      for (std::size_t k = 0; k < arity; ++k) info.inputs.push_back({coords, lo, grown[k].shape()});
+      return detail::run_user_kernel(m_kernel, info, grown, *this, "map_overlap", m_name,
+                                     " (the chunk without its halo)");
     }
     // A stencil, band by band: output rows [r, r + n) read the grown rows within the depth of
     // them (the grown chunk starts `above` rows before the chunk: the depth, or fewer at an edge
@@ -179,16 +197,16 @@ class OverlapExpr final : public BlockwiseExpr {
       const index_t n = std::min(band, rows - r);
       const index_t first = std::max<index_t>(0, r + above - depth);
       const index_t last = std::min(grown_rows, r + n + above + depth);
-      Block grown = assemble(coords, in, first, last);
+      const std::vector<Block> grown = grow(first, last);
       BlockInfo b = info;
       b.output.offset[0] += r;
       b.output.shape[0] = n;
       Shape band_lo = lo;
       band_lo[0] += first;
-      b.inputs.push_back({coords, band_lo, grown.shape()});
-      const Block part =
-          detail::run_user_kernel(m_kernel, b, std::span<const Block>(&grown, 1), *this,
-                                  "map_overlap", m_name, " (the band of rows without its halo)");
+      for (std::size_t k = 0; k < arity; ++k)
+        b.inputs.push_back({coords, band_lo, grown[k].shape()});
+      const Block part = detail::run_user_kernel(m_kernel, b, grown, *this, "map_overlap", m_name,
+                                                 " (the band of rows without its halo)");
       std::memcpy(static_cast<std::byte*>(out.data()) + static_cast<std::size_t>(r) * row_bytes,
                   part.data(), part.nbytes());
     }
@@ -217,18 +235,19 @@ class OverlapExpr final : public BlockwiseExpr {
   /// stencil's, of at least 4 depths along axis 0), or all of the chunk's rows.
   index_t band_rows(const Shape& coords) const {
     if (!m_stencil || ndim() == 0) return std::numeric_limits<index_t>::max();
-    std::size_t row_bytes = dtype_size(inputs()[0]->dtype());
+    std::size_t row_bytes = 0;
+    for (const auto& x : inputs()) row_bytes += dtype_size(x->dtype());
     for (int a = 1; a < ndim(); ++a) row_bytes *= static_cast<std::size_t>(grown_extent(coords, a));
     const auto fit = static_cast<index_t>(m_band_bytes / std::max<std::size_t>(row_bytes, 1));
     return std::max({index_t{1}, 4 * m_depth[0], fit});
   }
 
-  /// The input chunk `coords` grown by its halo, from the pieces deps() asked for: its rows
-  /// (along axis 0) from `row_lo` to `row_hi` (all of them by default).
-  Block assemble(const Shape& coords, std::span<const Piece> in, index_t row_lo = 0,
-                 index_t row_hi = std::numeric_limits<index_t>::max()) const {
+  /// Chunk `coords` of input `input` grown by its halo, from the pieces deps() asked for (that
+  /// input's): its rows (along axis 0) from `row_lo` to `row_hi` (clipped to the grown chunk).
+  Block assemble(std::size_t input, const Shape& coords, std::span<const Piece> in, index_t row_lo,
+                 index_t row_hi) const {
     const auto nd = static_cast<std::size_t>(ndim());
-    const DType t = inputs()[0]->dtype();
+    const DType t = inputs()[input]->dtype();
     const std::size_t es = dtype_size(t);
     Shape shape(nd, 0);
     for (std::size_t a = 0; a < nd; ++a) shape[a] = grown_extent(coords, static_cast<int>(a));
@@ -334,10 +353,20 @@ std::vector<T> per_axis(const std::vector<T>& v, int nd, std::string_view what,
 
 }  // namespace
 
-Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>& depth,
-                  const std::vector<Boundary>& boundary, MapOverlapOptions options) {
+Array map_overlap(BlockKernel kernel, const std::vector<Array>& inputs,
+                  const std::vector<index_t>& depth, const std::vector<Boundary>& boundary,
+                  MapOverlapOptions options) {
   const std::string& name = options.name;
   if (!kernel) throw value_error(fmt::format("map_overlap '{}': no kernel", name));
+  if (inputs.empty()) throw value_error(fmt::format("map_overlap '{}': no input arrays", name));
+  const Array& x = inputs[0];
+  for (std::size_t k = 1; k < inputs.size(); ++k) {
+    if (inputs[k].shape() != x.shape()) {
+      throw shape_error(
+          fmt::format("map_overlap '{}': input {} has shape {}, but input 0 has shape {}", name, k,
+                      shape_string(inputs[k].shape()), shape_string(x.shape())));
+    }
+  }
   const int nd = x.ndim();
   const std::vector<index_t> d = per_axis(depth, nd, "depths", name);
   const std::vector<Boundary> b = per_axis(boundary, nd, "boundaries", name);
@@ -351,9 +380,22 @@ Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>
           name, d[ua], a, shape_string(x.shape())));
     }
   }
+  // Every input in the first's chunks.
+  std::vector<std::vector<index_t>> sizes;
+  for (int a = 0; a < nd; ++a) sizes.push_back(x.chunks().sizes(a));
+  std::vector<ExprPtr> exprs;
+  for (const Array& y : inputs) {
+    exprs.push_back(
+        (y.chunks() == x.chunks() ? y : rechunk(y, ChunkSpec::explicit_sizes(sizes))).expr());
+  }
   const DType dtype = options.dtype.value_or(x.dtype());
-  return Array(std::make_shared<OverlapExpr>(x.expr(), dtype, d, b, std::move(kernel), name,
+  return Array(std::make_shared<OverlapExpr>(std::move(exprs), dtype, d, b, std::move(kernel), name,
                                              options.stencil, options.band_bytes));
+}
+
+Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>& depth,
+                  const std::vector<Boundary>& boundary, MapOverlapOptions options) {
+  return map_overlap(std::move(kernel), std::vector<Array>{x}, depth, boundary, std::move(options));
 }
 
 }  // namespace tessera

@@ -158,6 +158,39 @@ TEST(MapOverlap, EveryBoundaryDepthAndChunkingMatchesTheWholeArray) {
   }
 }
 
+TEST(MapOverlap, SeveralArraysGrownAlike) {
+  // The kernel gets one grown block per array (the second in other chunks, aligned first) and
+  // adds the stencil of the first to twice that of the second.
+  const Shape shape{9, 7};
+  const xt::xarray<double> dx = distinct_values(shape);
+  const xt::xarray<double> dy = xt::xarray<double>(dx * dx * 0.01 - 3.0);
+  const Array x = from_xtensor(dx, ChunkSpec{4, 3}), y = from_xtensor(dy, ChunkSpec{2, 5});
+  for (index_t depth : {index_t{1}, index_t{2}}) {
+    const BlockKernel one = stencil(depth);
+    const BlockKernel both = [one](const BlockInfo& info, std::span<const Block> in) {
+      BlockInfo first = info, second = info;
+      first.inputs = {info.inputs[0]};
+      second.inputs = {info.inputs[1]};
+      Block out = one(first, in.subspan(0, 1));
+      out.view<double>() += 2.0 * one(second, in.subspan(1, 1)).view<double>();
+      return out;
+    };
+    const std::vector<Boundary> b{Boundary::reflect(), Boundary::periodic()};
+    const xt::xarray<double> want = reference(dx, depth, b) + 2.0 * reference(dy, depth, b);
+    const Array z = map_overlap(both, {x, y}, {depth}, b);
+    const Array banded = map_overlap(both, {x, y}, {depth}, b, {.stencil = true, .band_bytes = 1});
+    EXPECT_EQ(z.chunks(), x.chunks());
+    for (const auto& s : all_schedulers()) {
+      ASSERT_TRUE(matches<double>(z, want, *s, 1e-12));
+      ASSERT_TRUE(matches<double>(banded, want, *s, 1e-12));
+    }
+  }
+  EXPECT_THROW((void)map_overlap(stencil(1), {x, zeros({9, 6}, 3)}, {1}, {Boundary::none()}),
+               shape_error);
+  EXPECT_THROW((void)map_overlap(stencil(1), std::vector<Array>{}, {1}, {Boundary::none()}),
+               value_error);
+}
+
 TEST(MapOverlap, ComputedInputsAndTheTypedForm) {
   // A fused chain as the input (its halo pieces are evaluated for their regions), through the
   // typed form on xtensor views, and a result used in a larger expression.

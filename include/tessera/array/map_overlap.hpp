@@ -77,6 +77,13 @@ struct MapOverlapOptions {
 Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>& depth,
                   const std::vector<Boundary>& boundary, MapOverlapOptions options = {});
 
+/// Several arrays of one shape, each grown alike (Dask's map_overlap of several arrays): their
+/// chunks are aligned to the first's (rechunk), and the kernel gets one grown block per array,
+/// in order (`info.inputs[k]` says where block k lies). The output has the first's chunks.
+Array map_overlap(BlockKernel kernel, const std::vector<Array>& inputs,
+                  const std::vector<index_t>& depth, const std::vector<Boundary>& boundary,
+                  MapOverlapOptions options = {});
+
 /// The typed form: `kernel(info, out, in)` writes `out`, an xtensor adaptor of element type Out
 /// over the output chunk, from `in`, a read-only adaptor of element type In over the grown
 /// chunk. x's dtype must be In's (else dtype_error when the expression is built).
