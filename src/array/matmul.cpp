@@ -415,4 +415,32 @@ Array einsum(std::string_view spec, const Array& a_in, const Array& b_in) {
   return permute_dims(reshape(c, c_shape), permutation(batch + free_a + free_b, s.output));
 }
 
+Array einsum(std::string_view spec, const std::vector<Array>& operands) {
+  if (operands.empty()) throw value_error(fmt::format("einsum '{}': no operands", spec));
+  std::vector<const Array*> pointers;
+  for (const Array& x : operands) pointers.push_back(&x);
+  const Subscripts s = parse_subscripts(spec, pointers);
+  if (operands.size() == 1)
+    return einsum(fmt::format("{}->{}", s.inputs[0], s.output), operands[0]);
+  Array current = operands[0];
+  std::string subs = s.inputs[0];
+  for (std::size_t i = 1; i < operands.size(); ++i) {
+    // Indices still needed: the output's and those of the operands not yet contracted.
+    std::string needed = s.output;
+    for (std::size_t j = i + 1; j < operands.size(); ++j) needed += s.inputs[j];
+    const bool last = i + 1 == operands.size();
+    std::string next;
+    if (last) {
+      next = s.output;
+    } else {
+      for (char c : subs + s.inputs[i])
+        if (needed.find(c) != std::string::npos && next.find(c) == std::string::npos)
+          next.push_back(c);
+    }
+    current = einsum(fmt::format("{},{}->{}", subs, s.inputs[i], next), current, operands[i]);
+    subs = next;
+  }
+  return current;
+}
+
 }  // namespace tessera

@@ -215,6 +215,13 @@ TEST(Matmul, EinsumCoversTheCommonTwoOperandForms) {
       for (std::size_t k = 0; k < 3; ++k)
         outer_want(i, k) = rowsums(i) * static_cast<double>(k + 1);
     ASSERT_TRUE(matches<double>(einsum("i,k->ik", rs, cs), outer_want, *s, kTol));
+    // Three operands, contracted pairwise: (ij jk) kl -> il, and implicitly.
+    const xt::xarray<double> dkl = values({3, 2}, 17);
+    const xt::xarray<double> il = reference_matmul(ik, dkl);
+    const Array kl = from_xtensor(dkl, 2);
+    ASSERT_TRUE(matches<double>(einsum("ij,jk,kl->il", {ij, jk, kl}), il, *s, kTol));
+    ASSERT_TRUE(matches<double>(einsum("ij,jk,kl", {ij, jk, kl}), il, *s, kTol));
+    ASSERT_TRUE(matches<double>(einsum("ij,jk->ik", {ij, jk}), ik, *s, kTol));
   }
 }
 

@@ -54,6 +54,9 @@ Array trace(const Array& a, index_t offset = 0, int axis1 = 0, int axis2 = 1);
 /// index repeated within one operand other than a single operand's full trace ("ii->", "ii").
 Array einsum(std::string_view subscripts, const Array& a);
 Array einsum(std::string_view subscripts, const Array& a, const Array& b);
+/// einsum of any number of operands ("ij,jk,kl->il"), contracted pairwise from the left, each
+/// step keeping the indices that the output or a later operand still names.
+Array einsum(std::string_view subscripts, const std::vector<Array>& operands);
 
 /// Dense linear algebra as blocked task graphs, with LAPACK (OpenBLAS) on the blocks. Results
 /// are float64 (float32 operands give float32, computed in float64; integers give float64).
