@@ -48,7 +48,7 @@ Array outer(const Array& a, const Array& b);
 /// The sum along diagonal `offset` of the 2-d sub-arrays spanned by `axis1` and `axis2`.
 Array trace(const Array& a, index_t offset = 0, int axis1 = 0, int axis2 = 1);
 
-/// NumPy's einsum for one or two operands, explicit ("ij,jk->ik") or implicit ("ij,jk": the
+/// NumPy's einsum, explicit ("ij,jk->ik") or implicit ("ij,jk": the
 /// indices that appear once, sorted). Every index that the output lacks is summed; indices in
 /// both operands and the output are batch axes. Not supported (value_error): ellipses, and an
 /// index repeated within one operand other than a single operand's full trace ("ii->", "ii").
