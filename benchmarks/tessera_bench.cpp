@@ -476,24 +476,29 @@ Workload rechunk_transpose() {
   };
 }
 
+/// rows x cols outputs of keep * u + rate * laplacian(u) from a grown block of row length
+/// `width`, compiled for AVX2 and AVX-512 too and chosen at run time (the library's portable
+/// build targets SSE2; a user's kernel may dispatch on the CPU as NumPy's loops do).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void laplacian_rows(
+    const double* p, double* o, tessera::index_t rows, tessera::index_t cols,
+    tessera::index_t width, double keep, double rate) {
+  for (tessera::index_t i = 0; i < rows; ++i) {
+    const double* c = p + (i + 1) * width + 1;
+    double* row = o + i * cols;
+    for (tessera::index_t j = 0; j < cols; ++j) {
+      row[j] = keep * c[j] + rate * (c[j - width] + c[j + width] + c[j - 1] + c[j + 1] - 4 * c[j]);
+    }
+  }
+}
+
 /// The periodic 5-point Laplacian of a chunk grown by one element (map_overlap's kernel), plus
 /// `u` times `keep` (0: the Laplacian alone; 1 with rate r: one explicit diffusion step).
 tessera::BlockKernel laplacian_kernel(double keep, double rate) {
   return [keep, rate](const tessera::BlockInfo& info, std::span<const tessera::Block> in) {
     const tessera::Block& u = in[0];
-    const auto width = u.shape()[1];
     tessera::Block out(tessera::DType::Float64, info.output.shape);
-    const auto rows = out.shape()[0], cols = out.shape()[1];
-    const double* p = u.data_as<double>();
-    double* o = out.data_as<double>();
-    for (tessera::index_t i = 0; i < rows; ++i) {
-      const double* c = p + (i + 1) * width + 1;
-      double* row = o + i * cols;
-      for (tessera::index_t j = 0; j < cols; ++j) {
-        row[j] =
-            keep * c[j] + rate * (c[j - width] + c[j + width] + c[j - 1] + c[j + 1] - 4 * c[j]);
-      }
-    }
+    laplacian_rows(u.data_as<double>(), out.data_as<double>(), out.shape()[0], out.shape()[1],
+                   u.shape()[1], keep, rate);
     return out;
   };
 }
