@@ -491,15 +491,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void laplacian_rows
   }
 }
 
-/// The periodic 5-point Laplacian of a chunk grown by one element (map_overlap's kernel), plus
-/// `u` times `keep` (0: the Laplacian alone; 1 with rate r: one explicit diffusion step).
-tessera::BlockKernel laplacian_kernel(double keep, double rate) {
-  return [keep, rate](const tessera::BlockInfo& info, std::span<const tessera::Block> in) {
-    const tessera::Block& u = in[0];
-    tessera::Block out(tessera::DType::Float64, info.output.shape);
-    laplacian_rows(u.data_as<double>(), out.data_as<double>(), out.shape()[0], out.shape()[1],
-                   u.shape()[1], keep, rate);
-    return out;
+/// The periodic 5-point Laplacian of a chunk grown by one element (map_overlap's typed kernel:
+/// it writes its output in place), plus `u` times `keep` (0: the Laplacian alone; 1 with rate r:
+/// one explicit diffusion step).
+auto laplacian_kernel(double keep, double rate) {
+  return [keep, rate](const tessera::BlockInfo&, auto& out, const auto& u) {
+    laplacian_rows(u.data(), out.data(), static_cast<tessera::index_t>(out.shape()[0]),
+                   static_cast<tessera::index_t>(out.shape()[1]),
+                   static_cast<tessera::index_t>(u.shape()[1]), keep, rate);
   };
 }
 
@@ -518,8 +517,8 @@ Workload stencil() {
         out["bytes"] = static_cast<double>(n) * static_cast<double>(n) * 8.0;
         const Array x = default_rng(ctx.settings.seed).uniform(0, 1, {n, n}, 1000).persist(ctx.on);
         return [x, on = ctx.on] {
-          return map_overlap(laplacian_kernel(0, 1), x, {1}, {Boundary::periodic()},
-                             {.stencil = true})
+          return map_overlap<double>(laplacian_kernel(0, 1), x, {1}, {Boundary::periodic()},
+                                     {.stencil = true})
               .sum()
               .item<double>(on);
         };
@@ -548,8 +547,8 @@ Workload stencil_steps() {
         return [x, on = ctx.on] {
           Array u = x;
           for (int step = 1; step <= 100; ++step) {
-            u = map_overlap(laplacian_kernel(1, 0.2), u, {1}, {Boundary::periodic()},
-                            {.stencil = true});
+            u = map_overlap<double>(laplacian_kernel(1, 0.2), u, {1}, {Boundary::periodic()},
+                                    {.stencil = true});
             if (step % 10 == 0) u = u.persist(on);
           }
           return u.sum().item<double>(on);

@@ -103,10 +103,10 @@ void for_each_row(const Shape& count, const Shape& dst_stride, const Shape& src_
 
 class OverlapExpr final : public BlockwiseExpr {
  public:
-  /// `inputs` have one shape and chunk grid.
+  /// `inputs` have one shape and chunk grid; one of `kernel` and `into` is set.
   OverlapExpr(std::vector<ExprPtr> inputs, DType dtype, std::vector<index_t> depth,
-              std::vector<Boundary> boundary, BlockKernel kernel, std::string name, bool stencil,
-              std::size_t band_bytes)
+              std::vector<Boundary> boundary, BlockKernel kernel, detail::BlockKernelInto into,
+              std::string name, bool stencil, std::size_t band_bytes)
       : BlockwiseExpr(ExprKind::Blockwise, inputs[0]->shape(), dtype, inputs[0]->chunks(), inputs,
                       unique_token(), name),
         m_depth(depth),
@@ -114,6 +114,7 @@ class OverlapExpr final : public BlockwiseExpr {
         m_band_bytes(band_bytes),
         m_boundary(std::move(boundary)),
         m_kernel(std::move(kernel)),
+        m_into(std::move(into)),
         m_name(std::move(name)) {
     const ChunkGrid& g = chunks();
     for (int a = 0; a < ndim(); ++a) {
@@ -183,6 +184,11 @@ class OverlapExpr final : public BlockwiseExpr {
     if (band >= rows) {
       const std::vector<Block> grown = grow(0, std::numeric_limits<index_t>::max());
       for (std::size_t k = 0; k < arity; ++k) info.inputs.push_back({coords, lo, grown[k].shape()});
+      if (m_into) {
+        Block out(dtype(), info.output.shape);
+        m_into(info, grown, out);
+        return out;
+      }
       return detail::run_user_kernel(m_kernel, info, grown, *this, "map_overlap", m_name,
                                      " (the chunk without its halo)");
     }
@@ -205,10 +211,17 @@ class OverlapExpr final : public BlockwiseExpr {
       band_lo[0] += first;
       for (std::size_t k = 0; k < arity; ++k)
         b.inputs.push_back({coords, band_lo, grown[k].shape()});
+      std::byte* rows_at =
+          static_cast<std::byte*>(out.data()) + static_cast<std::size_t>(r) * row_bytes;
+      if (m_into) {
+        // The band's rows of the output chunk, written in place (out outlives the view).
+        Block view = Block::adopt(dtype(), b.output.shape, rows_at, nullptr);
+        m_into(b, grown, view);
+        continue;
+      }
       const Block part = detail::run_user_kernel(m_kernel, b, grown, *this, "map_overlap", m_name,
                                                  " (the band of rows without its halo)");
-      std::memcpy(static_cast<std::byte*>(out.data()) + static_cast<std::size_t>(r) * row_bytes,
-                  part.data(), part.nbytes());
+      std::memcpy(rows_at, part.data(), part.nbytes());
     }
     return out;
   }
@@ -332,6 +345,7 @@ class OverlapExpr final : public BlockwiseExpr {
   std::size_t m_band_bytes;
   std::vector<Boundary> m_boundary;
   BlockKernel m_kernel;
+  detail::BlockKernelInto m_into;
   std::string m_name;
   std::vector<std::vector<index_t>> m_lo;                     // [axis][chunk]: the grown start
   std::vector<std::vector<std::vector<Segment>>> m_segments;  // [axis][chunk]
@@ -353,11 +367,14 @@ std::vector<T> per_axis(const std::vector<T>& v, int nd, std::string_view what,
 
 }  // namespace
 
-Array map_overlap(BlockKernel kernel, const std::vector<Array>& inputs,
-                  const std::vector<index_t>& depth, const std::vector<Boundary>& boundary,
-                  MapOverlapOptions options) {
+namespace {
+
+/// map_overlap of `inputs` with one of `kernel` and `into`.
+Array make_overlap(BlockKernel kernel, detail::BlockKernelInto into,
+                   const std::vector<Array>& inputs, const std::vector<index_t>& depth,
+                   const std::vector<Boundary>& boundary, const MapOverlapOptions& options) {
   const std::string& name = options.name;
-  if (!kernel) throw value_error(fmt::format("map_overlap '{}': no kernel", name));
+  if (!kernel && !into) throw value_error(fmt::format("map_overlap '{}': no kernel", name));
   if (inputs.empty()) throw value_error(fmt::format("map_overlap '{}': no input arrays", name));
   const Array& x = inputs[0];
   for (std::size_t k = 1; k < inputs.size(); ++k) {
@@ -389,13 +406,30 @@ Array map_overlap(BlockKernel kernel, const std::vector<Array>& inputs,
         (y.chunks() == x.chunks() ? y : rechunk(y, ChunkSpec::explicit_sizes(sizes))).expr());
   }
   const DType dtype = options.dtype.value_or(x.dtype());
-  return Array(std::make_shared<OverlapExpr>(std::move(exprs), dtype, d, b, std::move(kernel), name,
-                                             options.stencil, options.band_bytes));
+  return Array(std::make_shared<OverlapExpr>(std::move(exprs), dtype, d, b, std::move(kernel),
+                                             std::move(into), name, options.stencil,
+                                             options.band_bytes));
+}
+
+}  // namespace
+
+Array map_overlap(BlockKernel kernel, const std::vector<Array>& inputs,
+                  const std::vector<index_t>& depth, const std::vector<Boundary>& boundary,
+                  MapOverlapOptions options) {
+  if (!kernel) throw value_error(fmt::format("map_overlap '{}': no kernel", options.name));
+  return make_overlap(std::move(kernel), {}, inputs, depth, boundary, options);
 }
 
 Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>& depth,
                   const std::vector<Boundary>& boundary, MapOverlapOptions options) {
   return map_overlap(std::move(kernel), std::vector<Array>{x}, depth, boundary, std::move(options));
+}
+
+Array detail::map_overlap_into(BlockKernelInto kernel, const Array& x,
+                               const std::vector<index_t>& depth,
+                               const std::vector<Boundary>& boundary, MapOverlapOptions options) {
+  if (!kernel) throw value_error(fmt::format("map_overlap '{}': no kernel", options.name));
+  return make_overlap({}, std::move(kernel), {x}, depth, boundary, options);
 }
 
 }  // namespace tessera

@@ -87,15 +87,25 @@ Array map_overlap(BlockKernel kernel, const std::vector<Array>& inputs,
 /// The typed form: `kernel(info, out, in)` writes `out`, an xtensor adaptor of element type Out
 /// over the output chunk, from `in`, a read-only adaptor of element type In over the grown
 /// chunk. x's dtype must be In's (else dtype_error when the expression is built).
+namespace detail {
+/// A kernel that writes the output chunk (or band) it is handed instead of returning a new one:
+/// the typed form's, so that a stencil's bands are written straight into the output chunk.
+using BlockKernelInto =
+    std::function<void(const BlockInfo& info, std::span<const Block> inputs, Block& out)>;
+Array map_overlap_into(BlockKernelInto kernel, const Array& x, const std::vector<index_t>& depth,
+                       const std::vector<Boundary>& boundary, MapOverlapOptions options);
+}  // namespace detail
+
 template <ElementType Out, ElementType In = Out, class Kernel>
 Array map_overlap(Kernel kernel, const Array& x, const std::vector<index_t>& depth,
                   const std::vector<Boundary>& boundary, MapOverlapOptions options = {}) {
   detail::check_map_blocks_dtypes({x}, {dtype_of<In>()}, options.name);
   options.dtype = dtype_of<Out>();
-  return map_overlap(
-      BlockKernel([kernel = std::move(kernel)](const BlockInfo& info, std::span<const Block> in) {
-        return detail::run_typed_kernel<Out, In>(kernel, info, in, std::index_sequence<0>{});
-      }),
+  return detail::map_overlap_into(
+      [kernel = std::move(kernel)](const BlockInfo& info, std::span<const Block> in, Block& out) {
+        auto out_view = out.view<Out>();
+        kernel(info, out_view, in[0].template view<In>());
+      },
       x, depth, boundary, std::move(options));
 }
 
