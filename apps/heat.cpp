@@ -177,16 +177,17 @@ class HeatBlock {
   int m_west_rank = MPI_PROC_NULL, m_east_rank = MPI_PROC_NULL;
 };
 
-/// One explicit step of a block grown by one point on every side (map_overlap's kernel): the
-/// same expression, in the same order, as HeatBlock::step, so the field is the same bit for bit.
-tessera::BlockKernel heat_step(double r) {
-  return [r](const tessera::BlockInfo& info, std::span<const tessera::Block> in) {
-    const tessera::Block& grown = in[0];
-    const long width = grown.shape()[1];
-    tessera::Block out(tessera::DType::Float64, info.output.shape);
-    const long nr = out.shape()[0], nc = out.shape()[1];
-    const double* u = grown.data_as<double>();
-    double* next = out.data_as<double>();
+/// One explicit step of a block grown by one point on every side (map_overlap's typed kernel, on
+/// xtensor adaptors; `out` may be a band of the output chunk): the same expression, in the same
+/// order, as HeatBlock::step, so the field is the same bit for bit.
+struct HeatStep {
+  double r;
+  template <class Out, class In>
+  void operator()(const tessera::BlockInfo&, Out& out, const In& grown) const {
+    const long width = static_cast<long>(grown.shape()[1]);
+    const long nr = static_cast<long>(out.shape()[0]), nc = static_cast<long>(out.shape()[1]);
+    const double* u = grown.data();
+    double* next = out.data();
     for (long i = 0; i < nr; ++i) {
       const double* up = u + i * width + 1;
       const double* mid = u + (i + 1) * width;  // the row with its west and east halo values
@@ -197,9 +198,8 @@ tessera::BlockKernel heat_step(double r) {
         row[j] = c + r * ((up[j] + down[j]) + (mid[j] + mid[j + 2]) - 4.0 * c);
       }
     }
-    return out;
-  };
-}
+  }
+};
 
 /// The same simulation with Tessera doing the halo exchange: the field is a Tessera array whose
 /// chunks are the ranks' blocks, and each step is a map_overlap of it with a constant 0 beyond
@@ -212,12 +212,12 @@ class TesseraHeat {
               int persist_every)
       : m_u(tessera::from_local(std::span<const double>(initial), {rows.start, cols.start},
                                 {rows.size, cols.size})),
-        m_step(heat_step(r)),
+        m_step{r},
         m_persist_every(persist_every) {}
 
   void step() {
-    m_u = tessera::map_overlap(m_step, m_u, {1}, {tessera::Boundary::constant(0)},
-                               {.stencil = true, .name = "heat_step"});
+    m_u = tessera::map_overlap<double>(m_step, m_u, {1}, {tessera::Boundary::constant(0)},
+                                       {.stencil = true, .name = "heat_step"});
     if (++m_pending == m_persist_every) persist();
   }
 
@@ -235,7 +235,7 @@ class TesseraHeat {
   }
 
   tessera::Array m_u;
-  tessera::BlockKernel m_step;
+  HeatStep m_step;
   int m_persist_every;
   int m_pending = 0;
 };
