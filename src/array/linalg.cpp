@@ -416,22 +416,22 @@ std::pair<int, int> two_axes(const Array& x, const Axes& axes, std::string_view 
   return {a0, a1};
 }
 
-/// The singular values of a 2-d array, for the 2-norm and nuclear norms.
-Array singular_values(const Array& x, std::pair<int, int> axes, std::string_view what) {
+/// The singular values of a 2-d array, for the 2-norm and nuclear norms (they do not depend on
+/// the order of its two axes).
+Array singular_values(const Array& x, std::string_view what) {
   if (x.ndim() != 2) {
     throw value_error(
         fmt::format("linalg.norm: the {} norm is supported for 2-d arrays only (got "
                     "shape {})",
                     what, shape_string(x.shape())));
   }
-  (void)axes;  // the singular values do not depend on the order of the two axes
   return svd(x).s;
 }
 
-Array keep_matrix_dims(Array r, const Array& x, std::pair<int, int> axes, bool keepdims) {
+/// A matrix norm of a 2-d array with its two axes back as size 1 when `keepdims`.
+Array keep_matrix_dims(Array r, std::pair<int, int> axes, bool keepdims) {
   if (!keepdims) return r;
   std::vector<int> both{std::min(axes.first, axes.second), std::max(axes.first, axes.second)};
-  (void)x;
   return expand_dims(r, Axes(both));
 }
 
@@ -450,8 +450,8 @@ Array matrix_norm(const Array& x, double ord, std::pair<int, int> axes, bool kee
   if (ord == inf) return reduce_twice(col_axis, row_axis, true);
   if (ord == -inf) return reduce_twice(col_axis, row_axis, false);
   if (ord == 2 || ord == -2) {
-    const Array s = with_dtype(singular_values(x, axes, "2"), ax.dtype());
-    return keep_matrix_dims(ord == 2 ? max(s) : min(s), x, axes, keepdims);
+    const Array s = with_dtype(singular_values(x, "2"), ax.dtype());
+    return keep_matrix_dims(ord == 2 ? max(s) : min(s), axes, keepdims);
   }
   throw value_error(fmt::format("linalg.norm: invalid order {} for a matrix norm", ord));
 }
@@ -487,8 +487,8 @@ Array norm(const Array& x, std::string_view ord, Axes axes, bool keepdims) {
     return sqrt(sum(ax * ax, Axes{two.first, two.second}, {.keepdims = keepdims}));
   }
   if (ord == "nuc") {
-    const Array s = with_dtype(singular_values(x, two, "nuclear"), float_abs(x).dtype());
-    return keep_matrix_dims(sum(s), x, two, keepdims);
+    const Array s = with_dtype(singular_values(x, "nuclear"), float_abs(x).dtype());
+    return keep_matrix_dims(sum(s), two, keepdims);
   }
   throw value_error(fmt::format("linalg.norm: unknown norm '{}' (use 'fro' or 'nuc')", ord));
 }
