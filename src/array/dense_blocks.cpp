@@ -213,15 +213,6 @@ void qr_block_into(const Block& a, double* q, index_t ldq, double* r) {
   Eigen::Map<RowMajor>(r, k, n) = cr;
 }
 
-QrBlocks qr_block(const Block& a, index_t r_rows) {
-  check_matrix(a, "qr");
-  const index_t m = a.shape()[0], n = a.shape()[1];
-  Block q = Block::zeros(DType::Float64, {m, r_rows});
-  Block r = Block::zeros(DType::Float64, {r_rows, n});
-  qr_block_into(a, q.data_as<double>(), r_rows, r.data_as<double>());
-  return {q, r};
-}
-
 Block cholesky_block(const Block& a, index_t row_offset) {
   check_matrix(a, "cholesky");
   blas_single_threaded();

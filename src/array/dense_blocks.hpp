@@ -13,15 +13,9 @@ namespace tessera::detail {
 /// longer (broadcast). `accumulate` false overwrites `c`, true adds to it.
 void batched_gemm(const Block& a, const Block& b, Block& c, bool accumulate);
 
-/// The reduced QR factors of a float64 block `a` (m, n): q (m, r) with orthonormal columns and r
-/// (r, n) upper triangular, a = q r, where r = `r_rows` >= min(m, n): the columns of q past
-/// min(m, n) and the rows of r past it are zero (TSQR stacks factors of one shape).
-struct QrBlocks {
-  Block q, r;
-};
-QrBlocks qr_block(const Block& a, index_t r_rows);
-/// qr_block's factors written in place: q (m, k) into the first k columns of the row-major `q`
-/// (ldq elements a row), r (k, n) row-major at `r`, k = min(m, n); nothing else is written.
+/// The reduced QR factors of a float64 block `a` (m, n), a = q r with k = min(m, n), written in
+/// place: q (m, k), with orthonormal columns, into the first k columns of the row-major `q` (ldq
+/// elements a row); r (k, n), upper triangular, row-major at `r`. Nothing else is written.
 void qr_block_into(const Block& a, double* q, index_t ldq, double* r);
 
 /// The lower Cholesky factor of a float64 symmetric positive definite block; value_error naming

@@ -33,8 +33,6 @@ ChunkGrid one_chunk(const Shape& shape) {
   return ChunkGrid(sizes);
 }
 
-Array with_dtype(const Array& x, DType dtype) { return x.dtype() == dtype ? x : x.astype(dtype); }
-
 /// The dtype linalg returns for `x` (float32 stays float32; everything else is float64).
 DType result_dtype(const Array& x) {
   return x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64;
@@ -76,7 +74,7 @@ Array dense_step(std::string name, Shape shape, const std::vector<Array>& inputs
                  DenseKernel kernel) {
   std::vector<ExprPtr> exprs;
   for (const Array& x : inputs)
-    exprs.push_back(rechunk(with_dtype(x, DType::Float64), index_t{-1}).expr());
+    exprs.push_back(rechunk(x.astype(DType::Float64), index_t{-1}).expr());
   return Array(std::make_shared<DenseStepExpr>(std::move(exprs), std::move(shape),
                                                std::move(kernel), std::move(name)));
 }
@@ -213,7 +211,7 @@ void check_matrix(const Array& a, std::string_view op) {
 
 /// a as float64 with one chunk along its columns (its rows as chunked).
 Array panels(const Array& a) {
-  return rechunk(with_dtype(a, DType::Float64),
+  return rechunk(a.astype(DType::Float64),
                  ChunkSpec({AxisChunks(a.chunks().sizes(0)), AxisChunks(index_t{-1})}));
 }
 
@@ -247,7 +245,7 @@ QR detail::qr(const Array& a, std::size_t stack_bytes) {
   const Array x = panels(a);
   const index_t m = a.shape()[0], n = a.shape()[1];
   const Factors f = m >= n ? tsqr(x, stack_bytes) : tsqr(rechunk(x, index_t{-1}));
-  return {with_dtype(f.q, dtype), with_dtype(f.r, dtype)};
+  return {f.q.astype(dtype), f.r.astype(dtype)};
 }
 
 QR qr(const Array& a) { return detail::qr(a, kStackBytes); }
@@ -263,8 +261,7 @@ SVD svd(const Array& a) {
   const Factors f = tsqr(panels(a));
   const index_t k = f.r.shape()[0];  // n, or min(m, n) for one row chunk: both n here
   const SVD small = unpack_svd(packed_svd(f.r), k);
-  return {with_dtype(matmul(f.q, small.u), dtype), with_dtype(small.s, dtype),
-          with_dtype(small.vh, dtype)};
+  return {matmul(f.q, small.u).astype(dtype), small.s.astype(dtype), small.vh.astype(dtype)};
 }
 
 Array cholesky(const Array& a_in) {
@@ -277,8 +274,7 @@ Array cholesky(const Array& a_in) {
   const DType dtype = result_dtype(a_in);
   // Square blocks: the columns cut where the rows are.
   const std::vector<index_t>& sizes = a_in.chunks().sizes(0);
-  const Array a =
-      rechunk(with_dtype(a_in, DType::Float64), ChunkSpec::explicit_sizes({sizes, sizes}));
+  const Array a = rechunk(a_in.astype(DType::Float64), ChunkSpec::explicit_sizes({sizes, sizes}));
   const auto nb = sizes.size();
   const std::vector<index_t>& off = a.chunks().offsets(0);
   const auto block = [&](std::size_t i, std::size_t j) {
@@ -312,7 +308,7 @@ Array cholesky(const Array& a_in) {
     rows.push_back(nb == 1 ? row[0] : concatenate(row, 1));
   }
   if (nb == 0) return zeros({0, 0}, index_t{-1}, dtype);
-  return with_dtype(nb == 1 ? rows[0] : concatenate(rows, 0), dtype);
+  return (nb == 1 ? rows[0] : concatenate(rows, 0)).astype(dtype);
 }
 
 namespace {
@@ -341,9 +337,9 @@ Array solve(const Array& a, const Array& b) {
   const DType dtype = promote(result_dtype(a), result_dtype(b));
   const Factors f = tsqr(panels(a));
   const Array b2 = b.ndim() == 1 ? expand_dims(b, 1) : b;
-  Array x = solve_upper(f.r, matmul(transpose(f.q), with_dtype(b2, DType::Float64)));
+  Array x = solve_upper(f.r, matmul(transpose(f.q), b2.astype(DType::Float64)));
   if (b.ndim() == 1) x = squeeze(x, 1);
-  return with_dtype(x, dtype);
+  return x.astype(dtype);
 }
 
 Array inv(const Array& a) {
@@ -365,7 +361,7 @@ Lstsq lstsq(const Array& a, const Array& b, std::optional<double> rcond) {
   const DType dtype = promote(result_dtype(a), result_dtype(b));
   const double cutoff =
       rcond.value_or(std::numeric_limits<double>::epsilon() * static_cast<double>(std::max(m, n)));
-  const Array b2 = with_dtype(b.ndim() == 1 ? expand_dims(b, 1) : b, DType::Float64);
+  const Array b2 = (b.ndim() == 1 ? expand_dims(b, 1) : b).astype(DType::Float64);
   // a = u diag(s) vh, with u = q ur for a tall a: then u^T b = ur^T (q^T b), and q's rows never
   // meet ur's columns.
   Array s, vh, utb;
@@ -375,17 +371,17 @@ Lstsq lstsq(const Array& a, const Array& b, std::optional<double> rcond) {
     s = small.s, vh = small.vh;
     utb = matmul(transpose(small.u), matmul(transpose(f.q), b2));
   } else {
-    const SVD full = svd(with_dtype(a, DType::Float64));
+    const SVD full = svd(a.astype(DType::Float64));
     s = full.s, vh = full.vh;
     utb = matmul(transpose(full.u), b2);
   }
   const Array kept = s > s.max() * cutoff;
   const Array inverse = where(kept, 1.0 / s, 0.0);
   Array x = matmul(transpose(vh), utb * expand_dims(inverse, 1));
-  const Array residual = matmul(with_dtype(a, DType::Float64), x) - b2;
+  const Array residual = matmul(a.astype(DType::Float64), x) - b2;
   Array residuals = sum(residual * residual, 0);
   if (b.ndim() == 1) x = squeeze(x, 1);
-  return {with_dtype(x, dtype), with_dtype(residuals, dtype), sum(kept), with_dtype(s, dtype)};
+  return {x.astype(dtype), residuals.astype(dtype), sum(kept), s.astype(dtype)};
 }
 
 // --- norm -------------------------------------------------------------------------------------
@@ -393,7 +389,7 @@ Lstsq lstsq(const Array& a, const Array& b, std::optional<double> rcond) {
 namespace {
 
 Array float_abs(const Array& x) {
-  return abs(with_dtype(x, x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64));
+  return abs(x.astype(x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64));
 }
 
 Array vector_norm(const Array& x, std::optional<double> ord, Axes axes, bool keepdims) {
@@ -402,7 +398,7 @@ Array vector_norm(const Array& x, std::optional<double> ord, Axes axes, bool kee
   const double p = ord.value_or(2.0);
   if (p == std::numeric_limits<double>::infinity()) return max(ax, axes, o);
   if (p == -std::numeric_limits<double>::infinity()) return min(ax, axes, o);
-  if (p == 0) return with_dtype(sum(ax != 0, axes, o), ax.dtype());
+  if (p == 0) return sum(ax != 0, axes, o).astype(ax.dtype());
   if (p == 1) return sum(ax, axes, o);
   if (p == 2) return sqrt(sum(ax * ax, axes, o));
   return pow(sum(pow(ax, p), axes, o), 1.0 / p);
@@ -450,7 +446,7 @@ Array matrix_norm(const Array& x, double ord, std::pair<int, int> axes, bool kee
   if (ord == inf) return reduce_twice(col_axis, row_axis, true);
   if (ord == -inf) return reduce_twice(col_axis, row_axis, false);
   if (ord == 2 || ord == -2) {
-    const Array s = with_dtype(singular_values(x, "2"), ax.dtype());
+    const Array s = singular_values(x, "2").astype(ax.dtype());
     return keep_matrix_dims(ord == 2 ? max(s) : min(s), axes, keepdims);
   }
   throw value_error(fmt::format("linalg.norm: invalid order {} for a matrix norm", ord));
@@ -487,7 +483,7 @@ Array norm(const Array& x, std::string_view ord, Axes axes, bool keepdims) {
     return sqrt(sum(ax * ax, Axes{two.first, two.second}, {.keepdims = keepdims}));
   }
   if (ord == "nuc") {
-    const Array s = with_dtype(singular_values(x, "nuclear"), float_abs(x).dtype());
+    const Array s = singular_values(x, "nuclear").astype(float_abs(x).dtype());
     return keep_matrix_dims(sum(s), two, keepdims);
   }
   throw value_error(fmt::format("linalg.norm: unknown norm '{}' (use 'fro' or 'nuc')", ord));

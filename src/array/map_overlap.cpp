@@ -144,7 +144,7 @@ class OverlapExpr final : public BlockwiseExpr {
         out.push_back({k, 0});
         continue;
       }
-      for_each_combination(coords, [&](const std::vector<const Segment*>& seg) {
+      detail::for_each_combination(m_segments, coords, [&](const std::vector<const Segment*>& seg) {
         Dep d{k, 0, Shape(seg.size()), Shape(seg.size())};
         Shape ic(seg.size());
         for (std::size_t a = 0; a < seg.size(); ++a) {
@@ -227,15 +227,6 @@ class OverlapExpr final : public BlockwiseExpr {
   }
 
  private:
-  /// Calls f with one Segment per axis for every combination along the axes, row-major.
-  template <class F>
-  void for_each_combination(const Shape& coords, F&& f) const {
-    std::vector<const std::vector<Segment>*> lists;
-    for (std::size_t a = 0; a < m_segments.size(); ++a)
-      lists.push_back(&m_segments[a][static_cast<std::size_t>(coords[a])]);
-    detail::for_each_combination(lists, f);
-  }
-
   /// The grown chunk's extent along `axis`.
   index_t grown_extent(const Shape& coords, int axis) const {
     index_t n = 0;
@@ -270,7 +261,7 @@ class OverlapExpr final : public BlockwiseExpr {
     const Shape gstride = row_major_strides(shape);
     auto* dst = static_cast<std::byte*>(grown.data());
     std::size_t k = 0;
-    for_each_combination(coords, [&](const std::vector<const Segment*>& seg) {
+    detail::for_each_combination(m_segments, coords, [&](const std::vector<const Segment*>& seg) {
       Shape count(nd);
       index_t dst0 = 0;
       bool constant = false;
@@ -416,7 +407,6 @@ Array make_overlap(BlockKernel kernel, detail::BlockKernelInto into,
 Array map_overlap(BlockKernel kernel, const std::vector<Array>& inputs,
                   const std::vector<index_t>& depth, const std::vector<Boundary>& boundary,
                   MapOverlapOptions options) {
-  if (!kernel) throw value_error(fmt::format("map_overlap '{}': no kernel", options.name));
   return make_overlap(std::move(kernel), {}, inputs, depth, boundary, options);
 }
 
@@ -428,7 +418,6 @@ Array map_overlap(BlockKernel kernel, const Array& x, const std::vector<index_t>
 Array detail::map_overlap_into(BlockKernelInto kernel, const Array& x,
                                const std::vector<index_t>& depth,
                                const std::vector<Boundary>& boundary, MapOverlapOptions options) {
-  if (!kernel) throw value_error(fmt::format("map_overlap '{}': no kernel", options.name));
   return make_overlap({}, std::move(kernel), {x}, depth, boundary, options);
 }
 

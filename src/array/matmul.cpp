@@ -82,8 +82,6 @@ class MatmulExpr final : public BlockwiseExpr {
   int m_lead;
 };
 
-Array with_dtype(const Array& x, DType dtype) { return x.dtype() == dtype ? x : x.astype(dtype); }
-
 }  // namespace
 
 Array matmul(const Array& a_in, const Array& b_in) {
@@ -120,8 +118,8 @@ Array matmul(const Array& a_in, const Array& b_in) {
 
   const DType dtype = promote(a.dtype(), b.dtype());
   const DType work = dtype == DType::Bool ? DType::Int64 : dtype;  // NumPy: any(a and b)
-  a = with_dtype(a, work);
-  b = with_dtype(b, work);
+  a = a.astype(work);
+  b = b.astype(work);
 
   // b's contracted axis in a's chunks, and its batch axes in a's where both are longer.
   std::vector<AxisChunks> b_chunks;
@@ -157,7 +155,7 @@ Array matmul(const Array& a_in, const Array& b_in) {
     sizes.insert(sizes.begin(), std::vector<index_t>(static_cast<std::size_t>(groups), 1));
     const Array parts(std::make_shared<MatmulExpr>(a.expr(), b.expr(), std::move(parts_shape),
                                                    ChunkGrid(sizes), group, groups));
-    out = with_dtype(parts.sum(0), work);
+    out = parts.sum(0).astype(work);
   }
   if (dtype == DType::Bool) out = out != 0;
   const int last = out.ndim() - 1;
@@ -232,7 +230,7 @@ Array vdot(const Array& a, const Array& b) {
   const DType dtype = promote(a.dtype(), b.dtype());
   const Array fa = ravel(a), fb = ravel(b);
   if (dtype == DType::Bool) return any(logical_and(fa, fb));
-  return with_dtype(sum(with_dtype(fa, dtype) * with_dtype(fb, dtype)), dtype);
+  return sum(fa.astype(dtype) * fb.astype(dtype)).astype(dtype);
 }
 
 Array outer(const Array& a, const Array& b) {
@@ -342,7 +340,7 @@ std::pair<Array, std::string> sum_unused(const Array& x, const std::string& in,
   }
   if (axes.empty()) return {x, in};
   const DType dtype = x.dtype() == DType::Bool ? DType::Int64 : x.dtype();
-  return {with_dtype(sum(x, Axes(axes)), dtype), left};
+  return {sum(x, Axes(axes)).astype(dtype), left};
 }
 
 /// The permutation of `from`'s axes that gives `to` (the same letters).

@@ -65,7 +65,7 @@ class RechunkExpr final : public BlockwiseExpr {
   std::vector<Dep> deps(const Shape& coords) const override {
     std::vector<Dep> out;
     const ChunkGrid& in = inputs()[0]->chunks();
-    for_each_piece(coords, [&](const std::vector<const AxisPiece*>& p) {
+    detail::for_each_combination(m_pieces, coords, [&](const std::vector<const AxisPiece*>& p) {
       Dep d{0, 0, Shape(p.size()), Shape(p.size())};
       Shape ic(p.size());
       for (std::size_t a = 0; a < p.size(); ++a) {
@@ -99,7 +99,7 @@ class RechunkExpr final : public BlockwiseExpr {
     if (ndim() == 0) return in[0].region();
     Block out(dtype(), chunks().chunk_shape(coords));
     std::size_t k = 0;
-    for_each_piece(coords, [&](const std::vector<const AxisPiece*>& p) {
+    detail::for_each_combination(m_pieces, coords, [&](const std::vector<const AxisPiece*>& p) {
       Shape at(p.size()), count(p.size());
       for (std::size_t a = 0; a < p.size(); ++a) {
         at[a] = p[a]->out_start;
@@ -112,17 +112,8 @@ class RechunkExpr final : public BlockwiseExpr {
   }
 
  private:
-  /// Calls f with one AxisPiece per axis for every piece of output chunk `coords`, row-major
-  /// (none for a size-0 chunk, or a 0-d one).
-  template <class F>
-  void for_each_piece(const Shape& coords, F&& f) const {
-    std::vector<const std::vector<AxisPiece>*> lists;
-    for (std::size_t a = 0; a < m_pieces.size(); ++a)
-      lists.push_back(&m_pieces[a][static_cast<std::size_t>(coords[a])]);
-    detail::for_each_combination(lists, f);
-  }
-
-  std::vector<std::vector<std::vector<AxisPiece>>> m_pieces;  // [axis][output chunk]
+  // [axis][output chunk]: the pieces along that axis (none for a size-0 chunk).
+  std::vector<std::vector<std::vector<AxisPiece>>> m_pieces;
 };
 
 Array direct(const Array& x, const ChunkGrid& grid) {
