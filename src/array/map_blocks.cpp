@@ -1,6 +1,7 @@
-// map_blocks: a user's kernel makes each output chunk from the inputs' chunks at the same place
-// in the chunk grid (Dask's map_blocks). The inputs' chunks are aligned first; dropped axes are
-// made whole, new axes are one chunk each. The kernel's result is checked where it runs.
+// map_blocks and blockwise: a user's kernel makes each output chunk from the inputs' chunks that
+// its axes (map_blocks: the same place in the chunk grid) or index letters (blockwise) name, as
+// Dask's. The inputs' chunks are aligned first; dropped axes and contracted letters are made
+// whole, new axes are one chunk each. The kernel's result is checked where it runs.
 
 #include "tessera/array/map_blocks.hpp"
 
@@ -16,65 +17,20 @@ namespace tessera {
 
 namespace {
 
-class MapBlocksExpr final : public BlockwiseExpr {
+/// A user's kernel on chunks (map_blocks, blockwise): input k's axis a reads output axis
+/// m_axis_of[k][a], or its only chunk (-1: an axis the kernel drops, a contracted letter).
+class UserKernelExpr final : public BlockwiseExpr {
  public:
-  /// Output axis a reads input axis `source[a]`, or is a new axis (-1).
-  MapBlocksExpr(std::vector<ExprPtr> inputs, Shape shape, DType dtype, ChunkGrid grid,
-                std::vector<int> source, BlockKernel kernel, std::string name)
-      : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), dtype, std::move(grid),
-                      std::move(inputs), unique_token(), name),
-        m_source(std::move(source)),
-        m_kernel(std::move(kernel)),
-        m_name(std::move(name)) {}
-
-  std::string_view op_name() const override { return m_name; }
-
-  std::vector<Dep> deps(const Shape& coords) const override {
-    std::vector<Dep> out;
-    const index_t c = inputs()[0]->chunks().chunk_linear(input_coords(coords));
-    for (std::size_t k = 0; k < inputs().size(); ++k) out.push_back({static_cast<int>(k), c});
-    return out;
-  }
-
-  Block compute(const Shape& coords, std::span<const Block* const> in) const override {
-    BlockInfo info = detail::output_block_info(*this, coords);
-    const Shape ic = input_coords(coords);
-    for (const auto& input : inputs()) {
-      info.inputs.push_back(
-          {ic, input->chunks().chunk_offset(ic), input->chunks().chunk_shape(ic)});
-    }
-    std::vector<Block> blocks;
-    blocks.reserve(in.size());
-    for (const Block* b : in) blocks.push_back(*b);
-    return detail::run_user_kernel(m_kernel, info, blocks, *this, "map_blocks", m_name);
-  }
-
- private:
-  /// The inputs' chunk that output chunk `coords` is made from (dropped axes: their one chunk).
-  Shape input_coords(const Shape& coords) const {
-    Shape ic(static_cast<std::size_t>(inputs()[0]->ndim()), 0);
-    for (std::size_t a = 0; a < m_source.size(); ++a) {
-      if (m_source[a] >= 0) ic[static_cast<std::size_t>(m_source[a])] = coords[a];
-    }
-    return ic;
-  }
-
-  std::vector<int> m_source;
-  BlockKernel m_kernel;
-  std::string m_name;
-};
-
-/// blockwise(): input k's axis a reads output axis m_axis_of[k][a], or its only chunk (-1: a
-/// contracted letter).
-class IndexedBlockwiseExpr final : public BlockwiseExpr {
- public:
-  IndexedBlockwiseExpr(std::vector<ExprPtr> inputs, Shape shape, DType dtype, ChunkGrid grid,
-                       std::vector<std::vector<int>> axis_of, BlockKernel kernel, std::string name)
+  /// `op` ("map_blocks", "blockwise") names the operation in errors.
+  UserKernelExpr(std::vector<ExprPtr> inputs, Shape shape, DType dtype, ChunkGrid grid,
+                 std::vector<std::vector<int>> axis_of, BlockKernel kernel, std::string name,
+                 std::string_view op)
       : BlockwiseExpr(ExprKind::Blockwise, std::move(shape), dtype, std::move(grid),
                       std::move(inputs), unique_token(), name),
         m_axis_of(std::move(axis_of)),
         m_kernel(std::move(kernel)),
-        m_name(std::move(name)) {}
+        m_name(std::move(name)),
+        m_op(op) {}
 
   std::string_view op_name() const override { return m_name; }
 
@@ -96,7 +52,7 @@ class IndexedBlockwiseExpr final : public BlockwiseExpr {
     std::vector<Block> blocks;
     blocks.reserve(in.size());
     for (const Block* b : in) blocks.push_back(*b);
-    return detail::run_user_kernel(m_kernel, info, blocks, *this, "blockwise", m_name);
+    return detail::run_user_kernel(m_kernel, info, blocks, *this, m_op, m_name);
   }
 
  private:
@@ -111,6 +67,7 @@ class IndexedBlockwiseExpr final : public BlockwiseExpr {
   std::vector<std::vector<int>> m_axis_of;
   BlockKernel m_kernel;
   std::string m_name;
+  std::string_view m_op;  // a literal
 };
 
 }  // namespace
@@ -182,17 +139,17 @@ Array map_blocks(BlockKernel kernel, const std::vector<Array>& inputs, MapBlocks
   for (const Array& x : inputs) exprs.push_back(rechunk(x, ChunkSpec(aligned)).expr());
   const ChunkGrid& in_grid = exprs[0]->chunks();
 
-  // Output axes: the kept input axes in order, with the new ones inserted.
-  std::vector<int> source;
+  // Output axes: the kept input axes in order, with the new ones inserted. Every input's axis
+  // is read at the output axis that keeps it (-1: dropped).
+  std::vector<int> axis_of(static_cast<std::size_t>(in_nd), -1);
   std::vector<std::vector<index_t>> sizes;
   for (int a = 0, next = 0; a < out_nd; ++a) {
     if (std::binary_search(added.begin(), added.end(), a)) {
-      source.push_back(-1);
       sizes.push_back({1});
       continue;
     }
     while (std::binary_search(dropped.begin(), dropped.end(), next)) ++next;
-    source.push_back(next);
+    axis_of[static_cast<std::size_t>(next)] = a;
     sizes.push_back(in_grid.sizes(next));
     ++next;
   }
@@ -221,9 +178,10 @@ Array map_blocks(BlockKernel kernel, const std::vector<Array>& inputs, MapBlocks
     out_shape.push_back(n);
   }
   const DType dtype = options.dtype.value_or(inputs[0].dtype());
-  return Array(std::make_shared<MapBlocksExpr>(std::move(exprs), std::move(out_shape), dtype,
-                                               std::move(grid), std::move(source),
-                                               std::move(kernel), options.name));
+  return Array(std::make_shared<UserKernelExpr>(
+      std::move(exprs), std::move(out_shape), dtype, std::move(grid),
+      std::vector<std::vector<int>>(inputs.size(), axis_of), std::move(kernel), options.name,
+      "map_blocks"));
 }
 
 Array blockwise(BlockKernel kernel, std::string_view out_index,
@@ -298,9 +256,9 @@ Array blockwise(BlockKernel kernel, std::string_view out_index,
     axis_of.push_back(std::move(axes));
   }
   const DType dtype = options.dtype.value_or(inputs[0].array.dtype());
-  return Array(std::make_shared<IndexedBlockwiseExpr>(std::move(exprs), std::move(shape), dtype,
-                                                      ChunkGrid(sizes), std::move(axis_of),
-                                                      std::move(kernel), name));
+  return Array(std::make_shared<UserKernelExpr>(std::move(exprs), std::move(shape), dtype,
+                                                ChunkGrid(sizes), std::move(axis_of),
+                                                std::move(kernel), name, "blockwise"));
 }
 
 }  // namespace tessera
