@@ -27,12 +27,6 @@ constexpr std::size_t u(index_t i) { return static_cast<std::size_t>(i); }
 /// The R factors TSQR stacks and factors at once: at most this many bytes (and at least two).
 constexpr std::size_t kStackBytes = std::size_t{256} << 20;
 
-ChunkGrid one_chunk(const Shape& shape) {
-  std::vector<std::vector<index_t>> sizes;
-  for (index_t n : shape) sizes.push_back({n});
-  return ChunkGrid(sizes);
-}
-
 /// The dtype linalg returns for `x` (float32 stays float32; everything else is float64).
 DType result_dtype(const Array& x) {
   return x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64;
@@ -45,8 +39,9 @@ using DenseKernel = std::function<Block(std::span<const Block* const>)>;
 class DenseStepExpr final : public BlockwiseExpr {
  public:
   DenseStepExpr(std::vector<ExprPtr> inputs, Shape shape, DenseKernel kernel, std::string name)
-      : BlockwiseExpr(ExprKind::Blockwise, shape, DType::Float64, one_chunk(shape),
-                      std::move(inputs), unique_token(), name),
+      : BlockwiseExpr(ExprKind::Blockwise, shape, DType::Float64,
+                      ChunkSpec(index_t{-1}).resolve(shape, DType::Float64), std::move(inputs),
+                      unique_token(), name),
         m_kernel(std::move(kernel)),
         m_name(std::move(name)) {}
   std::string_view op_name() const override { return m_name; }
