@@ -597,6 +597,11 @@ void MessageEngine::await(MPI_Request& request, bool leaving) {
   // The calling thread alone calls MPI while it waits in a collective (the background thread,
   // if any, pauses): no two threads ever progress a non-blocking collective at once.
   const auto driving = exclusive_driver();
+  wait_request(request, leaving);
+  end_collective();
+}
+
+void MessageEngine::wait_request(MPI_Request& request, bool leaving) {
   const std::int64_t index = m_collectives - 1;
   const auto t0 = std::chrono::steady_clock::now();
   for (int rounds = 0;;) {
@@ -608,7 +613,6 @@ void MessageEngine::await(MPI_Request& request, bool leaving) {
     rounds = did ? 0 : rounds + 1;
     if (!did) idle(rounds);
   }
-  end_collective();
 }
 
 void MessageEngine::watch(std::int64_t index, std::chrono::steady_clock::time_point t0,
@@ -889,6 +893,85 @@ void MessageEngine::bcast_bytes(std::vector<std::byte>& data, int root) {
               "MPI_Ibcast");
     await(request, false);
   }
+}
+
+std::vector<std::vector<std::byte>> MessageEngine::gather_bytes(std::span<const std::byte> mine,
+                                                                int root) {
+  const auto sizes = allgather(mine.size());  // every rank checks the sizes alike
+  std::vector<int> counts(sizes.size()), displs(sizes.size());
+  std::uint64_t total = 0;
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    displs[r] = static_cast<int>(total);
+    counts[r] = static_cast<int>(sizes[r]);
+    total += sizes[r];
+    if (total > static_cast<std::uint64_t>(INT_MAX)) {
+      throw transport_error(
+          fmt::format("gather_bytes: more than 2 GiB in all to rank {} ({} bytes from rank {} on)",
+                      root, total, r));
+    }
+  }
+  std::vector<std::byte> all(rank() == root ? static_cast<std::size_t>(total) : 0);
+  MPI_Request request;
+  begin_collective();
+  check_mpi(MPI_Igatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, all.data(),
+                         counts.data(), displs.data(), MPI_BYTE, root, m_coll.native(), &request),
+            "MPI_Igatherv");
+  await(request, false);
+  std::vector<std::vector<std::byte>> out;
+  if (rank() != root) return out;
+  out.resize(sizes.size());
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    out[r].assign(all.begin() + displs[r], all.begin() + displs[r] + counts[r]);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> MessageEngine::steady_clock_offsets() {
+  // Cristian's method: rank 0 pings each rank in turn, which answers with its clock; of a few
+  // round trips, the shortest bounds the error best (half its length).
+  constexpr int kRounds = 8;
+  constexpr int kTag = 0x7c10;
+  const auto now = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  const auto driving = exclusive_driver();
+  begin_collective();
+  std::vector<std::int64_t> offsets(static_cast<std::size_t>(size()), 0);
+  const MPI_Comm comm = m_coll.native();
+  if (rank() == 0) {
+    for (int peer = 1; peer < size(); ++peer) {
+      std::int64_t best_round_trip = std::numeric_limits<std::int64_t>::max();
+      for (int k = 0; k < kRounds; ++k) {
+        std::int64_t theirs = 0;
+        std::uint8_t ping = 0;
+        MPI_Request recv, send;
+        check_mpi(MPI_Irecv(&theirs, 1, MPI_INT64_T, peer, kTag, comm, &recv), "MPI_Irecv");
+        const std::int64_t t0 = now();
+        check_mpi(MPI_Isend(&ping, 1, MPI_UINT8_T, peer, kTag, comm, &send), "MPI_Isend");
+        wait_request(recv, false);
+        const std::int64_t t1 = now();
+        wait_request(send, false);
+        if (t1 - t0 < best_round_trip) {
+          best_round_trip = t1 - t0;
+          offsets[static_cast<std::size_t>(peer)] = theirs - (t0 + (t1 - t0) / 2);
+        }
+      }
+    }
+  } else {
+    for (int k = 0; k < kRounds; ++k) {
+      std::uint8_t ping = 0;
+      MPI_Request recv, send;
+      check_mpi(MPI_Irecv(&ping, 1, MPI_UINT8_T, 0, kTag, comm, &recv), "MPI_Irecv");
+      wait_request(recv, false);
+      const std::int64_t mine = now();
+      check_mpi(MPI_Isend(&mine, 1, MPI_INT64_T, 0, kTag, comm, &send), "MPI_Isend");
+      wait_request(send, false);
+    }
+  }
+  end_collective();
+  return offsets;
 }
 
 }  // namespace tessera::comm

@@ -238,6 +238,11 @@ class MessageEngine {
   std::vector<std::vector<std::byte>> allgather_bytes(std::span<const std::byte> mine);
   /// `data` from `root` on every rank.
   void bcast_bytes(std::vector<std::byte>& data, int root);
+  /// Every rank's bytes on `root`, in rank order (empty elsewhere); at most 2 GiB in all.
+  std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte> mine, int root);
+  /// On rank 0, each rank's steady clock minus rank 0's, in nanoseconds, to within about half
+  /// a round trip (a few pings per rank); zeros elsewhere. Collective.
+  std::vector<std::int64_t> steady_clock_offsets();
   /// Leaves the job: tells every other rank (so that one waiting in a collective this rank
   /// will never join ends the job instead of hanging), then waits until every rank has left.
   /// `reason` says why ("returned from main"). Collective; the destructor calls it.
@@ -260,6 +265,8 @@ class MessageEngine {
   /// Waits for a non-blocking collective, progressing and watching for departures and the
   /// timeout (see above). `leaving`: the collective is the leave barrier itself.
   void await(MPI_Request& request, bool leaving);
+  /// The waiting of await, inside a collective that ends later (several requests in one).
+  void wait_request(MPI_Request& request, bool leaving);
   /// The departure and watchdog checks of a collective `index` started at `t0`.
   void watch(std::int64_t index, std::chrono::steady_clock::time_point t0, bool leaving);
   /// Records that `agreement` is known (its collective has completed).

@@ -87,6 +87,7 @@ std::vector<TaskId> DataflowRun::sorted_roots(const TaskGraph& graph, const RunP
 }
 
 DataflowRun::~DataflowRun() {
+  if (m_watched) trace::unwatch_budget(m_budget);
   if (m_budget) {
     // What the run still holds (its outputs, or everything after a failure) leaves the account.
     for (TaskId id = 0; static_cast<std::size_t>(id) < m_plan.extent; ++id) forget(id);
@@ -98,9 +99,14 @@ DataflowRun::~DataflowRun() {
 }
 
 std::vector<Value> DataflowRun::run(std::span<const TaskId> outputs) {
+  const std::int64_t traced_since = trace::on() ? trace::now_ns() : 0;
   start();
   m_wait.done();  // no deliveries in one process
   m_wait.wait(m_pool);
+  if (traced_since != 0) {
+    trace::record_run(0, traced_since, m_graph.size(), m_plan.num_needed,
+                      static_cast<std::uint64_t>(m_local_tasks));
+  }
   if (m_error) std::rethrow_exception(m_error);
   std::vector<Value> values;
   values.reserve(outputs.size());
@@ -109,6 +115,10 @@ std::vector<Value> DataflowRun::run(std::span<const TaskId> outputs) {
 }
 
 void DataflowRun::start() {
+  if (m_budget && trace::on()) {
+    trace::watch_budget(m_budget);
+    m_watched = true;
+  }
   for (std::int64_t i = 0; i < m_feeders; ++i) m_pool.submit(m_feeder);
   if (m_feeders == 0 && m_roots.size() == 1) ready_on_driver(m_roots.front());
   for (TaskId id : m_driver_literals) {

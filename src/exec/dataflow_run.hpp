@@ -208,6 +208,7 @@ class DataflowRun {
   alignas(64) std::atomic<std::size_t> m_delivered_size{0};
 
   bool m_count_tasks = false;
+  bool m_watched = false;  // the trace samples m_budget (trace::watch_budget) during the run
   alignas(64) std::atomic<std::int64_t> m_tasks_done{0};
   alignas(64) std::atomic<std::int64_t> m_next_root{0};
   alignas(64) std::atomic<bool> m_failed{false};

@@ -45,9 +45,12 @@ DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph,
       m_progress(progress) {
   m_run = std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this,
                                         budget);
+  for (const auto o : owner) {
+    m_tasks_total += o >= 0 ? 1 : 0;
+    m_local_tasks += o == m_rank ? 1 : 0;
+  }
   if (m_progress != nullptr) {
     m_run->count_tasks();
-    for (const auto o : owner) m_tasks_total += o >= 0 ? 1 : 0;
     if (m_rank == 0) {
       m_done_of.assign(static_cast<std::size_t>(m_engine.size()), 0);
       m_bytes_of.assign(static_cast<std::size_t>(m_engine.size()), 0);
@@ -168,6 +171,7 @@ void DistributedRun::publish(TaskId id, const Value& value) {
   const auto i = static_cast<std::size_t>(it - m_publish_tasks.begin());
   const std::span<const int> dests(m_dest_ranks.data() + m_dest_offset[i],
                                    m_dest_offset[i + 1] - m_dest_offset[i]);
+  const std::int64_t start = trace::on() ? trace::now_ns() : 0;
   WireValue wire;
   try {
     wire = encode(value);
@@ -183,6 +187,10 @@ void DistributedRun::publish(TaskId id, const Value& value) {
   // The engine keeps the value (and so its segments) alive until they are sent.
   m_engine.send(comm::Channel::run, m_seq, dests, head.header(), wire.segments,
                 std::make_shared<const Value>(value));
+  if (start != 0) {
+    for (int d : dests)
+      trace::record_transfer(trace::EventKind::send, m_graph, id, m_seq, m_rank, d, total, start);
+  }
   m_values_sent.fetch_add(static_cast<std::int64_t>(dests.size()), std::memory_order_relaxed);
   m_bytes_sent.fetch_add(static_cast<std::int64_t>(total * dests.size()),
                          std::memory_order_relaxed);
@@ -276,11 +284,17 @@ void DistributedRun::on_message(comm::Message&& message) {
       return;
     }
     const auto header = in.get_bytes();
+    const std::int64_t start = trace::on() ? trace::now_ns() : 0;
     // decode() takes the segments; the reader above only read the head.
     Value v = decode(header, std::move(message.bulk));
+    const std::uint64_t bytes = v.nbytes();
     ++m_values_received;
     --m_expected;
     m_run->deliver(task, std::move(v));
+    if (start != 0) {
+      trace::record_transfer(trace::EventKind::receive, m_graph, task, m_seq, message.source,
+                             m_rank, bytes, start);
+    }
   } catch (...) {
     // E.g. a value that cannot be decoded: this rank's failure, like a task's.
     m_run->fail(std::current_exception());
@@ -290,7 +304,9 @@ void DistributedRun::on_message(comm::Message&& message) {
 bool DistributedRun::progress() {
   bool did = false;
   try {
+    const std::int64_t start = trace::on() ? trace::now_ns() : 0;
     did = m_engine.progress();
+    if (did && start != 0) trace::record_comm(start);
   } catch (...) {
     // MPI failed or a message could not be read: this rank's failure.
     m_run->fail(std::current_exception());
@@ -348,6 +364,7 @@ void DistributedRun::run() {
   m_engine.set_handler(comm::Channel::run, m_seq,
                        [this](comm::Message&& m) { on_message(std::move(m)); });
   HandlerGuard guard{m_engine, m_seq};
+  const std::int64_t traced_since = trace::on() ? trace::now_ns() : 0;
   if (m_progress != nullptr) {
     m_start = std::chrono::steady_clock::now();
     m_next_report = m_start + (m_rank == 0 ? kProgressShown : kProgressToRoot);
@@ -388,6 +405,10 @@ void DistributedRun::run() {
       m_bytes_of.assign(bytes.begin(), bytes.end());
       report_progress(true, agreed == INT_MAX);
     }
+  }
+  if (traced_since != 0) {
+    trace::record_run(m_seq, traced_since, m_graph.size(), m_tasks_total,
+                      static_cast<std::uint64_t>(m_local_tasks));
   }
   // Every rank knows that the graphs differ; the caller names the ranks.
   if (m_graphs_differ) return;

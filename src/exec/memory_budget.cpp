@@ -113,6 +113,7 @@ std::optional<SpillRecord> MemoryBudget::spill(const Value& v) {
     at += s.size();
   }
   m_spilled_bytes.fetch_add(length, std::memory_order_relaxed);
+  m_in_file.fetch_add(length, std::memory_order_relaxed);
   m_spilled_values.fetch_add(1, std::memory_order_relaxed);
   return r;
 }
@@ -137,7 +138,8 @@ Value MemoryBudget::read_back(const SpillRecord& r) {
   return decode(header, std::move(segments));
 }
 
-void MemoryBudget::drop(const SpillRecord&) noexcept {
+void MemoryBudget::drop(const SpillRecord& r) noexcept {
+  m_in_file.fetch_sub(r.length, std::memory_order_relaxed);
   std::lock_guard lock(m_file_mutex);
   if (--m_live == 0 && m_fd >= 0) {
     // Nothing spilled is alive: the file starts again from the beginning.

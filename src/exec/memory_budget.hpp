@@ -41,6 +41,11 @@ class MemoryBudget {
   bool fits(std::size_t more) const noexcept {
     return m_held.load(std::memory_order_relaxed) + more <= m_budget;
   }
+  /// Bytes of values held now, and bytes of live records in the spill file.
+  std::size_t held() const noexcept { return m_held.load(std::memory_order_relaxed); }
+  std::size_t in_spill_file() const noexcept {
+    return m_in_file.load(std::memory_order_relaxed);
+  }
   void hold(std::size_t bytes) noexcept;
   void release(std::size_t bytes) noexcept;
   /// Waits until something is released or `timeout` passes.
@@ -74,6 +79,7 @@ class MemoryBudget {
   std::uint64_t m_end = 0;  // bytes used in the file
   std::int64_t m_live = 0;  // records not dropped yet
   std::atomic<std::size_t> m_spilled_bytes{0}, m_read_back_bytes{0};
+  std::atomic<std::size_t> m_in_file{0};  // bytes of records not dropped yet
   std::atomic<std::int64_t> m_spilled_values{0}, m_read_back_values{0};
 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "exec/scoped_recording.hpp"
 #include "tessera/exec/threaded_scheduler.hpp"
 
 namespace tessera {
@@ -76,6 +77,17 @@ Runtime::Runtime(int* argc, char*** argv, RuntimeOptions options)
                     m_scheduler->rank() == 0 ? std::getenv("TESSERA_PROGRESS") : "?"));
   }
   if (decided != 255) m_scheduler->set_progress(ProgressBar(stderr, decided / 10.0));
+  // Rank 0's choice of trace file holds for every rank: recording it is collective.
+  std::string trace = options.trace;
+  if (trace.empty()) {
+    if (const char* env = std::getenv("TESSERA_TRACE")) trace = env;
+  }
+  const auto traces = m_scheduler->allgather(std::as_bytes(std::span(trace.data(), trace.size())));
+  trace.assign(reinterpret_cast<const char*>(traces.at(0).data()), traces.at(0).size());
+  if (!trace.empty()) {
+    m_trace = std::make_unique<detail::ScopedRecording>(trace, *m_scheduler,
+                                                        detail::trace::chrome_trace_json, "trace");
+  }
   set_default_scheduler(m_scheduler.get());
 }
 
@@ -89,6 +101,7 @@ std::vector<MemoryStats> Runtime::memory_stats_all() {
 }
 
 Runtime::~Runtime() {
+  m_trace.reset();  // collective: writes the trace while every rank's scheduler is still here
   set_default_scheduler(nullptr);
   m_scheduler.reset();
 }

@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "exec/trace.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/core/value.hpp"
 #include "tessera/graph/task_graph.hpp"
@@ -113,6 +114,8 @@ inline bool runs_before(const TaskGraph& graph, TaskId a, TaskId b) noexcept {
   return pa < pb || (pa == pb && a < b);
 }
 
+Value invoke_traced(const TaskGraph& graph, TaskId id, std::span<const Value> inputs);
+
 /// Calls task `id` on `inputs`. Any exception leaves as a task_error naming the task, except
 /// one that already is a task_error (from a graph run inside the task), which keeps the name
 /// of the innermost failing task. A task without a function yields its literal value (a
@@ -130,6 +133,8 @@ inline Value invoke_task(const TaskGraph& graph, TaskId id, std::span<const Valu
     }
     return graph.literal(id);
   }
+  if (trace::on()) [[unlikely]]
+    return invoke_traced(graph, id, inputs);
   try {
     return fn(inputs);
   } catch (const task_error&) {

@@ -8,6 +8,7 @@
 
 #include "core/spin_wait.hpp"
 #include "exec/chaos.hpp"
+#include "exec/trace.hpp"
 #include "tessera/core/error.hpp"
 
 namespace tessera {
@@ -295,6 +296,7 @@ ThreadPool::Job* ThreadPool::find_job(Worker& self) {
 
 void ThreadPool::worker_main(Worker& self) {
   t_current_worker = &self;
+  detail::trace::name_this_thread(fmt::format("worker {}", self.index()));
   for (;;) {
     Job* job = find_job(self);
     for (int round = 0; job == nullptr && round < kPauseRounds + kYieldRounds; ++round) {

@@ -15,6 +15,7 @@
 /// same binary runs as one rank.
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "tessera/comm/communicator.hpp"
@@ -32,7 +33,15 @@ struct RuntimeOptions {
   /// A progress bar for every compute on rank 0's stderr (tessera/exec/progress.hpp):
   /// by default when that is a terminal, unless TESSERA_PROGRESS says otherwise.
   ProgressMode progress = ProgressMode::automatic;
+  /// A task-stream trace of the whole job, written by rank 0 to this path when the Runtime is
+  /// destroyed (Chrome trace-event JSON; tessera/exec/trace.hpp). Empty: TESSERA_TRACE on
+  /// rank 0, if set; else none.
+  std::string trace = {};
 };
+
+namespace detail {
+class ScopedRecording;
+}
 
 class Runtime {
  public:
@@ -65,6 +74,7 @@ class Runtime {
   comm::Environment m_env;
   comm::Communicator m_world;
   std::unique_ptr<DistributedScheduler> m_scheduler;
+  std::unique_ptr<detail::ScopedRecording> m_trace;  // RuntimeOptions::trace, if any
 };
 
 }  // namespace tessera

@@ -54,6 +54,12 @@ class TaskGraph {
   /// "('label', c0, c1)" or "'label'" without coordinates: the name used in error messages.
   std::string name(TaskId id) const;
   std::string_view label(TaskId id) const;
+  /// The task's chunk coordinates (empty for a task named by its label alone).
+  std::span<const std::int64_t> coords(TaskId id) const {
+    const auto i = static_cast<std::size_t>(id);
+    return std::span<const std::int64_t>(m_coords).subspan(
+        m_coord_offset[i], m_coord_offset[i + 1] - m_coord_offset[i]);
+  }
 
   /// Execution priority: lower runs earlier among ready tasks. Set by graph::order();
   /// defaults to the task id (which is a valid topological order).

@@ -1,0 +1,451 @@
+#include "exec/trace.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "comm/message_engine.hpp"
+#include "exec/memory_budget.hpp"
+#include "exec/task_execution.hpp"
+#include "tessera/core/serialize.hpp"
+
+namespace tessera::detail::trace {
+
+std::atomic<int> g_open{0};
+
+namespace {
+
+/// Events per chunk of a thread's log, and chunks per log: a thread keeps at most
+/// kChunkEvents * kMaxChunks events (about 2M, 160 MB) per recording; later ones are counted
+/// as dropped.
+constexpr std::size_t kChunkEvents = 4096;
+constexpr std::size_t kMaxChunks = 512;
+
+/// One thread's events. Only its thread appends; a collector reads [0, size) meanwhile.
+struct ThreadLog {
+  std::uint16_t index = 0;
+  std::string name;
+  std::array<std::atomic<Event*>, kMaxChunks> chunks{};
+  std::atomic<std::size_t> size{0};
+  std::atomic<std::uint64_t> generation{0};  // the generation of recordings its events belong to
+  std::atomic<std::uint64_t> dropped{0};
+  /// Labels this thread interned lately: its text, and the id.
+  struct CachedLabel {
+    std::string text;
+    std::uint32_t id = 0;
+  };
+  std::array<CachedLabel, 8> cache;
+  std::size_t next_cache = 0;
+
+  ~ThreadLog() {
+    for (auto& c : chunks) delete[] c.load(std::memory_order_relaxed);
+  }
+};
+
+/// The process's recorder: thread logs (kept until exit: a log outlives its thread, whose
+/// events a later collect may still need), interned labels, the watched budget.
+struct Recorder {
+  std::mutex mutex;  // guards logs, labels and generation changes
+  std::vector<std::unique_ptr<ThreadLog>> logs;
+  std::vector<std::string> labels;
+  std::unordered_map<std::string, std::uint32_t> label_ids;
+  std::atomic<std::uint64_t> generation{1};
+  std::atomic<const MemoryBudget*> budget{nullptr};
+  std::atomic<std::int64_t> last_sample{0};
+};
+
+Recorder& recorder() {
+  static Recorder* r = new Recorder;  // never destroyed: threads may record during exit
+  return *r;
+}
+
+thread_local ThreadLog* t_log = nullptr;
+thread_local std::string t_name;
+
+ThreadLog& this_thread_log() {
+  Recorder& r = recorder();
+  if (t_log == nullptr) {
+    std::lock_guard lock(r.mutex);
+    auto log = std::make_unique<ThreadLog>();
+    log->index = static_cast<std::uint16_t>(r.logs.size());
+    log->name = t_name.empty() ? std::string("main") : t_name;
+    log->generation = r.generation.load();
+    t_log = log.get();
+    r.logs.push_back(std::move(log));
+  }
+  ThreadLog& log = *t_log;
+  // A new recording after all were closed starts the logs again; each thread empties its own.
+  const auto gen = r.generation.load(std::memory_order_relaxed);
+  if (log.generation.load(std::memory_order_relaxed) != gen) {
+    log.generation.store(gen, std::memory_order_relaxed);
+    log.size.store(0, std::memory_order_release);
+    log.dropped.store(0, std::memory_order_relaxed);
+  }
+  return log;
+}
+
+void append(ThreadLog& log, const Event& e) noexcept {
+  const std::size_t n = log.size.load(std::memory_order_relaxed);
+  const std::size_t chunk = n / kChunkEvents;
+  if (chunk >= kMaxChunks) {
+    log.dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Event* events = log.chunks[chunk].load(std::memory_order_relaxed);
+  if (events == nullptr) {
+    events = new (std::nothrow) Event[kChunkEvents];
+    if (events == nullptr) {
+      log.dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    log.chunks[chunk].store(events, std::memory_order_release);
+  }
+  events[n % kChunkEvents] = e;
+  log.size.store(n + 1, std::memory_order_release);
+}
+
+std::uint32_t intern(ThreadLog& log, std::string_view label) {
+  for (const auto& c : log.cache)
+    if (c.text.size() == label.size() && !c.text.empty() && c.text == label) return c.id;
+  Recorder& r = recorder();
+  std::uint32_t id;
+  {
+    std::lock_guard lock(r.mutex);
+    auto [it, inserted] =
+        r.label_ids.try_emplace(std::string(label), static_cast<std::uint32_t>(r.labels.size()));
+    if (inserted) r.labels.emplace_back(label);
+    id = it->second;
+  }
+  auto& slot = log.cache[log.next_cache++ % log.cache.size()];
+  slot.text.assign(label);
+  slot.id = id;
+  return id;
+}
+
+/// A flow id both ends of a transfer compute alike.
+std::uint64_t flow_id(std::uint32_t run, TaskId task, int source, int dest) noexcept {
+  std::uint64_t h = (std::uint64_t{run} << 32) ^ static_cast<std::uint32_t>(task);
+  h ^= (static_cast<std::uint64_t>(static_cast<std::uint32_t>(source)) << 20) ^
+       (static_cast<std::uint64_t>(static_cast<std::uint32_t>(dest)) << 44);
+  // splitmix64's finaliser: distinct inputs give distinct, well-spread ids
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  return (h ^ (h >> 31)) >> 12;  // below 2^52: exact in a JSON number
+}
+
+void sample_memory(const MemoryBudget& budget, std::int64_t now) noexcept {
+  Event e;
+  e.kind = EventKind::memory;
+  e.start = e.end = now;
+  e.a = budget.held();
+  e.b = budget.in_spill_file();
+  e.c = budget.budget();
+  append(this_thread_log(), e);
+}
+
+}  // namespace
+
+void name_this_thread(std::string name) {
+  t_name = std::move(name);
+  if (t_log != nullptr) {
+    std::lock_guard lock(recorder().mutex);
+    t_log->name = t_name;
+  }
+}
+
+void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uint64_t bytes_in,
+                 std::uint64_t bytes_out, bool failed) noexcept {
+  try {
+    ThreadLog& log = this_thread_log();
+    Event e;
+    e.kind = EventKind::task;
+    e.start = start;
+    e.end = now_ns();
+    e.a = bytes_in;
+    e.b = bytes_out;
+    e.label = intern(log, graph.label(id));
+    e.task = id;
+    e.failed = failed ? 1 : 0;
+    const auto coords = graph.coords(id);
+    e.num_coords = static_cast<std::uint8_t>(std::min<std::size_t>(coords.size(), 255));
+    for (std::size_t k = 0; k < std::min(coords.size(), kCoords); ++k)
+      e.coords[k] = static_cast<std::int32_t>(coords[k]);
+    append(log, e);
+    maybe_sample_memory(e.end);
+  } catch (...) {
+    // A trace that cannot record (out of memory) never fails the task.
+  }
+}
+
+void record_transfer(EventKind kind, const TaskGraph& graph, TaskId id, std::uint32_t run,
+                     int source, int dest, std::uint64_t bytes, std::int64_t start) noexcept {
+  try {
+    ThreadLog& log = this_thread_log();
+    Event e;
+    e.kind = kind;
+    e.start = start;
+    e.end = now_ns();
+    e.a = bytes;
+    e.c = flow_id(run, id, source, dest);
+    e.label = intern(log, graph.label(id));
+    e.task = id;
+    e.peer = kind == EventKind::send ? dest : source;
+    append(log, e);
+  } catch (...) {
+  }
+}
+
+void record_comm(std::int64_t start) noexcept {
+  try {
+    Event e;
+    e.kind = EventKind::comm;
+    e.start = start;
+    e.end = now_ns();
+    append(this_thread_log(), e);
+  } catch (...) {
+  }
+}
+
+void record_run(std::uint32_t run, std::int64_t start, std::uint64_t graph_tasks,
+                std::uint64_t tasks_total, std::uint64_t tasks_here) noexcept {
+  try {
+    Event e;
+    e.kind = EventKind::run;
+    e.start = start;
+    e.end = now_ns();
+    e.a = graph_tasks;
+    e.b = tasks_here;
+    e.c = tasks_total;
+    e.label = run;
+    append(this_thread_log(), e);
+  } catch (...) {
+  }
+}
+
+void watch_budget(const MemoryBudget* budget) noexcept {
+  recorder().budget.store(budget, std::memory_order_release);
+  try {
+    if (budget != nullptr) sample_memory(*budget, now_ns());
+  } catch (...) {
+  }
+}
+
+void unwatch_budget(const MemoryBudget* budget) noexcept {
+  try {
+    if (budget != nullptr) sample_memory(*budget, now_ns());
+  } catch (...) {
+  }
+  const MemoryBudget* expected = budget;
+  recorder().budget.compare_exchange_strong(expected, nullptr);
+}
+
+void maybe_sample_memory(std::int64_t now) noexcept {
+  Recorder& r = recorder();
+  std::int64_t last = r.last_sample.load(std::memory_order_relaxed);
+  if (now - last < std::chrono::nanoseconds(kSampleEvery).count()) return;
+  if (!r.last_sample.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  if (const MemoryBudget* b = r.budget.load(std::memory_order_acquire)) {
+    try {
+      sample_memory(*b, now);
+    } catch (...) {
+    }
+  }
+}
+
+// --- sessions ----------------------------------------------------------------------------------
+
+Session::Session() : m_start(now_ns()) {
+  Recorder& r = recorder();
+  std::lock_guard lock(r.mutex);
+  // The first recording after none was open starts every log afresh (each thread empties its
+  // own when it next records).
+  if (g_open.fetch_add(1) == 0) r.generation.fetch_add(1);
+}
+
+Session::~Session() {
+  if (m_open) g_open.fetch_sub(1);
+}
+
+namespace {
+
+/// This rank's events of the recording that began at `start`, and its tracks.
+RankTrace snapshot(std::int64_t start, std::int64_t end) {
+  Recorder& r = recorder();
+  RankTrace out;
+  std::lock_guard lock(r.mutex);
+  const auto gen = r.generation.load();
+  for (const auto& log : r.logs) {
+    if (log->generation.load(std::memory_order_relaxed) != gen)
+      continue;  // nothing recorded since the recordings began
+    const std::size_t n = log->size.load(std::memory_order_acquire);
+    bool any = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Event* chunk = log->chunks[i / kChunkEvents].load(std::memory_order_acquire);
+      Event e = chunk[i % kChunkEvents];
+      if (e.end < start || e.start > end) continue;
+      e.thread = log->index;
+      out.events.push_back(e);
+      any = true;
+    }
+    out.dropped += log->dropped.load(std::memory_order_relaxed);
+    if (any) out.tracks.push_back({log->index, log->name});
+  }
+  std::stable_sort(out.events.begin(), out.events.end(),
+                   [](const Event& x, const Event& y) { return x.start < y.start; });
+  return out;
+}
+
+void put_string(WireWriter& w, std::string_view s) {
+  w.put_bytes(std::as_bytes(std::span(s.data(), s.size())));
+}
+
+std::string get_string(WireReader& in) {
+  const auto b = in.get_bytes();
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::vector<std::byte> pack(const RankTrace& t, const std::vector<std::string>& labels) {
+  WireWriter w;
+  w.put<std::int32_t>(t.rank);
+  w.put<std::int32_t>(t.threads);
+  w.put<std::uint64_t>(t.budget);
+  w.put<std::uint64_t>(t.dropped);
+  w.put<std::uint64_t>(t.tracks.size());
+  for (const auto& track : t.tracks) {
+    w.put<std::uint16_t>(track.index);
+    put_string(w, track.name);
+  }
+  w.put<std::uint64_t>(labels.size());
+  for (const auto& l : labels) put_string(w, l);
+  w.put_bytes(std::as_bytes(std::span(t.events)));
+  return std::move(w.header());
+}
+
+RankTrace unpack(std::span<const std::byte> bytes, std::vector<std::string>& labels) {
+  WireReader in(bytes, {});
+  RankTrace t;
+  t.rank = in.get<std::int32_t>();
+  t.threads = in.get<std::int32_t>();
+  t.budget = in.get<std::uint64_t>();
+  t.dropped = in.get<std::uint64_t>();
+  t.tracks.resize(in.get<std::uint64_t>());
+  for (auto& track : t.tracks) {
+    track.index = in.get<std::uint16_t>();
+    track.name = get_string(in);
+  }
+  labels.resize(in.get<std::uint64_t>());
+  for (auto& l : labels) l = get_string(in);
+  const auto events = in.get_bytes();
+  t.events.resize(events.size() / sizeof(Event));
+  std::memcpy(t.events.data(), events.data(), t.events.size() * sizeof(Event));
+  return t;
+}
+
+}  // namespace
+
+Recording Session::collect(comm::MessageEngine* engine, int threads, std::uint64_t budget) {
+  const std::int64_t end = now_ns();
+  RankTrace mine = snapshot(m_start, end);
+  if (m_open) {
+    m_open = false;
+    g_open.fetch_sub(1);
+  }
+  mine.rank = engine ? engine->rank() : 0;
+  mine.threads = threads;
+  mine.budget = budget;
+  std::vector<std::string> labels;
+  {
+    std::lock_guard lock(recorder().mutex);
+    labels = recorder().labels;
+  }
+  Recording rec;
+  if (engine == nullptr || engine->size() == 1) {
+    rec.start = m_start;
+    rec.end = end;
+    rec.labels = std::move(labels);
+    rec.ranks.push_back(std::move(mine));
+    return rec;
+  }
+  // Rank 0's window; the others' events are shifted onto its clock.
+  const auto offsets = engine->steady_clock_offsets();
+  const auto blobs = engine->gather_bytes(pack(mine, labels), 0);
+  if (engine->rank() != 0) return rec;
+  rec.start = m_start;
+  rec.end = end;
+  // Every rank interned its labels in its own order: map them into one table.
+  std::unordered_map<std::string, std::uint32_t> ids;
+  for (std::size_t r = 0; r < blobs.size(); ++r) {
+    std::vector<std::string> theirs;
+    RankTrace t = unpack(blobs[r], theirs);
+    std::vector<std::uint32_t> map(theirs.size());
+    for (std::size_t k = 0; k < theirs.size(); ++k) {
+      auto [it, inserted] =
+          ids.try_emplace(theirs[k], static_cast<std::uint32_t>(rec.labels.size()));
+      if (inserted) rec.labels.push_back(theirs[k]);
+      map[k] = it->second;
+    }
+    t.clock_offset = offsets[r];
+    for (Event& e : t.events) {
+      e.start -= t.clock_offset;
+      e.end -= t.clock_offset;
+      if ((e.kind == EventKind::task || e.kind == EventKind::send ||
+           e.kind == EventKind::receive) &&
+          e.label < map.size())
+        e.label = map[e.label];
+    }
+    rec.ranks.push_back(std::move(t));
+  }
+  return rec;
+}
+
+std::string_view label_family(std::string_view label, std::string& scratch) {
+  // Drops the parts that are content tokens: exactly 8 hex digits between dashes.
+  const auto is_token = [](std::string_view part) {
+    return part.size() == 8 && std::all_of(part.begin(), part.end(), [](char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+  };
+  scratch.clear();
+  std::size_t at = 0;
+  while (at <= label.size()) {
+    const std::size_t dash = std::min(label.find('-', at), label.size());
+    const std::string_view part = label.substr(at, dash - at);
+    if (!is_token(part)) {
+      if (!scratch.empty()) scratch += '-';
+      scratch += part;
+    }
+    at = dash + 1;
+  }
+  if (scratch.empty()) return label;
+  return scratch;
+}
+
+}  // namespace tessera::detail::trace
+
+namespace tessera::detail {
+
+Value invoke_traced(const TaskGraph& graph, TaskId id, std::span<const Value> inputs) {
+  std::uint64_t bytes_in = 0;
+  for (const Value& v : inputs) bytes_in += v.nbytes();
+  const std::int64_t start = trace::now_ns();
+  Value out;
+  try {
+    out = graph.fn(id)(inputs);
+  } catch (const task_error&) {
+    trace::record_task(graph, id, start, bytes_in, 0, true);
+    throw;
+  } catch (const std::exception& e) {
+    trace::record_task(graph, id, start, bytes_in, 0, true);
+    throw task_error(graph.name(id), e.what());
+  } catch (...) {
+    trace::record_task(graph, id, start, bytes_in, 0, true);
+    throw task_error(graph.name(id), "unknown exception (not derived from std::exception)");
+  }
+  trace::record_task(graph, id, start, bytes_in, out.nbytes(), false);
+  return out;
+}
+
+}  // namespace tessera::detail

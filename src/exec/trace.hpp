@@ -1,0 +1,153 @@
+#pragma once
+/// @file
+/// The task-stream recorder behind traces (tessera/exec/trace.hpp) and performance reports
+/// (tessera/exec/performance_report.hpp): what every thread of this process did, while at
+/// least one recording is open.
+///
+/// Recording is per thread and takes no lock: each thread appends fixed-size events to a log
+/// of its own (chunks that never move, so a reader may look at what is published while the
+/// thread goes on), labels are interned once per thread in a small cache. With no recording
+/// open, each hook costs one relaxed load (`on()`).
+///
+/// What is recorded, and where (only exec calls these):
+/// - a task: every task call (detail::invoke_task), on the thread that ran it, with the bytes
+///   of its inputs and of its value;
+/// - a send: a value handed to the message engine for another rank (DistributedRun::publish),
+///   and a receive: a value from another rank decoded and delivered (on the run's driver); the
+///   two ends of one transfer share a flow id;
+/// - comm: a round of the message engine's progress on the run's driver that did something;
+/// - a run: one compute on its driver, with its graph's size;
+/// - memory: the rank's held and spilled bytes and its budget, sampled at most every
+///   kSampleEvery while tasks run.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tessera/graph/task_graph.hpp"
+
+namespace tessera::comm {
+class MessageEngine;
+}
+
+namespace tessera::detail {
+class MemoryBudget;
+}
+
+namespace tessera::detail::trace {
+
+/// Whether any recording is open (every hook checks this first).
+extern std::atomic<int> g_open;
+inline bool on() noexcept { return g_open.load(std::memory_order_relaxed) > 0; }
+
+/// Nanoseconds of the steady clock (the one every event is stamped with).
+inline std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+enum class EventKind : std::uint8_t { task = 1, send, receive, comm, run, memory };
+
+/// One event, as recorded and as it travels to rank 0 (every field fixed size).
+struct Event {
+  std::int64_t start = 0;  ///< steady-clock ns (the recording rank's clock until merged)
+  std::int64_t end = 0;
+  /// task: bytes of its inputs; send/receive: bytes of the value; run: tasks in the graph;
+  /// memory: bytes held.
+  std::uint64_t a = 0;
+  /// task: bytes of its value; run: tasks that ran on this rank; memory: bytes in the spill file.
+  std::uint64_t b = 0;
+  /// send/receive: the transfer's flow id; run: tasks of the run on all ranks; memory: budget.
+  std::uint64_t c = 0;
+  std::uint32_t label = 0;   ///< interned label (task, send, receive); run: its number
+  std::int32_t task = -1;    ///< task id (task, send, receive)
+  std::int32_t peer = -1;    ///< send: destination rank; receive: source rank
+  std::uint16_t thread = 0;  ///< index of the recording thread (filled in when collected)
+  EventKind kind = EventKind::task;
+  std::uint8_t failed = 0;      ///< task: it threw
+  std::uint8_t num_coords = 0;  ///< task: its chunk coordinates (the first kCoords are kept)
+  std::int32_t coords[3] = {0, 0, 0};
+};
+inline constexpr std::size_t kCoords = 3;
+inline constexpr auto kSampleEvery = std::chrono::milliseconds(1);
+
+// --- hooks (exec only) -------------------------------------------------------------------------
+
+/// Names the calling thread's track ("worker 3"); the first thread to record unnamed is
+/// "main". Cheap: call it once when a thread starts.
+void name_this_thread(std::string name);
+/// A task of `graph` ran from `start` to now.
+void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uint64_t bytes_in,
+                 std::uint64_t bytes_out, bool failed) noexcept;
+/// Task `id`'s value (`bytes`) was handed over for `peer` (send) or arrived from it (receive).
+void record_transfer(EventKind kind, const TaskGraph& graph, TaskId id, std::uint32_t run,
+                     int source, int dest, std::uint64_t bytes, std::int64_t start) noexcept;
+/// A round of communication work on the driver, from `start` to now.
+void record_comm(std::int64_t start) noexcept;
+/// Compute number `run` ran from `start` to now: `graph_tasks` in its graph, `tasks_total`
+/// of them run on some rank, `tasks_here` here.
+void record_run(std::uint32_t run, std::int64_t start, std::uint64_t graph_tasks,
+                std::uint64_t tasks_total, std::uint64_t tasks_here) noexcept;
+/// The budget whose held and spilled bytes the memory samples show (the rank's: a run sets
+/// it when it starts, and takes it back when it ends). Sampled now too.
+void watch_budget(const MemoryBudget* budget) noexcept;
+void unwatch_budget(const MemoryBudget* budget) noexcept;
+/// Samples the watched budget if kSampleEvery has passed since the last sample (`now`).
+void maybe_sample_memory(std::int64_t now) noexcept;
+
+// --- recordings ----------------------------------------------------------------------------------
+
+/// A thread's track in a collected trace.
+struct ThreadTrack {
+  std::uint16_t index = 0;
+  std::string name;
+};
+
+/// One rank's part of a recording.
+struct RankTrace {
+  int rank = 0;
+  int threads = 0;                ///< the scheduler's worker threads
+  std::uint64_t budget = 0;       ///< memory budget in bytes (0: unknown)
+  std::uint64_t dropped = 0;      ///< events not kept (a thread's log was full)
+  std::int64_t clock_offset = 0;  ///< this rank's clock minus rank 0's, in ns (subtracted)
+  std::vector<ThreadTrack> tracks;
+  std::vector<Event> events;  ///< sorted by start; times on rank 0's clock once merged
+};
+
+/// Every rank's part, on rank 0 (times relative to `start`, rank 0's clock).
+struct Recording {
+  std::int64_t start = 0;
+  std::int64_t end = 0;
+  std::vector<std::string> labels;  ///< interned labels (Event::label indexes them)
+  std::vector<RankTrace> ranks;
+};
+
+/// A recording, open from construction until collect(): while any is open, hooks record.
+class Session {
+ public:
+  Session();
+  ~Session();  ///< closes the recording if collect() did not
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// Ends the recording and gathers every rank's events on rank 0, with clocks aligned to rank
+  /// 0's (a ping-pong per rank). Collective over `engine`'s ranks (null: this process alone).
+  /// Returns the recording on rank 0, an empty one elsewhere. `threads` and `budget` describe
+  /// this rank's scheduler.
+  Recording collect(comm::MessageEngine* engine, int threads, std::uint64_t budget);
+
+ private:
+  std::int64_t m_start;
+  bool m_open = true;
+};
+
+/// The recording as Chrome trace-event JSON (chrome://tracing, Perfetto).
+std::string chrome_trace_json(const Recording& recording);
+/// A label without its token: "add-3fa2c1de-partial" -> "add-partial" (the task family).
+std::string_view label_family(std::string_view label, std::string& scratch);
+
+}  // namespace tessera::detail::trace
