@@ -20,6 +20,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -52,15 +53,24 @@ int main(int argc, char** argv) {
   app.add_option("--scale", scale, "size factor for the two large workloads")
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "random seed");
+  std::string trace_path, report_path;
+  app.add_option("--trace", trace_path,
+                 "write a task-stream trace of the job to this file (Chrome trace-event JSON, "
+                 "for ui.perfetto.dev)");
+  app.add_option("--report", report_path,
+                 "write a performance report of the job to this HTML file");
   CLI11_PARSE(app, argc, argv);
 
   using namespace tessera;
   try {
-    Runtime runtime(argc, argv, {.threads = threads});  // collective: MPI, pool, scheduler
+    // collective: MPI, pool, scheduler
+    Runtime runtime(argc, argv, {.threads = threads, .trace = trace_path});
     std::unique_ptr<Scheduler> local;
     if (scheduler_name == "synchronous") local = std::make_unique<SynchronousScheduler>();
     if (scheduler_name == "threaded") local = std::make_unique<ThreadedScheduler>(threads);
     Scheduler& scheduler = local ? *local : runtime.scheduler();
+    std::optional<PerformanceReport> performance;  // written when main's work is done
+    if (!report_path.empty()) performance.emplace(report_path, scheduler);
     const ComputeOptions on{.scheduler = &scheduler};
     // Every rank computes (collectively); rank 0 reports.
     const bool report = runtime.rank() == 0;

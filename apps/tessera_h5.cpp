@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -359,6 +360,13 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", progress,
                "draw a progress bar on stderr even when it is not a terminal (default: only on "
                "a terminal; TESSERA_PROGRESS=0 never)");
+  std::string trace_path, report_path;
+  app.add_option("--trace", trace_path,
+                 "write a task-stream trace of the run to this file (Chrome trace-event JSON, "
+                 "for ui.perfetto.dev or chrome://tracing)");
+  app.add_option("--report", report_path,
+                 "write a performance report of the run to this HTML file (task stream, time "
+                 "and bytes per rank, memory against the budget, slowest tasks)");
   app.add_option("--memory-budget", budget,
                  "bytes of data each rank may hold, e.g. 2GiB (default: "
                  "TESSERA_MEMORY_BUDGET, else half the memory shared by the node's ranks)");
@@ -435,7 +443,10 @@ int main(int argc, char** argv) {
   Runtime runtime(argc, argv,
                   {.threads = threads,
                    .memory_budget = budget_bytes,
-                   .progress = progress ? ProgressMode::always : ProgressMode::automatic});
+                   .progress = progress ? ProgressMode::always : ProgressMode::automatic,
+                   .trace = trace_path});
+  std::optional<PerformanceReport> report;  // written when the command is done
+  if (!report_path.empty()) report.emplace(report_path);
   std::ostringstream sink;
   std::ostream& out = runtime.rank() == 0 ? std::cout : sink;
   try {
