@@ -1292,6 +1292,7 @@ struct Job {
   Settings settings;
   std::vector<std::string> names;
   std::string json_path;
+  std::string trace_path;  // a task-stream trace of the workloads' runs (written after them)
   bool probe = false;
 };
 
@@ -1360,6 +1361,9 @@ int main(int argc, char** argv) {
                  "size factor for the large workloads (1: the Dask sizes; for smoke tests)")
       ->check(CLI::PositiveNumber);
   app.add_option("--seed", settings.seed, "seed of the random arrays");
+  app.add_option("--trace", job.trace_path,
+                 "record a task-stream trace of every run and write it to FILE at the end "
+                 "(tessera/exec/trace.hpp): the timings then include the recording's cost");
   app.add_flag("--list", list, "list the workloads and exit");
   CLI11_PARSE(app, argc, argv);
   settings.probe_bytes = static_cast<std::size_t>(probe_mb * 1024 * 1024);
@@ -1402,8 +1406,13 @@ int main(int argc, char** argv) {
       if (ranks >= w.min_ranks) job.names.push_back(name);
   }
   try {
-    if (threaded) return run_job(job, *threaded, nullptr);
-    return run_job(job, runtime->scheduler(), &runtime->scheduler());
+    tessera::Scheduler& scheduler =
+        threaded ? static_cast<tessera::Scheduler&>(*threaded) : runtime->scheduler();
+    std::optional<tessera::Trace> trace;
+    if (!job.trace_path.empty()) trace.emplace(job.trace_path, scheduler);
+    const int status = run_job(job, scheduler, threaded ? nullptr : &runtime->scheduler());
+    if (trace) trace->close();
+    return status;
   } catch (const std::exception& e) {
     std::cerr << "tessera_bench" << (ranks > 1 ? " (rank " + std::to_string(rank) + ")" : "")
               << ": " << e.what() << "\n";

@@ -926,9 +926,43 @@ std::vector<std::vector<std::byte>> MessageEngine::gather_bytes(std::span<const 
   return out;
 }
 
-std::vector<std::int64_t> MessageEngine::steady_clock_offsets() {
-  // Cristian's method: rank 0 pings each rank in turn, which answers with its clock; of a few
-  // round trips, the shortest bounds the error best (half its length).
+namespace {
+
+/// Identifies the running kernel (its boot id): processes under one kernel read one steady
+/// clock (CLOCK_MONOTONIC), whichever namespaces they run in.
+std::uint64_t kernel_id() {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a of the boot id
+  if (std::FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+    for (int c; (c = std::fgetc(f)) != EOF;)
+      h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    std::fclose(f);
+  } else {
+    h ^= static_cast<std::uint64_t>(::getpid());  // unknown: assume a clock of its own
+  }
+  return h;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> MessageEngine::steady_clock_offsets(bool ping_every_rank) {
+  // Ranks under rank 0's kernel share its clock: offset 0. For each other kernel, rank 0 pings
+  // its lowest rank, which answers with its clock (Cristian's method); of a few round trips,
+  // the shortest bounds the error best (half its length). Its kernel's other ranks share it.
+  const auto kernels = allgather(kernel_id());
+  std::vector<int> leader(kernels.size());
+  for (std::size_t r = 0; r < kernels.size(); ++r) {
+    leader[r] = static_cast<int>(r);
+    for (std::size_t q = 0; q < r; ++q) {
+      if (kernels[q] == kernels[r]) {
+        leader[r] = leader[q];
+        break;
+      }
+    }
+  }
+  const auto pinged = [&](int r) {
+    const auto k = static_cast<std::size_t>(r);
+    return ping_every_rank || (leader[k] == r && kernels[k] != kernels[0]);
+  };
   constexpr int kRounds = 8;
   constexpr int kTag = 0x7c10;
   const auto now = [] {
@@ -942,6 +976,7 @@ std::vector<std::int64_t> MessageEngine::steady_clock_offsets() {
   const MPI_Comm comm = m_coll.native();
   if (rank() == 0) {
     for (int peer = 1; peer < size(); ++peer) {
+      if (!pinged(peer)) continue;
       std::int64_t best_round_trip = std::numeric_limits<std::int64_t>::max();
       for (int k = 0; k < kRounds; ++k) {
         std::int64_t theirs = 0;
@@ -959,7 +994,12 @@ std::vector<std::int64_t> MessageEngine::steady_clock_offsets() {
         }
       }
     }
-  } else {
+    for (int r = 1; r < size(); ++r) {
+      if (!pinged(r))
+        offsets[static_cast<std::size_t>(r)] =
+            offsets[static_cast<std::size_t>(leader[static_cast<std::size_t>(r)])];
+    }
+  } else if (pinged(rank())) {
     for (int k = 0; k < kRounds; ++k) {
       std::uint8_t ping = 0;
       MPI_Request recv, send;

@@ -240,9 +240,11 @@ class MessageEngine {
   void bcast_bytes(std::vector<std::byte>& data, int root);
   /// Every rank's bytes on `root`, in rank order (empty elsewhere); at most 2 GiB in all.
   std::vector<std::vector<std::byte>> gather_bytes(std::span<const std::byte> mine, int root);
-  /// On rank 0, each rank's steady clock minus rank 0's, in nanoseconds, to within about half
-  /// a round trip (a few pings per rank); zeros elsewhere. Collective.
-  std::vector<std::int64_t> steady_clock_offsets();
+  /// On rank 0, each rank's steady clock minus rank 0's, in nanoseconds: 0 for ranks under
+  /// rank 0's kernel (one clock), else to within about half a round trip (a few pings to one
+  /// rank per kernel); zeros elsewhere. Collective. `ping_every_rank` measures every rank
+  /// (a test of the measurement on one machine).
+  std::vector<std::int64_t> steady_clock_offsets(bool ping_every_rank = false);
   /// Leaves the job: tells every other rank (so that one waiting in a collective this rank
   /// will never join ends the job instead of hanging), then waits until every rank has left.
   /// `reason` says why ("returned from main"). Collective; the destructor calls it.

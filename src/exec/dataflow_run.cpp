@@ -99,7 +99,7 @@ DataflowRun::~DataflowRun() {
 }
 
 std::vector<Value> DataflowRun::run(std::span<const TaskId> outputs) {
-  const std::int64_t traced_since = trace::on() ? trace::now_ns() : 0;
+  const std::int64_t traced_since = trace::on() ? trace::now() : 0;
   start();
   m_wait.done();  // no deliveries in one process
   m_wait.wait(m_pool);

@@ -171,7 +171,7 @@ void DistributedRun::publish(TaskId id, const Value& value) {
   const auto i = static_cast<std::size_t>(it - m_publish_tasks.begin());
   const std::span<const int> dests(m_dest_ranks.data() + m_dest_offset[i],
                                    m_dest_offset[i + 1] - m_dest_offset[i]);
-  const std::int64_t start = trace::on() ? trace::now_ns() : 0;
+  const std::int64_t start = trace::on() ? trace::now() : 0;
   WireValue wire;
   try {
     wire = encode(value);
@@ -284,7 +284,7 @@ void DistributedRun::on_message(comm::Message&& message) {
       return;
     }
     const auto header = in.get_bytes();
-    const std::int64_t start = trace::on() ? trace::now_ns() : 0;
+    const std::int64_t start = trace::on() ? trace::now() : 0;
     // decode() takes the segments; the reader above only read the head.
     Value v = decode(header, std::move(message.bulk));
     const std::uint64_t bytes = v.nbytes();
@@ -304,7 +304,7 @@ void DistributedRun::on_message(comm::Message&& message) {
 bool DistributedRun::progress() {
   bool did = false;
   try {
-    const std::int64_t start = trace::on() ? trace::now_ns() : 0;
+    const std::int64_t start = trace::on() ? trace::now() : 0;
     did = m_engine.progress();
     if (did && start != 0) trace::record_comm(start);
   } catch (...) {
@@ -364,7 +364,7 @@ void DistributedRun::run() {
   m_engine.set_handler(comm::Channel::run, m_seq,
                        [this](comm::Message&& m) { on_message(std::move(m)); });
   HandlerGuard guard{m_engine, m_seq};
-  const std::int64_t traced_since = trace::on() ? trace::now_ns() : 0;
+  const std::int64_t traced_since = trace::on() ? trace::now() : 0;
   if (m_progress != nullptr) {
     m_start = std::chrono::steady_clock::now();
     m_next_report = m_start + (m_rank == 0 ? kProgressShown : kProgressToRoot);

@@ -1,5 +1,7 @@
 #include "exec/memory_budget.hpp"
 
+#include "exec/trace.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -54,10 +56,12 @@ void MemoryBudget::hold(std::size_t bytes) noexcept {
   std::size_t peak = m_peak.load(std::memory_order_relaxed);
   while (now > peak && !m_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
   }
+  if (trace::on()) trace::maybe_sample_memory(trace::now());
 }
 
 void MemoryBudget::release(std::size_t bytes) noexcept {
   m_held.fetch_sub(bytes, std::memory_order_relaxed);
+  if (trace::on()) trace::maybe_sample_memory(trace::now());
   std::lock_guard lock(m_wait_mutex);
   m_released.notify_all();
 }
@@ -114,6 +118,7 @@ std::optional<SpillRecord> MemoryBudget::spill(const Value& v) {
   }
   m_spilled_bytes.fetch_add(length, std::memory_order_relaxed);
   m_in_file.fetch_add(length, std::memory_order_relaxed);
+  if (trace::on()) trace::maybe_sample_memory(trace::now());
   m_spilled_values.fetch_add(1, std::memory_order_relaxed);
   return r;
 }
@@ -140,6 +145,7 @@ Value MemoryBudget::read_back(const SpillRecord& r) {
 
 void MemoryBudget::drop(const SpillRecord& r) noexcept {
   m_in_file.fetch_sub(r.length, std::memory_order_relaxed);
+  if (trace::on()) trace::maybe_sample_memory(trace::now());
   std::lock_guard lock(m_file_mutex);
   if (--m_live == 0 && m_fd >= 0) {
     // Nothing spilled is alive: the file starts again from the beginning.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -18,47 +19,90 @@ std::atomic<int> g_open{0};
 
 namespace {
 
+/// Whether the kernel keeps time with the TSC: then it is invariant and synchronised across
+/// the cores, and now() can read it directly.
+bool kernel_uses_tsc() {
+#if defined(__x86_64__)
+  std::FILE* f =
+      std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+  if (f == nullptr) return false;
+  char name[32] = {};
+  const bool read = std::fgets(name, sizeof name, f) != nullptr;
+  std::fclose(f);
+  return read && std::strncmp(name, "tsc", 3) == 0 && (name[3] == '\n' || name[3] == '\0');
+#else
+  return false;
+#endif
+}
+
+std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 /// Events per chunk of a thread's log, and chunks per log: a thread keeps at most
-/// kChunkEvents * kMaxChunks events (about 2M, 160 MB) per recording; later ones are counted
-/// as dropped.
+/// kChunkEvents * kMaxChunks events (about 2M, 150 MB) per recording; later ones are counted
+/// as dropped. Label bytes likewise, in chunks of kLabelChunk bytes (at most 256 MiB).
 constexpr std::size_t kChunkEvents = 4096;
 constexpr std::size_t kMaxChunks = 512;
+constexpr std::size_t kLabelChunk = std::size_t{1} << 20;
+constexpr std::size_t kMaxLabelChunks = 256;
 
-/// One thread's events. Only its thread appends; a collector reads [0, size) meanwhile.
+/// One thread's events, and the bytes of their labels. Only its thread appends; a collector
+/// reads [0, size) meanwhile (the label bytes of an event are written before it is published).
 struct ThreadLog {
   std::uint16_t index = 0;
   std::string name;
   std::array<std::atomic<Event*>, kMaxChunks> chunks{};
   std::atomic<std::size_t> size{0};
+  std::array<std::atomic<char*>, kMaxLabelChunks> label_chunks{};
+  std::size_t label_bytes = 0;  // used in label_chunks (the thread's own)
+  /// The label recorded last: where the graph keeps it and where our copy is. Tasks of one
+  /// array operation share a label, so a run of them copies it once.
+  const char* last_label = nullptr;
+  std::uint16_t last_length = 0;
+  std::uint32_t last_offset = 0;
   std::atomic<std::uint64_t> generation{0};  // the generation of recordings its events belong to
   std::atomic<std::uint64_t> dropped{0};
-  /// Labels this thread interned lately: its text, and the id.
-  struct CachedLabel {
-    std::string text;
-    std::uint32_t id = 0;
-  };
-  std::array<CachedLabel, 8> cache;
-  std::size_t next_cache = 0;
 
   ~ThreadLog() {
     for (auto& c : chunks) delete[] c.load(std::memory_order_relaxed);
+    for (auto& c : label_chunks) delete[] c.load(std::memory_order_relaxed);
+  }
+  const char* label_at(std::uint32_t offset) const {
+    return label_chunks[offset / kLabelChunk].load(std::memory_order_acquire) +
+           offset % kLabelChunk;
   }
 };
 
 /// The process's recorder: thread logs (kept until exit: a log outlives its thread, whose
-/// events a later collect may still need), interned labels, the watched budget.
+/// events a later collect may still need) and the watched budget.
 struct Recorder {
-  std::mutex mutex;  // guards logs, labels and generation changes
+  std::mutex mutex;  // guards logs and generation changes
   std::vector<std::unique_ptr<ThreadLog>> logs;
-  std::vector<std::string> labels;
-  std::unordered_map<std::string, std::uint32_t> label_ids;
   std::atomic<std::uint64_t> generation{1};
   std::atomic<const MemoryBudget*> budget{nullptr};
   std::atomic<std::int64_t> last_sample{0};
+  std::int64_t sample_every = 0;  // kSampleEvery in ticks
 };
 
+struct ClockPair {
+  std::int64_t ticks, ns;
+};
+ClockPair read_clocks() noexcept;
+/// Ticks per nanosecond of the steady clock, measured over 2 ms (the TSC's rate is constant):
+/// the memory samples' spacing in ticks.
+double measure_ticks_per_ns_once();
+
 Recorder& recorder() {
-  static Recorder* r = new Recorder;  // never destroyed: threads may record during exit
+  static Recorder* r = [] {
+    auto* rec = new Recorder;  // never destroyed: threads may record during exit
+    rec->sample_every = static_cast<std::int64_t>(
+        static_cast<double>(std::chrono::nanoseconds(kSampleEvery).count()) *
+        measure_ticks_per_ns_once());
+    return rec;
+  }();
   return *r;
 }
 
@@ -82,6 +126,8 @@ ThreadLog& this_thread_log() {
   if (log.generation.load(std::memory_order_relaxed) != gen) {
     log.generation.store(gen, std::memory_order_relaxed);
     log.size.store(0, std::memory_order_release);
+    log.label_bytes = 0;
+    log.last_label = nullptr;
     log.dropped.store(0, std::memory_order_relaxed);
   }
   return log;
@@ -107,22 +153,33 @@ void append(ThreadLog& log, const Event& e) noexcept {
   log.size.store(n + 1, std::memory_order_release);
 }
 
-std::uint32_t intern(ThreadLog& log, std::string_view label) {
-  for (const auto& c : log.cache)
-    if (c.text.size() == label.size() && !c.text.empty() && c.text == label) return c.id;
-  Recorder& r = recorder();
-  std::uint32_t id;
-  {
-    std::lock_guard lock(r.mutex);
-    auto [it, inserted] =
-        r.label_ids.try_emplace(std::string(label), static_cast<std::uint32_t>(r.labels.size()));
-    if (inserted) r.labels.emplace_back(label);
-    id = it->second;
+/// Sets e's label to a copy of `label` in the thread's label bytes (shared with the previous
+/// event when it is the same label of the same graph). Labels longer than 64 KiB are cut.
+void set_label(ThreadLog& log, Event& e, std::string_view label) noexcept {
+  const auto length = static_cast<std::uint16_t>(std::min<std::size_t>(label.size(), 0xffff));
+  if (label.data() == log.last_label && length == log.last_length &&
+      std::memcmp(log.label_at(log.last_offset), label.data(), length) == 0) {
+    e.label = log.last_offset;
+    e.label_length = length;
+    return;
   }
-  auto& slot = log.cache[log.next_cache++ % log.cache.size()];
-  slot.text.assign(label);
-  slot.id = id;
-  return id;
+  std::size_t at = log.label_bytes;
+  if (at % kLabelChunk + length > kLabelChunk) at += kLabelChunk - at % kLabelChunk;
+  const std::size_t chunk = at / kLabelChunk;
+  if (chunk >= kMaxLabelChunks) return;  // no label: shown empty
+  char* bytes = log.label_chunks[chunk].load(std::memory_order_relaxed);
+  if (bytes == nullptr) {
+    bytes = new (std::nothrow) char[kLabelChunk];
+    if (bytes == nullptr) return;
+    log.label_chunks[chunk].store(bytes, std::memory_order_release);
+  }
+  std::memcpy(bytes + at % kLabelChunk, label.data(), length);
+  log.label_bytes = at + length;
+  log.last_label = label.data();
+  log.last_length = length;
+  log.last_offset = static_cast<std::uint32_t>(at);
+  e.label = log.last_offset;
+  e.label_length = length;
 }
 
 /// A flow id both ends of a transfer compute alike.
@@ -146,7 +203,39 @@ void sample_memory(const MemoryBudget& budget, std::int64_t now) noexcept {
   append(this_thread_log(), e);
 }
 
+/// The two clocks read at one moment: the steady clock between two tick readings that are
+/// close together (a thread preempted between the readings would pair them ms apart).
+ClockPair read_clocks() noexcept {
+  ClockPair p{};
+  std::int64_t best = std::numeric_limits<std::int64_t>::max();
+  for (int k = 0; k < 16; ++k) {
+    const std::int64_t t1 = now(), n = steady_ns(), t2 = now();
+    if (t2 - t1 < best) {
+      best = t2 - t1;
+      p = {t1 + (t2 - t1) / 2, n};
+    }
+    if (best < 1000) break;
+  }
+  return p;
+}
+
+double measure_ticks_per_ns_once() {
+  static const double rate = [] {
+    if (!g_tsc) return 1.0;
+    const ClockPair a = read_clocks();
+    while (steady_ns() - a.ns < 2'000'000) {
+    }
+    const ClockPair b = read_clocks();
+    return static_cast<double>(b.ticks - a.ticks) / static_cast<double>(b.ns - a.ns);
+  }();
+  return rate;
+}
+
 }  // namespace
+
+const bool g_tsc = kernel_uses_tsc();
+
+std::int64_t steady_ticks() noexcept { return steady_ns(); }
 
 void name_this_thread(std::string name) {
   t_name = std::move(name);
@@ -163,10 +252,10 @@ void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uin
     Event e;
     e.kind = EventKind::task;
     e.start = start;
-    e.end = now_ns();
+    e.end = now();
     e.a = bytes_in;
     e.b = bytes_out;
-    e.label = intern(log, graph.label(id));
+    set_label(log, e, graph.label(id));
     e.task = id;
     e.failed = failed ? 1 : 0;
     const auto coords = graph.coords(id);
@@ -174,7 +263,6 @@ void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uin
     for (std::size_t k = 0; k < std::min(coords.size(), kCoords); ++k)
       e.coords[k] = static_cast<std::int32_t>(coords[k]);
     append(log, e);
-    maybe_sample_memory(e.end);
   } catch (...) {
     // A trace that cannot record (out of memory) never fails the task.
   }
@@ -187,10 +275,10 @@ void record_transfer(EventKind kind, const TaskGraph& graph, TaskId id, std::uin
     Event e;
     e.kind = kind;
     e.start = start;
-    e.end = now_ns();
+    e.end = now();
     e.a = bytes;
     e.c = flow_id(run, id, source, dest);
-    e.label = intern(log, graph.label(id));
+    set_label(log, e, graph.label(id));
     e.task = id;
     e.peer = kind == EventKind::send ? dest : source;
     append(log, e);
@@ -203,7 +291,7 @@ void record_comm(std::int64_t start) noexcept {
     Event e;
     e.kind = EventKind::comm;
     e.start = start;
-    e.end = now_ns();
+    e.end = now();
     append(this_thread_log(), e);
   } catch (...) {
   }
@@ -215,7 +303,7 @@ void record_run(std::uint32_t run, std::int64_t start, std::uint64_t graph_tasks
     Event e;
     e.kind = EventKind::run;
     e.start = start;
-    e.end = now_ns();
+    e.end = now();
     e.a = graph_tasks;
     e.b = tasks_here;
     e.c = tasks_total;
@@ -228,14 +316,14 @@ void record_run(std::uint32_t run, std::int64_t start, std::uint64_t graph_tasks
 void watch_budget(const MemoryBudget* budget) noexcept {
   recorder().budget.store(budget, std::memory_order_release);
   try {
-    if (budget != nullptr) sample_memory(*budget, now_ns());
+    if (budget != nullptr) sample_memory(*budget, now());
   } catch (...) {
   }
 }
 
 void unwatch_budget(const MemoryBudget* budget) noexcept {
   try {
-    if (budget != nullptr) sample_memory(*budget, now_ns());
+    if (budget != nullptr) sample_memory(*budget, now());
   } catch (...) {
   }
   const MemoryBudget* expected = budget;
@@ -245,7 +333,7 @@ void unwatch_budget(const MemoryBudget* budget) noexcept {
 void maybe_sample_memory(std::int64_t now) noexcept {
   Recorder& r = recorder();
   std::int64_t last = r.last_sample.load(std::memory_order_relaxed);
-  if (now - last < std::chrono::nanoseconds(kSampleEvery).count()) return;
+  if (now - last < r.sample_every) return;
   if (!r.last_sample.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
   if (const MemoryBudget* b = r.budget.load(std::memory_order_acquire)) {
     try {
@@ -257,8 +345,11 @@ void maybe_sample_memory(std::int64_t now) noexcept {
 
 // --- sessions ----------------------------------------------------------------------------------
 
-Session::Session() : m_start(now_ns()) {
+Session::Session() {
   Recorder& r = recorder();
+  const ClockPair start = read_clocks();
+  m_start = start.ticks;
+  m_start_ns = start.ns;
   std::lock_guard lock(r.mutex);
   // The first recording after none was open starts every log afresh (each thread empties its
   // own when it next records).
@@ -271,10 +362,22 @@ Session::~Session() {
 
 namespace {
 
-/// This rank's events of the recording that began at `start`, and its tracks.
-RankTrace snapshot(std::int64_t start, std::int64_t end) {
+/// Converts ticks of now() to steady-clock nanoseconds, from two readings of both clocks.
+struct TickConverter {
+  std::int64_t tick0, ns0;
+  double ns_per_tick;
+  std::int64_t operator()(std::int64_t tick) const {
+    return ns0 + static_cast<std::int64_t>(static_cast<double>(tick - tick0) * ns_per_tick);
+  }
+};
+
+/// This rank's events between ticks `start` and `end` (converted to steady-clock ns), its
+/// tracks, and the labels its events name (each label once; Event::label indexes `labels`).
+RankTrace snapshot(std::int64_t start, std::int64_t end, const TickConverter& to_ns,
+                   std::vector<std::string>& labels) {
   Recorder& r = recorder();
   RankTrace out;
+  std::unordered_map<std::string_view, std::uint32_t> ids;
   std::lock_guard lock(r.mutex);
   const auto gen = r.generation.load();
   for (const auto& log : r.logs) {
@@ -287,6 +390,15 @@ RankTrace snapshot(std::int64_t start, std::int64_t end) {
       Event e = chunk[i % kChunkEvents];
       if (e.end < start || e.start > end) continue;
       e.thread = log->index;
+      e.start = to_ns(e.start);
+      e.end = to_ns(e.end);
+      if (e.kind == EventKind::task || e.kind == EventKind::send || e.kind == EventKind::receive) {
+        const std::string_view text(e.label_length ? log->label_at(e.label) : "", e.label_length);
+        auto [it, inserted] = ids.try_emplace(text, static_cast<std::uint32_t>(labels.size()));
+        if (inserted) labels.emplace_back(text);
+        e.label = it->second;
+        e.label_length = 0;
+      }
       out.events.push_back(e);
       any = true;
     }
@@ -313,6 +425,8 @@ std::vector<std::byte> pack(const RankTrace& t, const std::vector<std::string>& 
   w.put<std::int32_t>(t.threads);
   w.put<std::uint64_t>(t.budget);
   w.put<std::uint64_t>(t.dropped);
+  w.put<std::int64_t>(t.start);
+  w.put<std::int64_t>(t.end);
   w.put<std::uint64_t>(t.tracks.size());
   for (const auto& track : t.tracks) {
     w.put<std::uint16_t>(track.index);
@@ -331,6 +445,8 @@ RankTrace unpack(std::span<const std::byte> bytes, std::vector<std::string>& lab
   t.threads = in.get<std::int32_t>();
   t.budget = in.get<std::uint64_t>();
   t.dropped = in.get<std::uint64_t>();
+  t.start = in.get<std::int64_t>();
+  t.end = in.get<std::int64_t>();
   t.tracks.resize(in.get<std::uint64_t>());
   for (auto& track : t.tracks) {
     track.index = in.get<std::uint16_t>();
@@ -347,35 +463,39 @@ RankTrace unpack(std::span<const std::byte> bytes, std::vector<std::string>& lab
 }  // namespace
 
 Recording Session::collect(comm::MessageEngine* engine, int threads, std::uint64_t budget) {
-  const std::int64_t end = now_ns();
-  RankTrace mine = snapshot(m_start, end);
+  // Ticks to steady-clock ns by the two clocks' readings at the recording's two ends.
+  const ClockPair last = read_clocks();
+  const std::int64_t end = last.ticks, end_ns = last.ns;
+  const double ns_per_tick = g_tsc && end > m_start ? static_cast<double>(end_ns - m_start_ns) /
+                                                          static_cast<double>(end - m_start)
+                                                    : 1.0;
+  std::vector<std::string> labels;
+  RankTrace mine = snapshot(m_start, end, TickConverter{m_start, m_start_ns, ns_per_tick}, labels);
   if (m_open) {
     m_open = false;
     g_open.fetch_sub(1);
   }
   mine.rank = engine ? engine->rank() : 0;
+  mine.start = m_start_ns;
+  mine.end = end_ns;
   mine.threads = threads;
   mine.budget = budget;
-  std::vector<std::string> labels;
-  {
-    std::lock_guard lock(recorder().mutex);
-    labels = recorder().labels;
-  }
   Recording rec;
   if (engine == nullptr || engine->size() == 1) {
-    rec.start = m_start;
-    rec.end = end;
+    rec.start = m_start_ns;
+    rec.end = end_ns;
     rec.labels = std::move(labels);
     rec.ranks.push_back(std::move(mine));
     return rec;
   }
-  // Rank 0's window; the others' events are shifted onto its clock.
+  // The others' events are shifted onto rank 0's clock.
   const auto offsets = engine->steady_clock_offsets();
   const auto blobs = engine->gather_bytes(pack(mine, labels), 0);
   if (engine->rank() != 0) return rec;
-  rec.start = m_start;
-  rec.end = end;
-  // Every rank interned its labels in its own order: map them into one table.
+  // From the first rank's start to the last one's end, on rank 0's clock.
+  rec.start = m_start_ns;
+  rec.end = end_ns;
+  // Every rank numbered its labels in its own order: map them into one table.
   std::unordered_map<std::string, std::uint32_t> ids;
   for (std::size_t r = 0; r < blobs.size(); ++r) {
     std::vector<std::string> theirs;
@@ -388,6 +508,10 @@ Recording Session::collect(comm::MessageEngine* engine, int threads, std::uint64
       map[k] = it->second;
     }
     t.clock_offset = offsets[r];
+    t.start -= t.clock_offset;
+    t.end -= t.clock_offset;
+    rec.start = std::min(rec.start, t.start);
+    rec.end = std::max(rec.end, t.end);
     for (Event& e : t.events) {
       e.start -= t.clock_offset;
       e.end -= t.clock_offset;
@@ -402,9 +526,9 @@ Recording Session::collect(comm::MessageEngine* engine, int threads, std::uint64
 }
 
 std::string_view label_family(std::string_view label, std::string& scratch) {
-  // Drops the parts that are content tokens: exactly 8 hex digits between dashes.
+  // Drops the parts that are content tokens: 8 or more hex digits between dashes.
   const auto is_token = [](std::string_view part) {
-    return part.size() == 8 && std::all_of(part.begin(), part.end(), [](char c) {
+    return part.size() >= 8 && std::all_of(part.begin(), part.end(), [](char c) {
              return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
            });
   };
@@ -430,7 +554,7 @@ namespace tessera::detail {
 Value invoke_traced(const TaskGraph& graph, TaskId id, std::span<const Value> inputs) {
   std::uint64_t bytes_in = 0;
   for (const Value& v : inputs) bytes_in += v.nbytes();
-  const std::int64_t start = trace::now_ns();
+  const std::int64_t start = trace::now();
   Value out;
   try {
     out = graph.fn(id)(inputs);

@@ -6,8 +6,10 @@
 ///
 /// Recording is per thread and takes no lock: each thread appends fixed-size events to a log
 /// of its own (chunks that never move, so a reader may look at what is published while the
-/// thread goes on), labels are interned once per thread in a small cache. With no recording
-/// open, each hook costs one relaxed load (`on()`).
+/// thread goes on) and copies their labels into bytes of its own (once per run of tasks with
+/// the same label: delayed tasks each have a label of their own, so nothing is interned
+/// until the recording is collected). Times are ticks of the CPU's time-stamp counter where
+/// the kernel trusts it. With no recording open, each hook costs one relaxed load (`on()`).
 ///
 /// What is recorded, and where (only exec calls these):
 /// - a task: every task call (detail::invoke_task), on the thread that ran it, with the bytes
@@ -18,7 +20,7 @@
 /// - comm: a round of the message engine's progress on the run's driver that did something;
 /// - a run: one compute on its driver, with its graph's size;
 /// - memory: the rank's held and spilled bytes and its budget, sampled at most every
-///   kSampleEvery while tasks run.
+///   kSampleEvery as the held or spilled bytes change.
 
 #include <atomic>
 #include <chrono>
@@ -43,18 +45,24 @@ namespace tessera::detail::trace {
 extern std::atomic<int> g_open;
 inline bool on() noexcept { return g_open.load(std::memory_order_relaxed) > 0; }
 
-/// Nanoseconds of the steady clock (the one every event is stamped with).
-inline std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+/// The recorder's clock: the CPU's time-stamp counter where the kernel keeps time with it (an
+/// invariant TSC, read in about 10 ns), else the steady clock (about 25 ns here). Collected
+/// events are converted to steady-clock nanoseconds (Session::collect), so callers only
+/// subtract ticks.
+std::int64_t steady_ticks() noexcept;
+extern const bool g_tsc;
+inline std::int64_t now() noexcept {
+#if defined(__x86_64__)
+  if (g_tsc) return static_cast<std::int64_t>(__builtin_ia32_rdtsc());
+#endif
+  return steady_ticks();
 }
 
 enum class EventKind : std::uint8_t { task = 1, send, receive, comm, run, memory };
 
 /// One event, as recorded and as it travels to rank 0 (every field fixed size).
 struct Event {
-  std::int64_t start = 0;  ///< steady-clock ns (the recording rank's clock until merged)
+  std::int64_t start = 0;  ///< now() ticks; once collected, ns on rank 0's steady clock
   std::int64_t end = 0;
   /// task: bytes of its inputs; send/receive: bytes of the value; run: tasks in the graph;
   /// memory: bytes held.
@@ -63,10 +71,13 @@ struct Event {
   std::uint64_t b = 0;
   /// send/receive: the transfer's flow id; run: tasks of the run on all ranks; memory: budget.
   std::uint64_t c = 0;
-  std::uint32_t label = 0;   ///< interned label (task, send, receive); run: its number
-  std::int32_t task = -1;    ///< task id (task, send, receive)
-  std::int32_t peer = -1;    ///< send: destination rank; receive: source rank
-  std::uint16_t thread = 0;  ///< index of the recording thread (filled in when collected)
+  /// task, send, receive: the label (recorded: its offset in the thread's label bytes;
+  /// collected: its index in Recording::labels); run: the compute's number.
+  std::uint32_t label = 0;
+  std::int32_t task = -1;          ///< task id (task, send, receive)
+  std::int32_t peer = -1;          ///< send: destination rank; receive: source rank
+  std::uint16_t thread = 0;        ///< index of the recording thread (filled in when collected)
+  std::uint16_t label_length = 0;  ///< recorded: the label's length in bytes
   EventKind kind = EventKind::task;
   std::uint8_t failed = 0;      ///< task: it threw
   std::uint8_t num_coords = 0;  ///< task: its chunk coordinates (the first kCoords are kept)
@@ -96,7 +107,7 @@ void record_run(std::uint32_t run, std::int64_t start, std::uint64_t graph_tasks
 /// it when it starts, and takes it back when it ends). Sampled now too.
 void watch_budget(const MemoryBudget* budget) noexcept;
 void unwatch_budget(const MemoryBudget* budget) noexcept;
-/// Samples the watched budget if kSampleEvery has passed since the last sample (`now`).
+/// Samples the watched budget if kSampleEvery has passed since the last sample (`now`, ticks).
 void maybe_sample_memory(std::int64_t now) noexcept;
 
 // --- recordings ----------------------------------------------------------------------------------
@@ -114,6 +125,7 @@ struct RankTrace {
   std::uint64_t budget = 0;       ///< memory budget in bytes (0: unknown)
   std::uint64_t dropped = 0;      ///< events not kept (a thread's log was full)
   std::int64_t clock_offset = 0;  ///< this rank's clock minus rank 0's, in ns (subtracted)
+  std::int64_t start = 0, end = 0;  ///< when this rank's recording began and ended (ns)
   std::vector<ThreadTrack> tracks;
   std::vector<Event> events;  ///< sorted by start; times on rank 0's clock once merged
 };
@@ -141,7 +153,8 @@ class Session {
   Recording collect(comm::MessageEngine* engine, int threads, std::uint64_t budget);
 
  private:
-  std::int64_t m_start;
+  std::int64_t m_start = 0;     // ticks of now()
+  std::int64_t m_start_ns = 0;  // the steady clock at the same moment
   bool m_open = true;
 };
 

@@ -116,6 +116,45 @@ TEST(MessageEngine, CollectivesAgreeAndNameTheOddRank) {
   EXPECT_EQ(data, pattern(p - 1, 3, 1000));
 }
 
+TEST(MessageEngine, GatherBytesBringsEveryRanksBytesToTheRootOnly) {
+  MessageEngine engine(Communicator::world());
+  const int me = engine.rank(), p = engine.size();
+  for (int root = 0; root < p; ++root) {
+    // Rank 1 sends nothing: empty contributions are kept in their place.
+    const auto mine = me == 1 ? std::vector<std::byte>{} : pattern(me, root, 100 + 37 * me);
+    const auto all = engine.gather_bytes(mine, root);
+    if (me != root) {
+      EXPECT_TRUE(all.empty());
+      continue;
+    }
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(p));
+    for (int r = 0; r < p; ++r) {
+      EXPECT_EQ(all[static_cast<std::size_t>(r)],
+                r == 1 ? std::vector<std::byte>{} : pattern(r, root, 100 + 37 * r));
+    }
+  }
+}
+
+TEST(MessageEngine, ClockOffsetsAreZeroUnderOneKernelAndMeasuredNearZero) {
+  MessageEngine engine(Communicator::world());
+  const int p = engine.size();
+  // Every rank of this test runs under one kernel: one steady clock, nothing to measure.
+  const auto shared = engine.steady_clock_offsets();
+  ASSERT_EQ(shared.size(), static_cast<std::size_t>(p));
+  for (const auto o : shared) EXPECT_EQ(o, 0);
+  // Measured by ping-pong anyway, the offsets are 0 to within half a round trip, which an
+  // oversubscribed machine may stretch to milliseconds (a rank waits for a core).
+  const auto measured = engine.steady_clock_offsets(true);
+  for (int r = 0; r < p; ++r) {
+    const auto o = measured[static_cast<std::size_t>(r)];
+    if (engine.rank() != 0 || r == 0) {
+      EXPECT_EQ(o, 0) << r;
+    } else {
+      EXPECT_LT(std::abs(o), 50'000'000) << "rank " << r << ": " << o << " ns";
+    }
+  }
+}
+
 TEST(MessageEngine, ManySmallMessagesAreBatched) {
   // 100,000 tiny messages to one peer: batched, with a bounded number in flight, they take a
   // fraction of a second (one MPI message each took tens of seconds).
