@@ -43,9 +43,7 @@ class MemoryBudget {
   }
   /// Bytes of values held now, and bytes of live records in the spill file.
   std::size_t held() const noexcept { return m_held.load(std::memory_order_relaxed); }
-  std::size_t in_spill_file() const noexcept {
-    return m_in_file.load(std::memory_order_relaxed);
-  }
+  std::size_t in_spill_file() const noexcept { return m_in_file.load(std::memory_order_relaxed); }
   void hold(std::size_t bytes) noexcept;
   void release(std::size_t bytes) noexcept;
   /// Waits until something is released or `timeout` passes.

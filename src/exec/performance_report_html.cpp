@@ -153,7 +153,6 @@ Summary summarize(const Recording& rec) {
         case EventKind::memory:
           sr.peak_held = std::max(sr.peak_held, e.a);
           sr.peak_spilled = std::max(sr.peak_spilled, e.b);
-          if (e.c != 0) sr.budget = e.c;
           sr.memory.push_back(&e);
           break;
       }
@@ -175,7 +174,7 @@ void section_summary(std::string& out, const Recording& rec, const Summary& s) {
   std::uint64_t largest_graph = 0, graph_tasks = 0;
   for (const Event* e : s.runs) {
     largest_graph = std::max(largest_graph, e->a);
-    graph_tasks += e->c;
+    graph_tasks += static_cast<std::uint64_t>(e->task);
   }
   std::uint64_t dropped = 0;
   for (const auto& r : rec.ranks) dropped += r.dropped;
@@ -434,7 +433,7 @@ void section_computes(std::string& out, const Recording& rec, const Summary& s) 
     fmt::format_to(it,
                    "<tr><td>#{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                    e->label, seconds_text(seconds(e->start - rec.start)),
-                   seconds_text(seconds(e->end - e->start)), e->a, e->c, e->b);
+                   seconds_text(seconds(e->end - e->start)), e->a, e->task, e->b);
   }
   out += "</table>";
   if (s.runs.size() > kShown)

@@ -60,29 +60,30 @@ inline std::int64_t now() noexcept {
 
 enum class EventKind : std::uint8_t { task = 1, send, receive, comm, run, memory };
 
-/// One event, as recorded and as it travels to rank 0 (every field fixed size).
-struct Event {
+/// One event, as recorded and as it travels to rank 0 (every field fixed size): one cache
+/// line, so that recording one writes one line.
+struct alignas(64) Event {
   std::int64_t start = 0;  ///< now() ticks; once collected, ns on rank 0's steady clock
   std::int64_t end = 0;
   /// task: bytes of its inputs; send/receive: bytes of the value; run: tasks in the graph;
   /// memory: bytes held.
   std::uint64_t a = 0;
-  /// task: bytes of its value; run: tasks that ran on this rank; memory: bytes in the spill file.
+  /// task: bytes of its value; send/receive: the transfer's flow id; run: tasks that ran on
+  /// this rank; memory: bytes in the spill file.
   std::uint64_t b = 0;
-  /// send/receive: the transfer's flow id; run: tasks of the run on all ranks; memory: budget.
-  std::uint64_t c = 0;
   /// task, send, receive: the label (recorded: its offset in the thread's label bytes;
   /// collected: its index in Recording::labels); run: the compute's number.
   std::uint32_t label = 0;
-  std::int32_t task = -1;          ///< task id (task, send, receive)
-  std::int32_t peer = -1;          ///< send: destination rank; receive: source rank
+  std::int32_t task = -1;  ///< task id (task, send, receive); run: tasks on all ranks
+  std::int32_t peer = -1;  ///< send: destination rank; receive: source rank
+  std::int32_t coords[3] = {0, 0, 0};
   std::uint16_t thread = 0;        ///< index of the recording thread (filled in when collected)
   std::uint16_t label_length = 0;  ///< recorded: the label's length in bytes
   EventKind kind = EventKind::task;
   std::uint8_t failed = 0;      ///< task: it threw
   std::uint8_t num_coords = 0;  ///< task: its chunk coordinates (the first kCoords are kept)
-  std::int32_t coords[3] = {0, 0, 0};
 };
+static_assert(sizeof(Event) == 64);
 inline constexpr std::size_t kCoords = 3;
 inline constexpr auto kSampleEvery = std::chrono::milliseconds(1);
 
@@ -121,10 +122,10 @@ struct ThreadTrack {
 /// One rank's part of a recording.
 struct RankTrace {
   int rank = 0;
-  int threads = 0;                ///< the scheduler's worker threads
-  std::uint64_t budget = 0;       ///< memory budget in bytes (0: unknown)
-  std::uint64_t dropped = 0;      ///< events not kept (a thread's log was full)
-  std::int64_t clock_offset = 0;  ///< this rank's clock minus rank 0's, in ns (subtracted)
+  int threads = 0;                  ///< the scheduler's worker threads
+  std::uint64_t budget = 0;         ///< memory budget in bytes (0: unknown)
+  std::uint64_t dropped = 0;        ///< events not kept (a thread's log was full)
+  std::int64_t clock_offset = 0;    ///< this rank's clock minus rank 0's, in ns (subtracted)
   std::int64_t start = 0, end = 0;  ///< when this rank's recording began and ended (ns)
   std::vector<ThreadTrack> tracks;
   std::vector<Event> events;  ///< sorted by start; times on rank 0's clock once merged

@@ -65,7 +65,7 @@ std::string chrome_trace_json(const Recording& rec) {
               "\n"
               R"({{"ph":"{}",{}"id":{},"pid":{},"tid":{},"ts":{:.3f},"cat":"transfer","name":"transfer"}})",
               send ? "to_rank" : "from_rank", e.peer, e.a, send ? "s" : "f",
-              send ? "" : R"("bp":"e",)", e.c, r.rank, e.thread, ts);
+              send ? "" : R"("bp":"e",)", e.b, r.rank, e.thread, ts);
           break;
         }
         case EventKind::comm:
@@ -78,7 +78,7 @@ std::string chrome_trace_json(const Recording& rec) {
           fmt::format_to(
               it,
               R"({{"ph":"X","pid":{},"tid":{},"ts":{:.3f},"dur":{:.3f},"cat":"compute","name":"compute #{}","args":{{"graph_tasks":{},"tasks_all_ranks":{},"tasks_here":{}}}}})",
-              r.rank, e.thread, ts, dur, e.label, e.a, e.c, e.b);
+              r.rank, e.thread, ts, dur, e.label, e.a, e.task, e.b);
           break;
         case EventKind::memory:
           fmt::format_to(
