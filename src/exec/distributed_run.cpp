@@ -54,6 +54,7 @@ DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph,
     if (m_rank == 0) {
       m_done_of.assign(static_cast<std::size_t>(m_engine.size()), 0);
       m_bytes_of.assign(static_cast<std::size_t>(m_engine.size()), 0);
+      m_moved_of.assign(static_cast<std::size_t>(m_engine.size()), 0);
     }
   }
 }
@@ -64,6 +65,7 @@ void DistributedRun::report_progress(bool last, bool succeeded) {
   m_next_report = now + (m_rank == 0 ? kProgressShown : kProgressToRoot);
   const std::int64_t done = m_run->tasks_done();
   const std::uint64_t bytes = bytes_read_so_far() - m_bytes_read_at_start;
+  const auto moved = static_cast<std::uint64_t>(m_bytes_sent.load(std::memory_order_relaxed));
   if (m_rank != 0) {
     if (last || m_run->failed()) return;  // rank 0 reports the end itself
     WireWriter head;
@@ -71,16 +73,19 @@ void DistributedRun::report_progress(bool last, bool succeeded) {
     head.put<TaskId>(-1);
     head.put<std::int64_t>(done);
     head.put<std::uint64_t>(bytes);
+    head.put<std::uint64_t>(moved);
     const int root = 0;
     m_engine.send(comm::Channel::run, m_seq, std::span(&root, 1), head.header());
     return;
   }
   m_done_of[0] = done;
   m_bytes_of[0] = bytes;
+  if (!last) m_moved_of[0] = moved;
   Progress p;
   for (std::size_t r = 0; r < m_done_of.size(); ++r) {
     p.tasks_done += m_done_of[r];
     p.bytes_read += m_bytes_of[r];
+    p.bytes_moved += m_moved_of[r];
   }
   p.tasks_total = m_tasks_total;
   p.elapsed_s = std::chrono::duration<double>(now - m_start).count();
@@ -263,10 +268,12 @@ void DistributedRun::on_message(comm::Message&& message) {
     if (kind == MessageKind::progress) {
       const auto done = in.get<std::int64_t>();
       const auto bytes = in.get<std::uint64_t>();
+      const auto moved = in.get<std::uint64_t>();
       const auto from = static_cast<std::size_t>(message.source);
       if (m_rank == 0 && m_progress != nullptr && from < m_done_of.size()) {
         m_done_of[from] = done;
         m_bytes_of[from] = bytes;
+        m_moved_of[from] = moved;
       }
       return;
     }
@@ -401,8 +408,10 @@ void DistributedRun::run() {
     // Every rank's bytes read, exactly: a rank's last progress message may still be on its way
     // to rank 0 when the agreement ends. Every rank reports when any does (set_progress).
     const auto bytes = m_engine.allgather(bytes_read_so_far() - m_bytes_read_at_start);
+    const auto moved = m_engine.allgather(static_cast<std::uint64_t>(m_bytes_sent.load()));
     if (m_rank == 0) {
       m_bytes_of.assign(bytes.begin(), bytes.end());
+      m_moved_of.assign(moved.begin(), moved.end());
       report_progress(true, agreed == INT_MAX);
     }
   }

@@ -137,6 +137,7 @@ class DistributedRun final : public RemoteLink {
   std::uint64_t m_bytes_read_at_start = 0;
   std::vector<std::int64_t> m_done_of;  // rank 0: each rank's last reported tasks done
   std::vector<std::uint64_t> m_bytes_of;
+  std::vector<std::uint64_t> m_moved_of;  // rank 0: each rank's last reported bytes sent
   std::chrono::steady_clock::time_point m_start, m_next_report;
 };
 

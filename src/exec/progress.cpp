@@ -71,6 +71,7 @@ std::string ProgressBar::line(const Progress& p, int width) {
   } else if (p.elapsed_s > 0) {
     s += fmt::format("  {:.0f} tasks/s", static_cast<double>(p.tasks_done) / p.elapsed_s);
   }
+  if (p.bytes_moved > 0) s += fmt::format("  {} moved", bytes_text(p.bytes_moved));
   s += "  " + clock_text(p.elapsed_s);
   if (p.finished) {
     s += " total";

@@ -98,6 +98,24 @@ TEST_F(ProgressFileTest, BytesReadFromFilesOnAllRanksAddUp) {
   }
 }
 
+TEST(Progress, TheLastReportCountsEveryRanksBytesMoved) {
+  const ComputeOptions on{.scheduler = &distributed()};
+  const Array x = arange(200000.0, {.chunks = 10000});
+  double sum = 0;
+  const auto reports = reports_of([&] { sum = (x + rechunk(x, 7000)).sum().item<double>(on); });
+  EXPECT_EQ(sum, 200000.0 * 199999.0);
+  const std::int64_t mine = distributed().last_transfers().bytes_sent;
+  std::int64_t moved = 0;
+  for (const auto& b : distributed().allgather(std::as_bytes(std::span(&mine, 1))))
+    moved += *reinterpret_cast<const std::int64_t*>(b.data());
+  if (distributed().rank() != 0) return;
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.back().bytes_moved, static_cast<std::uint64_t>(moved));
+  if (distributed().num_ranks() > 1) {
+    EXPECT_GT(moved, 0);
+  }
+}
+
 TEST(Progress, AFailedRunEndsTheReportsUnfinished) {
   const ComputeOptions on{.scheduler = &distributed()};
   const Array bad = fromfunction<double>(

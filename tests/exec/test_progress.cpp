@@ -18,7 +18,12 @@ TEST(ProgressBar, LineShowsTasksBytesRateAndTimeLeft) {
   Progress p{.tasks_done = 25, .tasks_total = 100, .bytes_read = 3u << 20, .elapsed_s = 2.0};
   EXPECT_EQ(ProgressBar::line(p, 8),
             "[##------]  25%  25/100 tasks  3.0 MiB read  1.5 MiB/s  0:02 / 0:06 left");
+  p.bytes_moved = 5u << 20;
+  EXPECT_EQ(ProgressBar::line(p, 8),
+            "[##------]  25%  25/100 tasks  3.0 MiB read  1.5 MiB/s  5.0 MiB moved  0:02 / 0:06 "
+            "left");
   p.bytes_read = 0;
+  p.bytes_moved = 0;
   EXPECT_EQ(ProgressBar::line(p, 8), "[##------]  25%  25/100 tasks  12 tasks/s  0:02 / 0:06 left");
   p = {.tasks_done = 100, .tasks_total = 100, .elapsed_s = 3725, .finished = true};
   EXPECT_EQ(ProgressBar::line(p, 4), "[####] 100%  100/100 tasks  0 tasks/s  1:02:05 total");

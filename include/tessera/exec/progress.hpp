@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// The progress of a long compute, for whoever watches the job: tasks done of the run's total
-/// across all ranks, bytes read from files, rate, elapsed time and time left (Dask's
+/// across all ranks, bytes read from files and moved between ranks, rate, elapsed time and time
+/// left (Dask's
 /// ProgressBar). On rank 0 only.
 ///
 ///     tessera::Runtime runtime(argc, argv, {.progress = tessera::ProgressMode::always});
@@ -20,11 +21,12 @@ namespace tessera {
 
 /// One report on a run.
 struct Progress {
-  std::int64_t tasks_done = 0;   ///< tasks finished on all ranks (as last reported to rank 0)
-  std::int64_t tasks_total = 0;  ///< tasks the run has on all ranks
-  std::uint64_t bytes_read = 0;  ///< bytes read from files by all ranks during the run
-  double elapsed_s = 0;          ///< since the run started on rank 0
-  bool finished = false;         ///< the run is over (succeeded or failed): the last report
+  std::int64_t tasks_done = 0;    ///< tasks finished on all ranks (as last reported to rank 0)
+  std::int64_t tasks_total = 0;   ///< tasks the run has on all ranks
+  std::uint64_t bytes_read = 0;   ///< bytes read from files by all ranks during the run
+  std::uint64_t bytes_moved = 0;  ///< bytes of values sent between ranks during the run
+  double elapsed_s = 0;           ///< since the run started on rank 0
+  bool finished = false;          ///< the run is over (succeeded or failed): the last report
 };
 
 /// Called on rank 0's thread that drives the run, about ten times a second and once at the end.
@@ -43,8 +45,8 @@ enum class ProgressMode {
 std::optional<double> progress_bar_delay(ProgressMode mode);
 
 /// A progress bar on one line that redraws itself:
-///   [##########--------------]  42%  1075/2561 tasks  862.0 MiB read  431.0 MiB/s  0:02 / 0:03
-///   left
+///   [########----------------]  42%  1075/2561 tasks  862.0 MiB read  431.0 MiB/s  12.1 MiB moved
+///   0:02 / 0:03 left
 /// A ProgressCallback. Nothing is drawn before `delay_s` has passed; the last report ends the
 /// line.
 class ProgressBar {
