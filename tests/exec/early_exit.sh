@@ -47,4 +47,15 @@ else
   echo "ok   killed_writer: no file at the target; left: $(ls -A "$dir" | tr '\n' ' ')"
 fi
 rm -rf "$dir"
+# A rank killed in the middle of a long compute that is being traced: the job ends within
+# seconds (as Open MPI ends a job whose process dies), and no trace file appears (rank 0
+# writes it only when every rank has reached the end).
+dir=$(mktemp -d)
+check killed_compute nonzero "signal 9" "TESSERA_TRACE=$dir/trace.json"
+if [ -n "$(ls -A "$dir")" ]; then
+  echo "FAIL killed_compute: left $(ls -A "$dir" | tr '\n' ' ')in $dir"; fail=1
+else
+  echo "ok   killed_compute: nothing written"
+fi
+rm -rf "$dir"
 exit $fail

@@ -8,8 +8,11 @@
 // and turned into an early return), exit (std::exit), uncaught (an uncaught exception),
 // late (reaches the compute 30 s late: the watchdog, TESSERA_COLLECTIVE_TIMEOUT, must end it),
 // killed_writer (every rank writes an HDF5 file to $TESSERA_KILL_TARGET; the rank computing
-// element 9000 of it dies of SIGKILL midway: no file may appear at the target).
+// element 9000 of it dies of SIGKILL midway: no file may appear at the target),
+// killed_compute (a compute of minutes, traced when TESSERA_TRACE asks; the last rank dies of
+// SIGKILL in its third task: the job must end at once, with no trace file written).
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -43,6 +46,20 @@ int run(const std::string& mode) {
         },
         {10000}, 100);
     to_hdf5(target ? target : "killed.h5", "x", x * 2);
+    return 0;
+  }
+  if (mode == "killed_compute") {
+    static std::atomic<int> tasks_here{0};
+    const Array x = fromfunction<double>(
+        [leaver](index_t i) {
+          if (i % 100 == 0) {
+            if (leaver && ++tasks_here == 3) std::raise(SIGKILL);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          }
+          return static_cast<double>(i);
+        },
+        {100000}, 100);  // 1000 chunks of 0.1 s
+    std::printf("result %.1f (the job should have ended)\n", x.sum().item<double>());
     return 0;
   }
   if (leaver) {
