@@ -85,10 +85,10 @@ void ScopedRecording::close() {
     }
   }
   if (engine != nullptr && engine->size() > 1) {
-    std::vector<std::byte> bytes(error.size());
-    std::memcpy(bytes.data(), error.data(), error.size());
+    const auto* text = reinterpret_cast<const std::byte*>(error.data());
+    std::vector<std::byte> bytes(text, text + error.size());
     engine->bcast_bytes(bytes, 0);
-    error.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    error.assign(bytes.empty() ? "" : reinterpret_cast<const char*>(bytes.data()), bytes.size());
   }
   if (!error.empty()) {
     throw io_error(fmt::format("cannot write the {} '{}' on rank 0: {}", m_what, m_path, error));

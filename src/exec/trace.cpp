@@ -471,7 +471,8 @@ RankTrace unpack(std::span<const std::byte> bytes, std::vector<std::string>& lab
   for (auto& l : labels) l = get_string(in);
   const auto events = in.get_bytes();
   t.events.resize(events.size() / sizeof(Event));
-  std::memcpy(t.events.data(), events.data(), t.events.size() * sizeof(Event));
+  if (!t.events.empty())
+    std::memcpy(t.events.data(), events.data(), t.events.size() * sizeof(Event));
   return t;
 }
 
