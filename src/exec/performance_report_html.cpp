@@ -176,8 +176,11 @@ void section_summary(std::string& out, const Recording& rec, const Summary& s) {
     largest_graph = std::max(largest_graph, e->a);
     graph_tasks += static_cast<std::uint64_t>(e->task);
   }
-  std::uint64_t dropped = 0;
-  for (const auto& r : rec.ranks) dropped += r.dropped;
+  std::uint64_t dropped = 0, bytes_read = 0;
+  for (const auto& r : rec.ranks) {
+    dropped += r.dropped;
+    bytes_read += r.bytes_read;
+  }
   out += "<section id=\"summary\"><h2>Summary</h2><table class=\"kv\">";
   const auto row = [&](std::string_view k, const std::string& v) {
     fmt::format_to(it, "<tr><th>{}</th><td>{}</td></tr>", k, v);
@@ -195,6 +198,11 @@ void section_summary(std::string& out, const Recording& rec, const Summary& s) {
   row("moved between ranks",
       fmt::format("{} in {} transfers", bytes_text(static_cast<double>(s.bytes_moved)),
                   s.transfers));
+  if (bytes_read > 0) {
+    row("read from files",
+        fmt::format("{} ({}/s)", bytes_text(static_cast<double>(bytes_read)),
+                    bytes_text(static_cast<double>(bytes_read) / std::max(s.duration_s, 1e-9))));
+  }
   row("peak memory held on a rank", bytes_text(static_cast<double>(peak)));
   if (dropped > 0) row("events dropped", fmt::format("{} (a thread's log was full)", dropped));
   out += "</table></section>\n";

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "comm/message_engine.hpp"
+#include "exec/bytes_read.hpp"
 #include "exec/memory_budget.hpp"
 #include "exec/task_execution.hpp"
 #include "tessera/core/serialize.hpp"
@@ -365,6 +366,7 @@ Session::Session() {
   const ClockPair start = read_clocks();
   m_start = start.ticks;
   m_start_ns = start.ns;
+  m_bytes_read = bytes_read_so_far();
   std::lock_guard lock(r.mutex);
   // The first recording after none was open starts every log afresh (each thread empties its
   // own when it next records).
@@ -440,6 +442,7 @@ std::vector<std::byte> pack(const RankTrace& t, const std::vector<std::string>& 
   w.put<std::int32_t>(t.threads);
   w.put<std::uint64_t>(t.budget);
   w.put<std::uint64_t>(t.dropped);
+  w.put<std::uint64_t>(t.bytes_read);
   w.put<std::int64_t>(t.start);
   w.put<std::int64_t>(t.end);
   w.put<std::uint64_t>(t.tracks.size());
@@ -460,6 +463,7 @@ RankTrace unpack(std::span<const std::byte> bytes, std::vector<std::string>& lab
   t.threads = in.get<std::int32_t>();
   t.budget = in.get<std::uint64_t>();
   t.dropped = in.get<std::uint64_t>();
+  t.bytes_read = in.get<std::uint64_t>();
   t.start = in.get<std::int64_t>();
   t.end = in.get<std::int64_t>();
   t.tracks.resize(in.get<std::uint64_t>());
@@ -493,6 +497,7 @@ Recording Session::collect(comm::MessageEngine* engine, int threads, std::uint64
   }
   mine.rank = engine ? engine->rank() : 0;
   mine.start = m_start_ns;
+  mine.bytes_read = bytes_read_so_far() - m_bytes_read;
   mine.end = end_ns;
   mine.threads = threads;
   mine.budget = budget;

@@ -125,6 +125,7 @@ struct RankTrace {
   int threads = 0;                  ///< the scheduler's worker threads
   std::uint64_t budget = 0;         ///< memory budget in bytes (0: unknown)
   std::uint64_t dropped = 0;        ///< events not kept (a thread's log was full)
+  std::uint64_t bytes_read = 0;     ///< bytes read from files during the recording
   std::int64_t clock_offset = 0;    ///< this rank's clock minus rank 0's, in ns (subtracted)
   std::int64_t start = 0, end = 0;  ///< when this rank's recording began and ended (ns)
   std::vector<ThreadTrack> tracks;
@@ -154,8 +155,9 @@ class Session {
   Recording collect(comm::MessageEngine* engine, int threads, std::uint64_t budget);
 
  private:
-  std::int64_t m_start = 0;     // ticks of now()
-  std::int64_t m_start_ns = 0;  // the steady clock at the same moment
+  std::int64_t m_start = 0;        // ticks of now()
+  std::int64_t m_start_ns = 0;     // the steady clock at the same moment
+  std::uint64_t m_bytes_read = 0;  // bytes_read_so_far() at the start
   bool m_open = true;
 };
 
