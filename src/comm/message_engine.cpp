@@ -849,34 +849,54 @@ std::vector<std::uint64_t> MessageEngine::allgather(std::uint64_t v) {
   return all;
 }
 
-std::vector<std::vector<std::byte>> MessageEngine::allgather_bytes(
-    std::span<const std::byte> mine) {
-  if (mine.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw transport_error("allgather_bytes: more than 2 GiB from one rank");
-  }
-  const auto sizes = allgather(mine.size());
-  std::vector<int> counts(sizes.size()), displs(sizes.size());
+namespace {
+
+/// MPI's int counts and displacements for `sizes` bytes from each rank, one after the other.
+struct GatherLayout {
+  std::vector<int> counts, displs;
+  std::size_t total = 0;
+};
+
+/// transport_error, naming `what`, past MPI's int counts (2 GiB in all).
+GatherLayout gather_layout(const std::vector<std::uint64_t>& sizes, const char* what) {
+  GatherLayout l{std::vector<int>(sizes.size()), std::vector<int>(sizes.size())};
   std::uint64_t total = 0;
   for (std::size_t r = 0; r < sizes.size(); ++r) {
-    displs[r] = static_cast<int>(total);
-    counts[r] = static_cast<int>(sizes[r]);
+    l.displs[r] = static_cast<int>(total);
+    l.counts[r] = static_cast<int>(sizes[r]);
     total += sizes[r];
     if (total > static_cast<std::uint64_t>(INT_MAX)) {
-      throw transport_error("allgather_bytes: more than 2 GiB in all");
+      throw transport_error(
+          fmt::format("{}: more than 2 GiB in all ({} bytes with rank {}'s)", what, total, r));
     }
   }
-  std::vector<std::byte> all(static_cast<std::size_t>(total));
+  l.total = static_cast<std::size_t>(total);
+  return l;
+}
+
+/// Each rank's part of `all`.
+std::vector<std::vector<std::byte>> split(const std::vector<std::byte>& all,
+                                          const GatherLayout& l) {
+  std::vector<std::vector<std::byte>> out(l.counts.size());
+  for (std::size_t r = 0; r < out.size(); ++r) {
+    out[r].assign(all.begin() + l.displs[r], all.begin() + l.displs[r] + l.counts[r]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<std::byte>> MessageEngine::allgather_bytes(
+    std::span<const std::byte> mine) {
+  const GatherLayout l = gather_layout(allgather(mine.size()), "allgather_bytes");
+  std::vector<std::byte> all(l.total);
   MPI_Request request;
   begin_collective();
   check_mpi(MPI_Iallgatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, all.data(),
-                            counts.data(), displs.data(), MPI_BYTE, m_coll.native(), &request),
+                            l.counts.data(), l.displs.data(), MPI_BYTE, m_coll.native(), &request),
             "MPI_Iallgatherv");
   await(request, false);
-  std::vector<std::vector<std::byte>> out(sizes.size());
-  for (std::size_t r = 0; r < sizes.size(); ++r) {
-    out[r].assign(all.begin() + displs[r], all.begin() + displs[r] + counts[r]);
-  }
-  return out;
+  return split(all, l);
 }
 
 void MessageEngine::bcast_bytes(std::vector<std::byte>& data, int root) {
@@ -897,33 +917,18 @@ void MessageEngine::bcast_bytes(std::vector<std::byte>& data, int root) {
 
 std::vector<std::vector<std::byte>> MessageEngine::gather_bytes(std::span<const std::byte> mine,
                                                                 int root) {
-  const auto sizes = allgather(mine.size());  // every rank checks the sizes alike
-  std::vector<int> counts(sizes.size()), displs(sizes.size());
-  std::uint64_t total = 0;
-  for (std::size_t r = 0; r < sizes.size(); ++r) {
-    displs[r] = static_cast<int>(total);
-    counts[r] = static_cast<int>(sizes[r]);
-    total += sizes[r];
-    if (total > static_cast<std::uint64_t>(INT_MAX)) {
-      throw transport_error(
-          fmt::format("gather_bytes: more than 2 GiB in all to rank {} ({} bytes from rank {} on)",
-                      root, total, r));
-    }
-  }
-  std::vector<std::byte> all(rank() == root ? static_cast<std::size_t>(total) : 0);
+  // Every rank learns the sizes, so that every rank raises alike.
+  const GatherLayout l = gather_layout(allgather(mine.size()), "gather_bytes");
+  std::vector<std::byte> all(rank() == root ? l.total : 0);
   MPI_Request request;
   begin_collective();
-  check_mpi(MPI_Igatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, all.data(),
-                         counts.data(), displs.data(), MPI_BYTE, root, m_coll.native(), &request),
-            "MPI_Igatherv");
+  check_mpi(
+      MPI_Igatherv(mine.data(), static_cast<int>(mine.size()), MPI_BYTE, all.data(),
+                   l.counts.data(), l.displs.data(), MPI_BYTE, root, m_coll.native(), &request),
+      "MPI_Igatherv");
   await(request, false);
-  std::vector<std::vector<std::byte>> out;
-  if (rank() != root) return out;
-  out.resize(sizes.size());
-  for (std::size_t r = 0; r < sizes.size(); ++r) {
-    out[r].assign(all.begin() + displs[r], all.begin() + displs[r] + counts[r]);
-  }
-  return out;
+  if (rank() != root) return {};
+  return split(all, l);
 }
 
 namespace {
