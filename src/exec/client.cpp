@@ -38,6 +38,7 @@
 
 #include "comm/message_engine.hpp"
 #include "core/error_wire.hpp"
+#include "exec/trace.hpp"
 #include "tessera/core/type_name.hpp"
 #include "tessera/exec/thread_pool.hpp"
 
@@ -437,12 +438,19 @@ void ClientCore::run_job(PendingJob& job) {
   if (!error) {
     const int task_rank = m_engine ? rank : -1;
     const std::string task = "'" + job.out->key() + "'";
+    const std::int64_t traced_since = trace::on() ? trace::now() : 0;
     try {
       value = job.body();
     } catch (const std::exception& e) {
       error = std::make_exception_ptr(task_error(task, e.what(), task_rank));
     } catch (...) {
       error = std::make_exception_ptr(task_error(task, "unknown exception", task_rank));
+    }
+    if (traced_since != 0) {
+      std::uint64_t bytes_in = 0;
+      for (const auto& d : job.deps) bytes_in += d->get().nbytes();  // none failed
+      trace::record_task(job.out->key(), {}, -1, traced_since, bytes_in, value.nbytes(),
+                         error != nullptr);
     }
   }
   // The closure holds the arguments and the inputs' states: free them before anyone waits on

@@ -263,6 +263,12 @@ void name_this_thread(std::string name) {
 
 void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uint64_t bytes_in,
                  std::uint64_t bytes_out, bool failed) noexcept {
+  record_task(graph.label(id), graph.coords(id), id, start, bytes_in, bytes_out, failed);
+}
+
+void record_task(std::string_view label, std::span<const std::int64_t> coords, TaskId id,
+                 std::int64_t start, std::uint64_t bytes_in, std::uint64_t bytes_out,
+                 bool failed) noexcept {
   try {
     ThreadLog& log = this_thread_log();
     Event e;
@@ -271,10 +277,9 @@ void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uin
     e.end = now();
     e.a = bytes_in;
     e.b = bytes_out;
-    set_label(log, e, graph.label(id));
+    set_label(log, e, label);
     e.task = id;
     e.failed = failed ? 1 : 0;
-    const auto coords = graph.coords(id);
     e.num_coords = static_cast<std::uint8_t>(std::min<std::size_t>(coords.size(), 255));
     for (std::size_t k = 0; k < std::min(coords.size(), kCoords); ++k)
       e.coords[k] = static_cast<std::int32_t>(coords[k]);

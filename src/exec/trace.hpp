@@ -12,8 +12,8 @@
 /// the kernel trusts it. With no recording open, each hook costs one relaxed load (`on()`).
 ///
 /// What is recorded, and where (only exec calls these):
-/// - a task: every task call (detail::invoke_task), on the thread that ran it, with the bytes
-///   of its inputs and of its value;
+/// - a task: every task call (detail::invoke_task) and every future's task (the futures
+///   client), on the thread that ran it, with the bytes of its inputs and of its value;
 /// - a send: a value handed to the message engine for another rank (DistributedRun::publish),
 ///   and a receive: a value from another rank decoded and delivered (on the run's driver); the
 ///   two ends of one transfer share a flow id;
@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,10 @@ void name_this_thread(std::string name);
 /// A task of `graph` ran from `start` to now.
 void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uint64_t bytes_in,
                  std::uint64_t bytes_out, bool failed) noexcept;
+/// A task outside a graph (a future's): `label` (its key), `id` -1.
+void record_task(std::string_view label, std::span<const std::int64_t> coords, TaskId id,
+                 std::int64_t start, std::uint64_t bytes_in, std::uint64_t bytes_out,
+                 bool failed) noexcept;
 /// Task `id`'s value (`bytes`) was handed over for `peer` (send) or arrived from it (receive).
 void record_transfer(EventKind kind, const TaskGraph& graph, TaskId id, std::uint32_t run,
                      int source, int dest, std::uint64_t bytes, std::int64_t start) noexcept;

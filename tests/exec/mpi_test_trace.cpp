@@ -157,6 +157,27 @@ TEST_F(TraceTest, RecordsOnlyWhatRunsInsideItsScope) {
   EXPECT_EQ(computes, distributed().num_ranks());
 }
 
+TEST_F(TraceTest, FuturesAreTasksOfTheStreamNamedByTheirKeys) {
+  const std::string path = this->path("futures.json");
+  {
+    Trace trace(path, distributed());
+    Client client(distributed());
+    const auto square = [](int x) { return x * x; };
+    EXPECT_EQ(client.gather(client.map(square, std::vector<int>{1, 2, 3, 4, 5, 6})),
+              (std::vector<int>{1, 4, 9, 16, 25, 36}));
+  }
+  if (distributed().rank() != 0) return;
+  const Json trace = Json::parse(read_text(path));
+  int futures = 0;
+  for (const Json& e : trace["traceEvents"]) {
+    if (e["ph"] == "X" && e["cat"] == "task") {
+      ++futures;
+      EXPECT_EQ(e["args"]["task"], "'" + e["name"].get<std::string>() + "'") << e.dump();
+    }
+  }
+  EXPECT_EQ(futures, 6);  // each future's task once, on the rank that owns it
+}
+
 TEST_F(TraceTest, AFileThatCannotBeWrittenIsAnErrorOnEveryRank) {
   Trace trace("/nonexistent-dir/trace.json", distributed());
   try {
