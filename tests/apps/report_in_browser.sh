@@ -1,7 +1,7 @@
 #!/bin/sh
 # report_in_browser.sh MPIEXEC NP APP: runs the example job (tessera_seeds) at NP ranks with
 # --report and --trace, then loads the report in headless Chromium (Debian's `chromium`, which
-# scripts/install-deps installs): the page must render (its script marks <body
+# scripts/install-deps --browser installs): the page must render (its script marks <body
 # data-rendered="ok"> at the end), print nothing on the console, raise no script error, and
 # screenshot to a non-empty PNG. The trace must parse as JSON with a process per rank.
 # TESSERA_REPORT_KEEP=DIR keeps the report, the trace and the screenshot there.
@@ -12,7 +12,7 @@ trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 browser=$(command -v chromium || command -v chromium-browser) ||
-  fail "no chromium to check the report in (scripts/install-deps installs Debian's chromium)"
+  fail "no chromium to check the report in (scripts/install-deps --browser installs Debian's)"
 
 timeout 120 "$mpiexec" -n "$np" "$app" --scale 0.02 --report "$dir/report.html" \
   --trace "$dir/trace.json" >"$dir/job.out" 2>&1 || { cat "$dir/job.out"; fail "the job failed"; }
