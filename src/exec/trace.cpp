@@ -125,7 +125,7 @@ ThreadLog& this_thread_log() {
     std::lock_guard lock(r.mutex);
     auto log = std::make_unique<ThreadLog>();
     log->index = static_cast<std::uint16_t>(r.logs.size());
-    log->name = t_name.empty() ? std::string("main") : t_name;
+    log->name = t_name.empty() ? std::string("main (comm)") : t_name;
     log->generation = r.generation.load();
     t_log = log.get();
     r.logs.push_back(std::move(log));

@@ -90,8 +90,8 @@ inline constexpr auto kSampleEvery = std::chrono::milliseconds(1);
 
 // --- hooks (exec only) -------------------------------------------------------------------------
 
-/// Names the calling thread's track ("worker 3"); the first thread to record unnamed is
-/// "main". Cheap: call it once when a thread starts.
+/// Names the calling thread's track ("worker 3"); a thread never named (the program's, which
+/// drives computes and their communication) is "main (comm)". Call it once when a thread starts.
 void name_this_thread(std::string name);
 /// A task of `graph` ran from `start` to now.
 void record_task(const TaskGraph& graph, TaskId id, std::int64_t start, std::uint64_t bytes_in,

@@ -119,7 +119,7 @@ TEST_F(TraceTest, RankZeroWritesEveryRanksTasksTransfersAndMemory) {
     bool main = false;
     for (const auto& [key, name] : threads) {
       if (key.first != r) continue;
-      main = main || name == "main";
+      main = main || name == "main (comm)";
       workers += name.rfind("worker ", 0) == 0 ? 1 : 0;
     }
     EXPECT_TRUE(main) << "rank " << r;

@@ -12,7 +12,7 @@
 ///     }                                      // rank 0 writes solve.json here
 ///
 /// The file has one process per rank ("rank 2") and in it one track per thread: the thread
-/// that drives the rank's computes and its communication ("main"), and one per worker
+/// that drives the rank's computes and its communication ("main (comm)"), and one per worker
 /// ("worker 0", ...). Each task is a slice named by its label, with its chunk coordinates,
 /// the bytes of its inputs and of its value; a value sent to another rank is a "send" slice
 /// on the worker that produced it and a "receive" slice on the receiver's main thread, joined
