@@ -38,35 +38,19 @@ double moving_compute() {
   return y.sum().item<double>(on);
 }
 
-/// Every rank's tasks run by the scheduler so far, summed (collective).
-std::int64_t tasks_run_everywhere() {
-  const std::int64_t mine = distributed().memory_stats().tasks_run;
-  const auto all = distributed().allgather(std::as_bytes(std::span(&mine, 1)));
-  std::int64_t sum = 0;
-  for (const auto& b : all) sum += *reinterpret_cast<const std::int64_t*>(b.data());
-  return sum;
-}
-
-std::int64_t values_sent_everywhere() {
-  const std::int64_t mine = distributed().last_transfers().values_sent;
-  const auto all = distributed().allgather(std::as_bytes(std::span(&mine, 1)));
-  std::int64_t sum = 0;
-  for (const auto& b : all) sum += *reinterpret_cast<const std::int64_t*>(b.data());
-  return sum;
-}
-
 using TraceTest = FileTest;
 
 TEST_F(TraceTest, RankZeroWritesEveryRanksTasksTransfersAndMemory) {
   const std::string path = this->path("run.json");
-  const std::int64_t before = tasks_run_everywhere();
+  const std::int64_t before = testing::sum_over_ranks(distributed().memory_stats().tasks_run);
   double sum = 0;
   {
     Trace trace(path, distributed());
     sum = moving_compute();
   }
-  const std::int64_t tasks = tasks_run_everywhere() - before;
-  const std::int64_t sent = values_sent_everywhere();
+  const std::int64_t tasks =
+      testing::sum_over_ranks(distributed().memory_stats().tasks_run) - before;
+  const std::int64_t sent = testing::sum_over_ranks(distributed().last_transfers().values_sent);
   EXPECT_GT(sum, 0);
   if (distributed().rank() != 0) return;
   const Json trace = Json::parse(read_text(path));
