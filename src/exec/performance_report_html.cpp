@@ -203,7 +203,8 @@ void section_summary(std::string& out, const Recording& rec, const Summary& s) {
         fmt::format("{} ({}/s)", bytes_text(static_cast<double>(bytes_read)),
                     bytes_text(static_cast<double>(bytes_read) / std::max(s.duration_s, 1e-9))));
   }
-  row("peak memory held on a rank", bytes_text(static_cast<double>(peak)));
+  row("peak task values held on a rank (what the budget counts)",
+      bytes_text(static_cast<double>(peak)));
   if (dropped > 0) row("events dropped", fmt::format("{} (a thread's log was full)", dropped));
   out += "</table></section>\n";
 }
