@@ -48,10 +48,8 @@ DataflowRun::DataflowRun(ThreadPool& pool, const TaskGraph& graph, RunPlan plan,
                     pool.num_threads())),
       // The driver's token: held by distributed runs until finish(); run() releases it at once.
       m_wait(m_feeders + 1) {
-  if (m_budget) {
-    for (TaskId id = 0; static_cast<std::size_t>(id) < m_plan.extent; ++id)
-      m_local_tasks += m_plan.runs_here(id) && m_graph.fn(id) ? 1 : 0;
-  }
+  for (TaskId id = 0; static_cast<std::size_t>(id) < m_plan.extent; ++id)
+    m_local_tasks += m_plan.runs_here(id) && m_graph.fn(id) ? 1 : 0;
 }
 
 std::vector<std::int32_t> DataflowRun::dependency_counts(const TaskGraph& graph,

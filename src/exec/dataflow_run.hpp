@@ -124,6 +124,8 @@ class DataflowRun {
   /// then pay a shared counter per task. Before start().
   void count_tasks() noexcept { m_count_tasks = true; }
   std::int64_t tasks_done() const noexcept { return m_tasks_done.load(std::memory_order_relaxed); }
+  /// The tasks this run has here (literals not counted: nothing runs for them).
+  std::int64_t local_tasks() const noexcept { return m_local_tasks; }
 
   /// A task's value after the run (empty when it was released or is not held here).
   const Value& result(TaskId id) const noexcept { return m_results[static_cast<std::size_t>(id)]; }
@@ -192,7 +194,7 @@ class DataflowRun {
   std::vector<std::size_t> m_held;      // bytes counted in the budget for each stored value
   std::vector<SpillRecord> m_spill;     // where each spilled value lies
   std::vector<std::uint8_t> m_spilled;  // whether the value is in the spill file
-  std::int64_t m_local_tasks = 0;       // tasks that run here (for the statistics)
+  std::int64_t m_local_tasks = 0;       // tasks that run here (statistics, traces)
   Successors m_successors;
   std::vector<std::int32_t> m_remaining;  // dependencies not done yet; accessed atomically
   std::vector<Value> m_results;

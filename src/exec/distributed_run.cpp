@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <thread>
 
 #include "core/error_wire.hpp"
@@ -45,10 +46,7 @@ DistributedRun::DistributedRun(ThreadPool& pool, const TaskGraph& graph,
       m_progress(progress) {
   m_run = std::make_unique<DataflowRun>(pool, graph, build_plan(owner, outputs, destinations), this,
                                         budget);
-  for (const auto o : owner) {
-    m_tasks_total += o >= 0 ? 1 : 0;
-    m_local_tasks += o == m_rank ? 1 : 0;
-  }
+  for (const auto o : owner) m_tasks_total += o >= 0 ? 1 : 0;
   if (m_progress != nullptr) {
     m_run->count_tasks();
     if (m_rank == 0) {
@@ -405,19 +403,25 @@ void DistributedRun::run() {
   // before the sender learned of a failure), and on the lowest rank that failed.
   const int agreed = m_engine.agree_min(failed_here() ? m_rank : INT_MAX, comm::Channel::run);
   if (m_progress != nullptr) {
-    // Every rank's bytes read, exactly: a rank's last progress message may still be on its way
-    // to rank 0 when the agreement ends. Every rank reports when any does (set_progress).
-    const auto bytes = m_engine.allgather(bytes_read_so_far() - m_bytes_read_at_start);
-    const auto moved = m_engine.allgather(static_cast<std::uint64_t>(m_bytes_sent.load()));
+    // Every rank's bytes read and sent, exactly (one allgather): a rank's last progress message may
+    // still be on its way to rank 0 when the agreement ends. Every rank reports when any does
+    // (set_progress).
+    const std::uint64_t mine[2] = {bytes_read_so_far() - m_bytes_read_at_start,
+                                   static_cast<std::uint64_t>(m_bytes_sent.load())};
+    const auto all = m_engine.allgather_bytes(std::as_bytes(std::span(mine)));
     if (m_rank == 0) {
-      m_bytes_of.assign(bytes.begin(), bytes.end());
-      m_moved_of.assign(moved.begin(), moved.end());
+      for (std::size_t r = 0; r < all.size(); ++r) {
+        std::uint64_t theirs[2];
+        std::memcpy(theirs, all[r].data(), sizeof theirs);
+        m_bytes_of[r] = theirs[0];
+        m_moved_of[r] = theirs[1];
+      }
       report_progress(true, agreed == INT_MAX);
     }
   }
   if (traced_since != 0) {
     trace::record_run(m_seq, traced_since, m_graph.size(), m_tasks_total,
-                      static_cast<std::uint64_t>(m_local_tasks));
+                      static_cast<std::uint64_t>(m_run->local_tasks()));
   }
   // Every rank knows that the graphs differ; the caller names the ranks.
   if (m_graphs_differ) return;

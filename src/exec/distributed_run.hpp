@@ -133,7 +133,6 @@ class DistributedRun final : public RemoteLink {
   // Progress reports (progress.hpp); m_progress null when off.
   const ProgressCallback* m_progress = nullptr;
   std::int64_t m_tasks_total = 0;  // on all ranks
-  std::int64_t m_local_tasks = 0;  // on this rank
   std::uint64_t m_bytes_read_at_start = 0;
   std::vector<std::int64_t> m_done_of;  // rank 0: each rank's last reported tasks done
   std::vector<std::uint64_t> m_bytes_of;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exec/trace_format.hpp"
+#include "tessera/exec/memory.hpp"
 
 namespace tessera::detail::trace {
 
@@ -45,16 +46,6 @@ std::string html_escape(std::string_view s) {
     }
   }
   return out;
-}
-
-std::string bytes_text(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
 }
 
 std::string seconds_text(double s) {
@@ -196,15 +187,14 @@ void section_summary(std::string& out, const Recording& rec, const Summary& s) {
   if (failed > 0) row("tasks failed", fmt::format("<b>{}</b>", failed));
   row("task families", fmt::format("{}", s.families.size()));
   row("moved between ranks",
-      fmt::format("{} in {} transfers", bytes_text(static_cast<double>(s.bytes_moved)),
-                  s.transfers));
+      fmt::format("{} in {} transfers", bytes_text(s.bytes_moved), s.transfers));
   if (bytes_read > 0) {
     row("read from files",
-        fmt::format("{} ({}/s)", bytes_text(static_cast<double>(bytes_read)),
-                    bytes_text(static_cast<double>(bytes_read) / std::max(s.duration_s, 1e-9))));
+        fmt::format("{} ({}/s)", bytes_text(bytes_read),
+                    bytes_text(static_cast<std::size_t>(static_cast<double>(bytes_read) /
+                                                        std::max(s.duration_s, 1e-9)))));
   }
-  row("peak task values held on a rank (what the budget counts)",
-      bytes_text(static_cast<double>(peak)));
+  row("peak task values held on a rank (what the budget counts)", bytes_text(peak));
   if (dropped > 0) row("events dropped", fmt::format("{} (a thread's log was full)", dropped));
   out += "</table></section>\n";
 }
@@ -271,8 +261,7 @@ void section_ranks(std::string& out, const Summary& s) {
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td></tr>",
         r.rank, r.threads, seconds_text(r.compute_s), r.tasks, pct(r.busy_s), pct(r.comm_s),
-        pct(idle), bytes_text(static_cast<double>(r.peak_held)),
-        r.budget ? bytes_text(static_cast<double>(r.budget)) : std::string("-"));
+        pct(idle), bytes_text(r.peak_held), r.budget ? bytes_text(r.budget) : std::string("-"));
   }
   out += "</table></section>\n";
 }
@@ -298,8 +287,7 @@ void section_transfers(std::string& out, const Summary& s) {
       const auto b = s.bytes_between[r][c];
       const double shade = static_cast<double>(b) / static_cast<double>(most);
       fmt::format_to(it, "<td style=\"background:rgba(78,121,167,{:.2f})\">{}</td>",
-                     0.08 + 0.6 * shade,
-                     b ? bytes_text(static_cast<double>(b)) : std::string("&middot;"));
+                     0.08 + 0.6 * shade, b ? bytes_text(b) : std::string("&middot;"));
     }
     out += "</tr>";
   }
@@ -327,7 +315,8 @@ void section_memory(std::string& out, const Recording& rec, const Summary& s) {
     fmt::format_to(it, "<svg class=\"chart\" width=\"{}\" height=\"{}\" role=\"img\">",
                    left + w + 10, h + 20);
     fmt::format_to(it, "<text x=\"0\" y=\"14\" class=\"lbl\">rank {}</text>", r.rank);
-    fmt::format_to(it, "<text x=\"0\" y=\"30\" class=\"small\">{}</text>", bytes_text(top));
+    fmt::format_to(it, "<text x=\"0\" y=\"30\" class=\"small\">{}</text>",
+                   bytes_text(static_cast<std::size_t>(top)));
     fmt::format_to(it, "<text x=\"0\" y=\"{}\" class=\"small\">0</text>", h);
     fmt::format_to(it, "<rect x=\"{}\" y=\"0\" width=\"{}\" height=\"{}\" class=\"frame\"/>", left,
                    w, h);
@@ -361,8 +350,8 @@ void section_memory(std::string& out, const Recording& rec, const Summary& s) {
     }
     fmt::format_to(
         it, "<text x=\"{}\" y=\"{}\" class=\"small\">peak held {}, budget {}{}</text></svg>\n",
-        left, h + 14, bytes_text(static_cast<double>(r.peak_held)),
-        r.budget ? bytes_text(static_cast<double>(r.budget)) : std::string("unknown"),
+        left, h + 14, bytes_text(r.peak_held),
+        r.budget ? bytes_text(r.budget) : std::string("unknown"),
         budget_on_scale || r.budget == 0 ? "" : " (above the scale)");
   }
   out += "</section>\n";
@@ -395,8 +384,7 @@ void section_slowest(std::string& out, const Recording& rec, const Summary& s) {
                    "<td>{}</td><td>{}</td></tr>",
                    html_escape(task_name(rec, *e)), e->failed ? " <b>(failed)</b>" : "", r->rank,
                    html_escape(thread), seconds_text(seconds(e->start - rec.start)),
-                   seconds_text(seconds(e->end - e->start)), bytes_text(static_cast<double>(e->a)),
-                   bytes_text(static_cast<double>(e->b)));
+                   seconds_text(seconds(e->end - e->start)), bytes_text(e->a), bytes_text(e->b));
   }
   out += "</table></section>\n";
 
@@ -421,7 +409,7 @@ void section_slowest(std::string& out, const Recording& rec, const Summary& s) {
                    kPalette[i % kPaletteSize], html_escape(f.name), f.count,
                    seconds_text(f.total_s), busy > 0 ? 100 * f.total_s / busy : 0.0,
                    seconds_text(f.total_s / static_cast<double>(f.count)), seconds_text(f.max_s),
-                   bytes_text(static_cast<double>(f.bytes_out)));
+                   bytes_text(f.bytes_out));
   }
   out += "</table></section>\n";
 }

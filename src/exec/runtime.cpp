@@ -56,35 +56,37 @@ Runtime::Runtime(int* argc, char*** argv, RuntimeOptions options)
     : m_env(argc, argv), m_world(comm::Communicator::world()) {
   const int threads = options.threads > 0 ? options.threads : default_threads(m_world);
   m_scheduler = std::make_unique<DistributedScheduler>(m_world, threads, options.memory_budget);
-  // Rank 0's stderr decides; every rank learns its answer (the others report to rank 0):
-  // the delay before drawing in tenths of a second, 255 for no bar, 254 when
-  // TESSERA_PROGRESS is malformed there (which every rank then reports).
-  std::uint8_t mine = 255;
+  // Rank 0 decides for every rank, in one allgather of its choices:
+  // - the progress bar (rank 0's stderr decides; the others report to rank 0): the delay
+  //   before drawing in tenths of a second, 255 for no bar, 254 when TESSERA_PROGRESS is
+  //   malformed there (which every rank then reports);
+  // - the trace file (recording it is collective), after that byte.
+  std::uint8_t progress = 255;
   if (m_scheduler->rank() == 0) {
     try {
       if (const auto delay = progress_bar_delay(options.progress))
-        mine = static_cast<std::uint8_t>(*delay * 10);
+        progress = static_cast<std::uint8_t>(*delay * 10);
     } catch (const value_error&) {
-      mine = 254;
+      progress = 254;
     }
   }
-  const auto all = m_scheduler->allgather(std::as_bytes(std::span(&mine, 1)));
-  const auto decided = static_cast<std::uint8_t>(all.at(0).at(0));
-  if (decided == 254) {
+  std::string mine(1, static_cast<char>(progress));
+  if (!options.trace.empty()) {
+    mine += options.trace;
+  } else if (const char* env = std::getenv("TESSERA_TRACE")) {
+    mine += env;
+  }
+  const auto all = m_scheduler->allgather(std::as_bytes(std::span(mine.data(), mine.size())));
+  const std::string decided(reinterpret_cast<const char*>(all.at(0).data()), all.at(0).size());
+  progress = static_cast<std::uint8_t>(decided.at(0));
+  if (progress == 254) {
     throw value_error(
         fmt::format("TESSERA_PROGRESS on rank 0 is '{}': expected 1/on/always or "
                     "0/off/never",
                     m_scheduler->rank() == 0 ? std::getenv("TESSERA_PROGRESS") : "?"));
   }
-  if (decided != 255) m_scheduler->set_progress(ProgressBar(stderr, decided / 10.0));
-  // Rank 0's choice of trace file holds for every rank: recording it is collective.
-  std::string trace = options.trace;
-  if (trace.empty()) {
-    if (const char* env = std::getenv("TESSERA_TRACE")) trace = env;
-  }
-  const auto traces = m_scheduler->allgather(std::as_bytes(std::span(trace.data(), trace.size())));
-  trace.assign(reinterpret_cast<const char*>(traces.at(0).data()), traces.at(0).size());
-  if (!trace.empty()) {
+  if (progress != 255) m_scheduler->set_progress(ProgressBar(stderr, progress / 10.0));
+  if (const std::string trace = decided.substr(1); !trace.empty()) {
     m_trace = std::make_unique<detail::ScopedRecording>(trace, *m_scheduler,
                                                         detail::trace::chrome_trace_json, "trace");
   }

@@ -210,13 +210,22 @@ std::uint64_t flow_id(std::uint32_t run, TaskId task, int source, int dest) noex
   return (h ^ (h >> 31)) >> 12;  // below 2^52: exact in a JSON number
 }
 
+/// Appends `e` to the calling thread's log; a log that cannot be made (out of memory) loses
+/// the event rather than failing the caller.
+void record(const Event& e) noexcept {
+  try {
+    append(this_thread_log(), e);
+  } catch (...) {
+  }
+}
+
 void sample_memory(const MemoryBudget& budget, std::int64_t now) noexcept {
   Event e;
   e.kind = EventKind::memory;
   e.start = e.end = now;
   e.a = budget.held();
   e.b = budget.in_spill_file();
-  append(this_thread_log(), e);
+  record(e);
 }
 
 /// The two clocks read at one moment: the steady clock between two tick readings that are
@@ -308,45 +317,33 @@ void record_transfer(EventKind kind, const TaskGraph& graph, TaskId id, std::uin
 }
 
 void record_comm(std::int64_t start) noexcept {
-  try {
-    Event e;
-    e.kind = EventKind::comm;
-    e.start = start;
-    e.end = now();
-    append(this_thread_log(), e);
-  } catch (...) {
-  }
+  Event e;
+  e.kind = EventKind::comm;
+  e.start = start;
+  e.end = now();
+  record(e);
 }
 
 void record_run(std::uint32_t run, std::int64_t start, std::uint64_t graph_tasks,
                 std::uint64_t tasks_total, std::uint64_t tasks_here) noexcept {
-  try {
-    Event e;
-    e.kind = EventKind::run;
-    e.start = start;
-    e.end = now();
-    e.a = graph_tasks;
-    e.b = tasks_here;
-    e.task = static_cast<std::int32_t>(tasks_total);
-    e.label = run;
-    append(this_thread_log(), e);
-  } catch (...) {
-  }
+  Event e;
+  e.kind = EventKind::run;
+  e.start = start;
+  e.end = now();
+  e.a = graph_tasks;
+  e.b = tasks_here;
+  e.task = static_cast<std::int32_t>(tasks_total);
+  e.label = run;
+  record(e);
 }
 
 void watch_budget(const MemoryBudget* budget) noexcept {
   recorder().budget.store(budget, std::memory_order_release);
-  try {
-    if (budget != nullptr) sample_memory(*budget, now());
-  } catch (...) {
-  }
+  if (budget != nullptr) sample_memory(*budget, now());
 }
 
 void unwatch_budget(const MemoryBudget* budget) noexcept {
-  try {
-    if (budget != nullptr) sample_memory(*budget, now());
-  } catch (...) {
-  }
+  if (budget != nullptr) sample_memory(*budget, now());
   const MemoryBudget* expected = budget;
   recorder().budget.compare_exchange_strong(expected, nullptr);
 }
@@ -356,12 +353,7 @@ void maybe_sample_memory(std::int64_t now) noexcept {
   std::int64_t last = r.last_sample.load(std::memory_order_relaxed);
   if (now - last < r.sample_every) return;
   if (!r.last_sample.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
-  if (const MemoryBudget* b = r.budget.load(std::memory_order_acquire)) {
-    try {
-      sample_memory(*b, now);
-    } catch (...) {
-    }
-  }
+  if (const MemoryBudget* b = r.budget.load(std::memory_order_acquire)) sample_memory(*b, now);
 }
 
 // --- sessions ----------------------------------------------------------------------------------
